@@ -1,0 +1,107 @@
+// buildApp(config): storage, bus, services and every route. Never listens: server.ts and tests do.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { openDatabase } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { registerAuthHook } from './http/auth-hook.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { healthRoutes } from './http/health.routes.js';
+import { registerMetrics } from './http/metrics.js';
+import { registerNotFound } from './http/not-found.js';
+import { PasswordHasher } from './lib/passwords.js';
+import { MemoryRateLimiter, RedisRateLimiter } from './lib/rate-limit.js';
+import { loadSigningSecret } from './lib/secret.js';
+import { LocalFileStore } from './lib/storage.js';
+import { TokenSigner } from './lib/tokens.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { Revocations } from './modules/auth/revocations.js';
+import { UsersService } from './modules/users/users.service.js';
+import { usersRoutes } from './modules/users/users.routes.js';
+import { userauthRoutes } from './compat/userauth.routes.js';
+import { MemoryBus } from './realtime/bus.memory.js';
+import { RedisBus } from './realtime/bus.redis.js';
+import { registerOpenApi } from './http/openapi.js';
+
+export type App = FastifyInstance;
+
+export async function buildApp(config: Readonly<Config>): Promise<App> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Never log credentials; request URLs are logged without their query string (tickets).
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; id: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0], ip: req.ip }),
+      },
+    },
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    ajv: { customOptions: { allErrors: true } },
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const database = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, app.log) : null;
+  try {
+    await migrateToLatest(database);
+    await redisBus?.connect();
+  } catch (err) {
+    await Promise.allSettled([database.close(), redisBus?.close()]);
+    throw err;
+  }
+  const bus = redisBus ?? new MemoryBus(app.log);
+  const tokens = new TokenSigner(loadSigningSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSec, config.refreshTokenTtlSec);
+  const revocations = new Revocations(database.db, bus, config.accessTokenTtlSec * 1000, app.log);
+  await revocations.start();
+
+  const ctx: AppContext = {
+    config,
+    db: database.db,
+    dialect: database.dialect,
+    bus,
+    limiter: redisBus ? new RedisRateLimiter(redisBus.client) : new MemoryRateLimiter(),
+    hasher: new PasswordHasher(config.passwordHashConcurrency),
+    tokens,
+    revocations,
+    store: new LocalFileStore(path.join(config.dataDir, 'uploads')),
+    presence: { isOnline: () => false },
+    log: app.log,
+  };
+  const auth = new AuthService(ctx);
+  const users = new UsersService(ctx, auth);
+
+  app.addHook('onClose', async () => {
+    await revocations.stop();
+    await bus.close();
+    await database.close();
+  });
+
+  await registerOpenApi(app);
+  registerErrorHandler(app);
+  registerNotFound(app);
+  registerMetrics(app);
+  registerAuthHook(app, auth);
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(authRoutes, { ctx, auth });
+  await app.register(usersRoutes, { ctx, users });
+  await app.register(userauthRoutes, { ctx, users, auth });
+
+  (app as unknown as { ctx: AppContext }).ctx = ctx;
+  return app;
+}

@@ -1,0 +1,114 @@
+// The only reader of process.env. Everything is parsed and checked once, at start;
+// a bad value stops the server with a message naming the variable.
+import path from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** postgres://… switches storage to PostgreSQL; otherwise SQLite at `sqlitePath`. */
+  databaseUrl: string | null;
+  sqlitePath: string;
+  redisUrl: string | null;
+  /** null → generated once and kept in DATA_DIR (see lib/secret.ts). */
+  jwtSecret: string | null;
+  publicUrl: string;
+  logLevel: string;
+  trustProxy: boolean;
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  bodyLimitBytes: number;
+  messageMaxBytes: number;
+  avatarMaxBytes: number;
+  uploadMaxBytes: number;
+  passwordHashConcurrency: number;
+  rateLimits: {
+    signupPerIpPerMin: number;
+    loginPerIpPerMin: number;
+    refreshPerIpPerMin: number;
+    loginFailuresPerAccount: number;
+    loginFailureWindowSec: number;
+    messagesPerUserPerMin: number;
+  };
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
+  const jwtSecret = env.JWT_SECRET?.trim() || null;
+  if (jwtSecret !== null && jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters (or unset, to generate one in DATA_DIR)');
+  }
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const port = int(env, 'PORT', 8000, 0, 65535);
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? '').replace(/\/+$/, '');
+
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    sqlitePath: path.join(dataDir, 'chat.sqlite'),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    jwtSecret,
+    publicUrl,
+    logLevel,
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL', 15 * 60, 30, 24 * 3600),
+    refreshTokenTtlSec: int(env, 'REFRESH_TOKEN_TTL', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    bodyLimitBytes: int(env, 'BODY_LIMIT', 1024 * 1024, 1024),
+    messageMaxBytes: int(env, 'MESSAGE_MAX_BYTES', 64 * 1024, 1),
+    avatarMaxBytes: int(env, 'AVATAR_MAX_BYTES', 2 * 1024 * 1024, 1024),
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 25 * 1024 * 1024, 1024),
+    passwordHashConcurrency: int(env, 'PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    rateLimits: Object.freeze({
+      signupPerIpPerMin: int(env, 'RATE_LIMIT_SIGNUP_PER_IP', 100, 0),
+      loginPerIpPerMin: int(env, 'RATE_LIMIT_LOGIN_PER_IP', 300, 0),
+      refreshPerIpPerMin: int(env, 'RATE_LIMIT_REFRESH_PER_IP', 300, 0),
+      loginFailuresPerAccount: int(env, 'RATE_LIMIT_LOGIN_FAILURES', 10, 0),
+      loginFailureWindowSec: int(env, 'RATE_LIMIT_LOGIN_FAILURE_WINDOW', 15 * 60, 1),
+      messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),
+    }),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+  });
+}

@@ -1,0 +1,27 @@
+// Every difference between SQLite and PostgreSQL lives here.
+import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely } from 'kysely';
+import { sql } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** An auto-increment integer primary key named `id`. */
+export function withId<T extends string>(table: CreateTableBuilder<T, never>, dialect: DialectName) {
+  return dialect === 'postgres'
+    ? table.addColumn('id', 'serial', (c: ColumnDefinitionBuilder) => c.primaryKey())
+    : table.addColumn('id', 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement());
+}
+
+/** Unique-constraint violation from either driver. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A case-insensitive LIKE. */
+export function ilike(dialect: DialectName) {
+  return dialect === 'postgres' ? 'ilike' : 'like';
+}
+
+export async function ping(db: Kysely<any>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,35 @@
+// Migrations are frozen TypeScript modules listed here in order; they run at start.
+// On PostgreSQL a session-level advisory lock makes concurrent starts take turns.
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import type { Database } from './connect.js';
+import type { DialectName } from './dialect.js';
+import * as m001 from './migrations/001-accounts.js';
+
+type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
+
+const STEPS: Record<string, Step> = {
+  '001-accounts': m001,
+};
+
+const MIGRATION_LOCK = 727_274_001;
+
+export async function migrateToLatest({ db, dialect }: Database): Promise<void> {
+  const migrations: Record<string, Migration> = {};
+  for (const [name, step] of Object.entries(STEPS)) {
+    migrations[name] = { up: (d) => step.up(d, dialect) };
+  }
+  const runOn = async (executor: Kysely<any>) => {
+    const migrator = new Migrator({ db: executor, provider: { getMigrations: async () => migrations } });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  };
+  if (dialect !== 'postgres') return runOn(db);
+  await db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+    try {
+      await runOn(conn);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+    }
+  });
+}

@@ -1,0 +1,70 @@
+// Fixed-window counters: in memory for one instance, in Redis (shared) when REDIS_URL is set.
+import type { Redis } from 'ioredis';
+
+export interface Verdict {
+  ok: boolean;
+  /** Seconds until the window resets (for Retry-After). */
+  retryAfterSec: number;
+}
+
+export interface RateLimiter {
+  /** Counts one hit and says whether it is within `limit` per `windowSec`. */
+  consume(key: string, limit: number, windowSec: number): Promise<Verdict>;
+  /** Whether the count already reached `limit`, without counting. */
+  peek(key: string, limit: number): Promise<Verdict>;
+  reset(key: string): Promise<void>;
+}
+
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  private lastSweep = Date.now();
+
+  async consume(key: string, limit: number, windowSec: number): Promise<Verdict> {
+    const now = Date.now();
+    this.sweep(now);
+    let w = this.windows.get(key);
+    if (!w || w.resetAt <= now) this.windows.set(key, (w = { count: 0, resetAt: now + windowSec * 1000 }));
+    w.count++;
+    return { ok: w.count <= limit, retryAfterSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
+  }
+
+  async peek(key: string, limit: number): Promise<Verdict> {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    if (!w || w.resetAt <= now) return { ok: true, retryAfterSec: 0 };
+    return { ok: w.count < limit, retryAfterSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
+  }
+
+  async reset(key: string): Promise<void> {
+    this.windows.delete(key);
+  }
+
+  private sweep(now: number) {
+    if (now - this.lastSweep < 60_000) return;
+    this.lastSweep = now;
+    for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
+  }
+}
+
+export class RedisRateLimiter implements RateLimiter {
+  constructor(private readonly redis: Redis, private readonly prefix = 'chat:rl:') {}
+
+  async consume(key: string, limit: number, windowSec: number): Promise<Verdict> {
+    const k = this.prefix + key;
+    const res = await this.redis.multi().incr(k).pexpire(k, windowSec * 1000, 'NX').pttl(k).exec();
+    const count = Number(res?.[0]?.[1] ?? 0);
+    const ttl = Number(res?.[2]?.[1] ?? windowSec * 1000);
+    return { ok: count <= limit, retryAfterSec: Math.max(1, Math.ceil(ttl / 1000)) };
+  }
+
+  async peek(key: string, limit: number): Promise<Verdict> {
+    const k = this.prefix + key;
+    const [count, ttl] = await Promise.all([this.redis.get(k), this.redis.pttl(k)]);
+    const ok = Number(count ?? 0) < limit;
+    return { ok, retryAfterSec: ok ? 0 : Math.max(1, Math.ceil(ttl / 1000)) };
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.redis.del(this.prefix + key);
+  }
+}

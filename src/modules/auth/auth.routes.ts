@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../../context.js';
+import { limitPerIp } from '../../http/rate-limit-hook.js';
+import { errors } from '../../http/schemas.js';
+import type { AuthService } from './auth.service.js';
+import { LoginBody, PasswordChangeBody, RefreshBody, TokenPair } from './auth.schemas.js';
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; auth: AuthService }> = async (app, { ctx, auth }) => {
+  const tags = ['auth'];
+  const limits = ctx.config.rateLimits;
+
+  app.post('/api/auth/token/', {
+    config: { auth: false },
+    preHandler: limitPerIp(ctx, 'login', limits.loginPerIpPerMin),
+    schema: {
+      tags,
+      summary: 'Log in with email and password',
+      description: 'Wrong credentials and inactive accounts get the same 400. Failed attempts are limited per account (RATE_LIMIT_LOGIN_FAILURES per RATE_LIMIT_LOGIN_FAILURE_WINDOW seconds).',
+      body: LoginBody,
+      response: { 200: TokenPair, ...errors(400, 429) },
+    },
+  }, async (request) => auth.login(request.body.email, request.body.password));
+
+  app.post('/api/auth/token/refresh/', {
+    config: { auth: false },
+    preHandler: limitPerIp(ctx, 'refresh', limits.refreshPerIpPerMin),
+    schema: {
+      tags,
+      summary: 'Rotate a refresh token',
+      description: 'Returns a new pair; the presented refresh token stops working. Presenting an already-rotated token revokes the whole session.',
+      body: RefreshBody,
+      response: { 200: TokenPair, ...errors(400, 401, 429) },
+    },
+  }, async (request) => auth.refresh(request.body.refresh));
+
+  app.post('/api/auth/logout/', {
+    schema: { tags, summary: "End this token's session: its access and refresh tokens stop working at once", response: { 204: Type.Null(), ...errors(401) } },
+  }, async (request, reply) => {
+    await auth.logout(request.auth);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/api/auth/password/', {
+    schema: { tags, summary: "Change your password; every other session is revoked", body: PasswordChangeBody, response: { 204: Type.Null(), ...errors(400, 401) } },
+  }, async (request, reply) => {
+    await auth.changePassword(request.auth, request.body.old_password, request.body.new_password);
+    return reply.code(204).send(null);
+  });
+};

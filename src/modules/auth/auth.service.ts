@@ -1,0 +1,114 @@
+import type { AppContext } from '../../context.js';
+import { nowIso } from '../../context.js';
+import { AppError, fieldErrors, tooManyRequests, unauthorized } from '../../errors.js';
+import { passwordProblems } from '../../lib/passwords.js';
+import { sha256 } from '../../lib/tokens.js';
+import { usersRepository } from '../users/users.repository.js';
+import { sessionsRepository } from './sessions.repository.js';
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+}
+
+export interface Principal {
+  userId: number;
+  sessionId: number;
+}
+
+const BAD_CREDENTIALS = 'No active account found with the given credentials.';
+
+export class AuthService {
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Who a bearer token belongs to, or null. No database read: the signature and the revocation list answer. */
+  async authenticate(accessToken: string): Promise<Principal | null> {
+    const claims = await this.ctx.tokens.verifyAccess(accessToken);
+    if (!claims || this.ctx.revocations.isRevoked(claims.sessionId)) return null;
+    return claims;
+  }
+
+  async login(email: string, password: string): Promise<TokenPair> {
+    const { limiter, config } = this.ctx;
+    const accountKey = `login-fail:${email.trim().toLowerCase()}`;
+    const limit = config.rateLimits.loginFailuresPerAccount;
+    if (limit > 0) {
+      const verdict = await limiter.peek(accountKey, limit);
+      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+    }
+    const user = await usersRepository.findByEmail(this.ctx.db, email);
+    const ok = user && user.is_active ? await this.ctx.hasher.verify(user.password_hash, password) : await this.ctx.hasher.verifyNothing(password);
+    if (!ok || !user) {
+      if (limit > 0) await limiter.consume(accountKey, limit, config.rateLimits.loginFailureWindowSec);
+      throw new AppError(400, 'invalid_credentials', BAD_CREDENTIALS);
+    }
+    if (limit > 0) await limiter.reset(accountKey);
+    return this.startSession(user.id);
+  }
+
+  /** Opens a server-side session and returns its first token pair. */
+  async startSession(userId: number): Promise<TokenPair> {
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.ctx.tokens.refreshTtlSec * 1000).toISOString();
+    // The row is written before its token exists: until the hash is set, no token matches it.
+    const sessionId = await sessionsRepository.create(this.ctx.db, { userId, refreshHash: '-', now: now.toISOString(), expiresAt });
+    const pair = await this.pair(userId, sessionId, 0);
+    await sessionsRepository.setRefresh(this.ctx.db, sessionId, sha256(pair.refresh));
+    return pair;
+  }
+
+  /** Rotates a refresh token. Presenting an already-rotated one revokes the whole session. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
+    if (!claims) throw unauthorized('Token is invalid or expired.');
+    const { userId, sessionId, generation } = claims;
+    const now = new Date();
+    const next = await this.pair(userId, sessionId, generation + 1);
+    const rotated = await sessionsRepository.rotate(this.ctx.db, {
+      id: sessionId,
+      gen: generation,
+      oldHash: sha256(refreshToken),
+      newHash: sha256(next.refresh),
+      now: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.ctx.tokens.refreshTtlSec * 1000).toISOString(),
+    });
+    if (rotated) return next;
+    const session = await sessionsRepository.findById(this.ctx.db, sessionId);
+    if (session && session.revoked_at === null && session.user_id === userId) {
+      // A genuine (signed) token of this session that is no longer current: someone replayed it.
+      this.ctx.log.warn({ sessionId, userId }, 'refresh token re-used; session revoked');
+      await this.revoke(userId, { ids: [sessionId], reason: 'refresh_reuse' });
+    }
+    throw unauthorized('Token is invalid or expired.');
+  }
+
+  logout(p: Principal): Promise<void> {
+    return this.revoke(p.userId, { ids: [p.sessionId], reason: 'logout' });
+  }
+
+  async changePassword(p: Principal, oldPassword: string, newPassword: string): Promise<void> {
+    const user = await usersRepository.findActive(this.ctx.db, p.userId);
+    if (!user) throw unauthorized();
+    if (!(await this.ctx.hasher.verify(user.password_hash, oldPassword))) {
+      throw fieldErrors({ old_password: ['Your old password was entered incorrectly.'] });
+    }
+    const problems = passwordProblems(newPassword, user);
+    if (problems.length) throw fieldErrors({ new_password: problems });
+    await usersRepository.update(this.ctx.db, p.userId, { password_hash: await this.ctx.hasher.hash(newPassword) });
+    await this.revoke(p.userId, { keep: p.sessionId, reason: 'password_changed' });
+  }
+
+  /** Revokes sessions in the database, then everywhere in memory (this instance at once, others via the bus). */
+  async revoke(userId: number, which: { ids?: number[]; keep?: number; reason: string }): Promise<void> {
+    const ids = await sessionsRepository.revoke(this.ctx.db, { userId, ...which, now: nowIso() });
+    await this.ctx.revocations.publish(ids);
+  }
+
+  private async pair(userId: number, sessionId: number, generation: number): Promise<TokenPair> {
+    const [access, refresh] = await Promise.all([
+      this.ctx.tokens.access({ userId, sessionId }),
+      this.ctx.tokens.refresh({ userId, sessionId, generation }),
+    ]);
+    return { access, refresh };
+  }
+}

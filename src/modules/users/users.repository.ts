@@ -1,0 +1,67 @@
+import { sql, type Updateable } from 'kysely';
+import type { Db, UserRow, UsersTable } from '../../db/schema.js';
+
+export type NewUser = Pick<UserRow, 'username' | 'email' | 'password_hash' | 'first_name' | 'last_name' | 'bio' | 'profile_picture' | 'date_joined'>;
+
+export const usernameKey = (username: string) => username.toLowerCase();
+export const emailKey = (email: string) => email.trim().toLowerCase();
+
+/** `%term%` for LIKE, with the term's own wildcards escaped (used with ESCAPE '\'). */
+const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export const usersRepository = {
+  async insert(db: Db, u: NewUser): Promise<UserRow> {
+    return db
+      .insertInto('users')
+      .values({ ...u, username_key: usernameKey(u.username), email_key: emailKey(u.email), is_active: 1 })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  findActive(db: Db, id: number): Promise<UserRow | undefined> {
+    return db.selectFrom('users').selectAll().where('id', '=', id).where('is_active', '=', 1).executeTakeFirst();
+  },
+
+  findByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+    return db.selectFrom('users').selectAll().where('email_key', '=', emailKey(email)).executeTakeFirst();
+  },
+
+  async taken(db: Db, f: { username?: string; email?: string; exceptId?: number }): Promise<{ username: boolean; email: boolean }> {
+    const keys = [f.username && usernameKey(f.username), f.email && emailKey(f.email)];
+    if (!keys[0] && !keys[1]) return { username: false, email: false };
+    let q = db.selectFrom('users').select(['username_key', 'email_key']);
+    q = q.where((eb) => eb.or([eb('username_key', '=', keys[0] || '\u0000'), eb('email_key', '=', keys[1] || '\u0000')]));
+    if (f.exceptId !== undefined) q = q.where('id', '!=', f.exceptId);
+    const rows = await q.execute();
+    return {
+      username: !!keys[0] && rows.some((r) => r.username_key === keys[0]),
+      email: !!keys[1] && rows.some((r) => r.email_key === keys[1]),
+    };
+  },
+
+  async list(db: Db, opts: { search?: string; offset: number; limit: number }): Promise<{ count: number; rows: UserRow[] }> {
+    let q = db.selectFrom('users').where('is_active', '=', 1);
+    if (opts.search) {
+      const p = likePattern(opts.search);
+      q = q.where((eb) =>
+        eb.or(
+          ['username_key', 'email_key', 'first_name', 'last_name'].map(
+            (col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`,
+          ),
+        ),
+      );
+    }
+    const [{ count }, rows] = await Promise.all([
+      q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+      q.selectAll().orderBy('id').offset(opts.offset).limit(opts.limit).execute(),
+    ]);
+    return { count: Number(count), rows };
+  },
+
+  async update(db: Db, id: number, patch: Updateable<UsersTable>): Promise<UserRow> {
+    const values = { ...patch };
+    if (patch.username !== undefined) values.username_key = usernameKey(patch.username);
+    if (patch.email !== undefined) values.email_key = emailKey(patch.email);
+    return db.updateTable('users').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  },
+};
