@@ -27,15 +27,16 @@ export const usersRepository = {
   },
 
   async taken(db: Db, f: { username?: string; email?: string; exceptId?: number }): Promise<{ username: boolean; email: boolean }> {
-    const keys = [f.username && usernameKey(f.username), f.email && emailKey(f.email)];
-    if (!keys[0] && !keys[1]) return { username: false, email: false };
+    const username = f.username ? usernameKey(f.username) : null;
+    const email = f.email ? emailKey(f.email) : null;
+    if (!username && !email) return { username: false, email: false };
     let q = db.selectFrom('users').select(['username_key', 'email_key']);
-    q = q.where((eb) => eb.or([eb('username_key', '=', keys[0] || '\u0000'), eb('email_key', '=', keys[1] || '\u0000')]));
+    q = q.where((eb) => eb.or([...(username ? [eb('username_key', '=', username)] : []), ...(email ? [eb('email_key', '=', email)] : [])]));
     if (f.exceptId !== undefined) q = q.where('id', '!=', f.exceptId);
     const rows = await q.execute();
     return {
-      username: !!keys[0] && rows.some((r) => r.username_key === keys[0]),
-      email: !!keys[1] && rows.some((r) => r.email_key === keys[1]),
+      username: !!username && rows.some((r) => r.username_key === username),
+      email: !!email && rows.some((r) => r.email_key === email),
     };
   },
 
