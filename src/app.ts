@@ -48,15 +48,21 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // While shutting down, answers close their connection, so keep-alive clients do not hold the exit.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
   const database = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
-  const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, app.log) : null;
+  const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, app.log, config.redisPrefix) : null;
   try {
     await migrateToLatest(database);
     await redisBus?.connect();
@@ -74,7 +80,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     db: database.db,
     dialect: database.dialect,
     bus,
-    limiter: redisBus ? new RedisRateLimiter(redisBus.client) : new MemoryRateLimiter(),
+    limiter: redisBus ? new RedisRateLimiter(redisBus.client, `${config.redisPrefix}rl:`) : new MemoryRateLimiter(),
     hasher: new PasswordHasher(config.passwordHashConcurrency),
     tokens,
     revocations,

@@ -10,6 +10,8 @@ export interface Config {
   databaseUrl: string | null;
   sqlitePath: string;
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  redisPrefix: string;
   /** null → generated once and kept in DATA_DIR (see lib/secret.ts). */
   jwtSecret: string | null;
   publicUrl: string;
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     sqlitePath: path.join(dataDir, 'chat.sqlite'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: env.REDIS_PREFIX?.trim() || 'chat:',
     jwtSecret,
     publicUrl,
     logLevel,

@@ -35,7 +35,10 @@ export async function createTestEnv(): Promise<TestEnv> {
   }
   const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  if (REDIS_URL) env.REDIS_URL = REDIS_URL;
+  if (REDIS_URL) {
+    env.REDIS_URL = REDIS_URL;
+    env.REDIS_PREFIX = `test:${crypto.randomBytes(6).toString('hex')}:`;
+  }
   return {
     dataDir,
     databaseUrl,
@@ -66,9 +69,10 @@ export interface TestApp {
 }
 
 /** Builds an app on `env` (a new one when omitted) with extra environment settings. */
-export async function createTestApp(overrides: Record<string, string> = {}, shared?: TestEnv): Promise<TestApp> {
+export async function createTestApp(overrides: Record<string, string> = {}, shared?: TestEnv, beforeReady?: (app: App) => void): Promise<TestApp> {
   const env = shared ?? (await createTestEnv());
   const app = await buildApp(loadConfig({ ...env.env, ...overrides }));
+  beforeReady?.(app);
   await app.ready();
   return {
     app,

@@ -47,7 +47,7 @@ export class MemoryRateLimiter implements RateLimiter {
 }
 
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis, private readonly prefix = 'chat:rl:') {}
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
   async consume(key: string, limit: number, windowSec: number): Promise<Verdict> {
     const k = this.prefix + key;
