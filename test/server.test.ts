@@ -83,7 +83,7 @@ describe('server process', () => {
       const s = await startServer(env.env);
       const secretPassword = 'very-secret-password-77';
       await fetch(`${s.base}/api/users/`, { method: 'POST', body: JSON.stringify({ username: 'logcheck', email: 'logcheck@example.com', password: secretPassword }), headers: { 'content-type': 'application/json' } });
-      const tokens = await (await fetch(`${s.base}/api/auth/token/`, { method: 'POST', body: JSON.stringify({ email: 'logcheck@example.com', password: secretPassword }), headers: { 'content-type': 'application/json' } })).json();
+      const tokens = (await (await fetch(`${s.base}/api/auth/token/`, { method: 'POST', body: JSON.stringify({ email: 'logcheck@example.com', password: secretPassword }), headers: { 'content-type': 'application/json' } })).json()) as { access: string; refresh: string };
       await fetch(`${s.base}/api/users/?search=x`, { headers: { authorization: `Bearer ${tokens.access}` } });
       s.child.kill('SIGTERM');
       assert.equal(await exitCode(s.child), 0);
