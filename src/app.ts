@@ -8,6 +8,7 @@ import type { AppContext } from './context.js';
 import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { registerAuthHook } from './http/auth-hook.js';
+import { registerBodyParsing } from './http/body.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
@@ -23,6 +24,13 @@ import { Revocations } from './modules/auth/revocations.js';
 import { UsersService } from './modules/users/users.service.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { userauthRoutes } from './compat/userauth.routes.js';
+import { chatRoutes } from './compat/chat.routes.js';
+import { MessagesService } from './modules/messages/messages.service.js';
+import { messagesRoutes } from './modules/messages/messages.routes.js';
+import { MembershipsService } from './modules/rooms/memberships.service.js';
+import { membershipsRoutes } from './modules/rooms/memberships.routes.js';
+import { RoomsService } from './modules/rooms/rooms.service.js';
+import { roomsRoutes } from './modules/rooms/rooms.routes.js';
 import { MemoryBus } from './realtime/bus.memory.js';
 import { RedisBus } from './realtime/bus.redis.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -57,11 +65,13 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
   });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
+  registerBodyParsing(app);
 
-  const database = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: config.sqlitePath,
+    onError: (err) => app.log.warn({ err: err.message }, 'idle database connection lost'),
+  });
   const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, app.log, config.redisPrefix) : null;
   try {
     await migrateToLatest(database);
@@ -85,7 +95,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     tokens,
     revocations,
     store: new LocalFileStore(path.join(config.dataDir, 'uploads')),
-    presence: { isOnline: () => false },
+    presence: { isOnline: () => false }, // replaced by the gateway's below
     log: app.log,
   };
   const auth = new AuthService(ctx);
@@ -107,7 +117,16 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(authRoutes, { ctx, auth });
   await app.register(usersRoutes, { ctx, users });
   await app.register(userauthRoutes, { ctx, users, auth });
+  const rooms = new RoomsService(ctx);
+  const messages = new MessagesService(ctx);
+  await app.register(roomsRoutes, { ctx, rooms });
+  const memberships = new MembershipsService(ctx);
+  await app.register(membershipsRoutes, { memberships });
+  await app.register(messagesRoutes, { ctx, messages });
+  await app.register(chatRoutes, { rooms, messages });
 
-  (app as unknown as { ctx: AppContext }).ctx = ctx;
+
+
+  app.decorate('ctx', ctx);
   return app;
 }

@@ -15,7 +15,7 @@ export interface Database {
 
 const INT8_OID = 20;
 
-export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: string; poolSize?: number }): Database {
+export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: string; poolSize?: number; onError?: (err: Error) => void }): Database {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
@@ -26,6 +26,9 @@ export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: str
           oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle connection that drops (database restart, terminated backend) must not crash the
+    // process: the pool replaces it on the next checkout.
+    pool.on('error', (err) => opts.onError?.(err));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

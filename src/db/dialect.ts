@@ -1,6 +1,7 @@
 // Every difference between SQLite and PostgreSQL lives here.
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { PostgresAdapter } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -24,4 +25,17 @@ export function ilike(dialect: DialectName) {
 
 export async function ping(db: Kysely<any>): Promise<void> {
   await sql`select 1`.execute(db);
+}
+
+const EVENT_LOG_LOCK = 727_274_002;
+
+/**
+ * Serializes the transactions that write the event log (PostgreSQL: a transaction-scoped
+ * advisory lock; SQLite already runs one write transaction at a time), so that event ids,
+ * and the ids of rows written under the lock, are in commit order. Take it before writing.
+ */
+export async function lockEventLog(trx: Kysely<any>): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
+  }
 }

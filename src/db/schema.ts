@@ -38,8 +38,67 @@ export interface SessionsTable {
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
+  chat_rooms: ChatRoomsTable;
+  memberships: MembershipsTable;
+  messages: MessagesTable;
+  events: EventsTable;
 }
 
 export type Db = Kysely<DB>;
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
+
+export interface ChatRoomsTable {
+  id: Id;
+  room_type: 'private' | 'group';
+  name: Generated<string>;
+  is_public: Flag;
+  created_by: number | null;
+  /** 'minUserId:maxUserId' for a private room holding both users; unique. */
+  private_key: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  id: Id;
+  chat_room_id: number;
+  user_id: number;
+  role: ColumnType<'owner' | 'member', 'owner' | 'member' | undefined, 'owner' | 'member'>;
+  is_active: Flag;
+  joined_at: string;
+  left_at: string | null;
+  last_read_message_id: number | null;
+  marked_unread: Flag;
+  hidden_at_message_id: number | null;
+}
+
+export interface MessagesTable {
+  id: Id;
+  chat_room_id: number;
+  sender_id: number;
+  client_id: string | null;
+  content: string;
+  public_key: string | null;
+  reply_to_id: number | null;
+  is_edited: Flag;
+  is_deleted: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: Id;
+  chat_room_id: number;
+  user_id: number | null;
+  message_id: number | null;
+  type: string;
+  /** JSON object text: the event's fields other than id, type, chat_room and created_at. */
+  payload: string;
+  created_at: string;
+}
+
+export type ChatRoomRow = Selectable<ChatRoomsTable>;
+export type MembershipRow = Selectable<MembershipsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type EventRow = Selectable<EventsTable>;

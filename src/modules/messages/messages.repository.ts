@@ -1,0 +1,91 @@
+import type { Insertable, Updateable } from 'kysely';
+import type { Db, MessageRow, MessagesTable } from '../../db/schema.js';
+import type { MessageRecord } from './messages.view.js';
+
+export type NewMessage = Insertable<MessagesTable>;
+
+const withSender = (db: Db) =>
+  db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.sender_id')
+    .selectAll('m')
+    .select(['u.username as sender_username', 'u.first_name as sender_first_name', 'u.last_name as sender_last_name']);
+
+export const messagesRepository = {
+  insert(db: Db, m: NewMessage): Promise<MessageRow> {
+    return db.insertInto('messages').values(m).returningAll().executeTakeFirstOrThrow();
+  },
+
+  /** Bulk insert in chunks (imports, fixtures); no events are written. */
+  async insertMany(db: Db, rows: NewMessage[], chunk = 500): Promise<void> {
+    for (let i = 0; i < rows.length; i += chunk) await db.insertInto('messages').values(rows.slice(i, i + chunk)).execute();
+  },
+
+  findById(db: Db, id: number): Promise<MessageRecord | undefined> {
+    return withSender(db).where('m.id', '=', id).executeTakeFirst();
+  },
+
+  findByIds(db: Db, ids: number[]): Promise<MessageRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return withSender(db).where('m.id', 'in', ids).execute();
+  },
+
+  findByClientId(db: Db, senderId: number, clientId: string): Promise<MessageRecord | undefined> {
+    return withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst();
+  },
+
+  async inRoom(db: Db, id: number, chatRoomId: number): Promise<boolean> {
+    const row = await db.selectFrom('messages').select('id').where('id', '=', id).where('chat_room_id', '=', chatRoomId).executeTakeFirst();
+    return !!row;
+  },
+
+  /**
+   * One page of a room's history. Without `after`: the newest `limit` messages below
+   * `before` (if given). With `after`: the first `limit` messages after it (and below
+   * `before`), so walking forward skips nothing. Both come back newest first; `more` says
+   * whether the walk would find further messages in its direction.
+   */
+  async page(db: Db, chatRoomId: number, o: { before?: number; after?: number; limit: number }): Promise<{ rows: MessageRecord[]; more: boolean }> {
+    let q = withSender(db).where('m.chat_room_id', '=', chatRoomId);
+    if (o.before !== undefined) q = q.where('m.id', '<', o.before);
+    if (o.after !== undefined) q = q.where('m.id', '>', o.after);
+    const rows = await q.orderBy('m.id', o.after !== undefined ? 'asc' : 'desc').limit(o.limit + 1).execute();
+    const more = rows.length > o.limit;
+    if (more) rows.pop();
+    if (o.after !== undefined) rows.reverse();
+    return { rows, more };
+  },
+
+  /** Whether the room has a message above `id` (direction 'newer') or below it ('older'). */
+  async exists(db: Db, chatRoomId: number, direction: 'newer' | 'older', id: number): Promise<boolean> {
+    const row = await db
+      .selectFrom('messages')
+      .select('id')
+      .where('chat_room_id', '=', chatRoomId)
+      .where('id', direction === 'newer' ? '>' : '<', id)
+      .limit(1)
+      .executeTakeFirst();
+    return !!row;
+  },
+
+  async lastId(db: Db, chatRoomId: number): Promise<number | null> {
+    const row = await db.selectFrom('messages').select((eb) => eb.fn.max('id').as('id')).where('chat_room_id', '=', chatRoomId).executeTakeFirst();
+    return row?.id ?? null;
+  },
+
+  /** The latest message id of each room (rooms without messages are absent). */
+  async lastIds(db: Db, chatRoomIds: number[]): Promise<Map<number, number>> {
+    if (chatRoomIds.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('messages')
+      .select(['chat_room_id', (eb) => eb.fn.max('id').as('id')])
+      .where('chat_room_id', 'in', chatRoomIds)
+      .groupBy('chat_room_id')
+      .execute();
+    return new Map(rows.map((r) => [r.chat_room_id, Number(r.id)]));
+  },
+
+  update(db: Db, id: number, patch: Updateable<MessagesTable>): Promise<MessageRow> {
+    return db.updateTable('messages').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  },
+};

@@ -1,0 +1,57 @@
+import { Type } from 'typebox';
+import { Id, Nullable } from '../../http/schemas.js';
+
+export const Message = Type.Object({
+  id: Type.Integer(),
+  chat_room: Type.Integer(),
+  sender: Type.Integer(),
+  sender_full_name: Type.String({ description: 'First and last name, or the username when both are empty' }),
+  content: Type.String({ description: 'Opaque: exactly the string sent ("" once deleted)' }),
+  public_key: Nullable(Type.String()),
+  is_edited: Type.Boolean(),
+  is_deleted: Type.Boolean(),
+  reply_to: Nullable(Type.Integer()),
+  reactions: Type.Array(Type.Unknown()),
+  attachment: Nullable(Type.Unknown()),
+  client_id: Nullable(Type.String({ description: "The sender's idempotency key, when one was given" })),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const Content = Type.String({
+  minLength: 1,
+  description: 'Opaque text or base64 ciphertext, kept byte for byte; at most MESSAGE_MAX_BYTES bytes of UTF-8 (413 beyond). No NUL characters.',
+});
+export const ClientId = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: 'Idempotency key chosen by the sender (printable ASCII): a retry with the same key returns the first message with 200',
+});
+const PublicKey = Nullable(Type.String({ maxLength: 8192, pattern: '^[^\\u0000]*$' }));
+
+export const SendBody = Type.Object({
+  chat_room: Id,
+  content: Content,
+  public_key: Type.Optional(PublicKey),
+  reply_to: Type.Optional(Nullable(Id)),
+  client_id: Type.Optional(ClientId),
+});
+
+export const EditBody = Type.Object({
+  content: Type.Optional(Content),
+  public_key: Type.Optional(PublicKey),
+});
+
+export const HistoryQuery = Type.Object({
+  chat_room: Id,
+  before: Type.Optional(Id),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: '0 starts from the first message' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default 50; above 100 counts as 100' })),
+});
+
+export const HistoryPage = Type.Object({
+  next: Nullable(Type.String({ description: 'Older messages (`before` the oldest here), or null at the start of the room' })),
+  previous: Nullable(Type.String({ description: 'Newer messages (`after` the newest here), or null when none existed at the time of the request' })),
+  results: Type.Array(Message, { description: 'Newest first' }),
+});

@@ -1,0 +1,193 @@
+import type { AppContext } from '../../context.js';
+import { nowIso } from '../../context.js';
+import { isUniqueViolation } from '../../db/dialect.js';
+import type { Db, MessageRow, UserRow } from '../../db/schema.js';
+import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from '../../errors.js';
+import { eventsRepository } from '../events/events.repository.js';
+import { withEvents } from '../events/events.service.js';
+import { addMember } from '../rooms/memberships.changes.js';
+import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
+import { roomsRepository } from '../rooms/rooms.repository.js';
+import { usersRepository } from '../users/users.repository.js';
+import { messagesRepository } from './messages.repository.js';
+import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
+
+export interface SendInput {
+  chat_room: number;
+  content: string;
+  public_key?: string | null;
+  reply_to?: number | null;
+  client_id?: string;
+}
+
+export interface EditInput {
+  content?: string;
+  public_key?: string | null;
+}
+
+export interface HistoryInput {
+  chat_room: number;
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+
+export interface HistoryPage {
+  results: MessageView[];
+  /** `before` cursor for older messages, or null. */
+  older: number | null;
+  /** `after` cursor for newer messages, or null. */
+  newer: number | null;
+}
+
+export const HISTORY_DEFAULT_LIMIT = 50;
+export const HISTORY_MAX_LIMIT = 100;
+
+/** Called inside the deleting transaction (reactions, attachments and the like clean up there). */
+export type MessageDeleteHook = (trx: Db, message: MessageRow) => Promise<void>;
+
+// A lone UTF-16 surrogate cannot be stored as UTF-8, so it would not come back byte for byte.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export class MessagesService {
+  readonly deleteHooks: MessageDeleteHook[] = [];
+
+  constructor(private readonly ctx: AppContext) {}
+
+  /**
+   * Sends as `userId` (never a sender from the body). `created` is false when `client_id`
+   * repeats one of the sender's earlier messages: that message is returned, nothing is stored.
+   * `joinPublicGroup` (seed 0) joins a public group first instead of refusing a non-member.
+   */
+  async send(userId: number, input: SendInput, opts: { joinPublicGroup?: boolean } = {}): Promise<{ message: MessageView; created: boolean }> {
+    const perMin = this.ctx.config.rateLimits.messagesPerUserPerMin;
+    if (perMin > 0) {
+      const verdict = await this.ctx.limiter.consume(`messages:${userId}`, perMin, 60);
+      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+    }
+    this.checkContent(input.content);
+    const access = opts.joinPublicGroup
+      ? await visibleRoom(this.ctx.db, userId, input.chat_room)
+      : await memberRoom(this.ctx.db, userId, input.chat_room);
+    if (input.client_id !== undefined) {
+      const first = await this.replay(userId, input.chat_room, input.client_id);
+      if (first) return { message: first, created: false };
+    }
+    const sender = await this.sender(userId);
+    try {
+      const record = await withEvents(this.ctx, async (trx, events) => {
+        const now = nowIso();
+        if (!isActiveMember(access)) await addMember(trx, events, { room: access.room, user: sender, actorId: userId, now });
+        if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
+          throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
+        }
+        const row = await messagesRepository.insert(trx, {
+          chat_room_id: input.chat_room,
+          sender_id: userId,
+          client_id: input.client_id ?? null,
+          content: input.content,
+          public_key: input.public_key ?? null,
+          reply_to_id: input.reply_to ?? null,
+          created_at: now,
+          updated_at: now,
+        });
+        const rec = withNames(row, sender);
+        events.add('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id }, { message: messageView(rec) });
+        return rec;
+      });
+      return { message: messageView(record), created: true };
+    } catch (err) {
+      // The same client_id raced in concurrently and committed first: that one is the message.
+      if (input.client_id === undefined || !isUniqueViolation(err)) throw err;
+      const first = await this.replay(userId, input.chat_room, input.client_id);
+      if (!first) throw err;
+      return { message: first, created: false };
+    }
+  }
+
+  async get(userId: number, id: number): Promise<MessageView> {
+    return messageView(await this.visible(userId, id));
+  }
+
+  /** Sender only; sets is_edited. A deleted message cannot be edited. */
+  async edit(userId: number, id: number, input: EditInput): Promise<MessageView> {
+    const current = await this.visible(userId, id);
+    if (current.sender_id !== userId) throw forbidden('Only the sender can edit this message.');
+    if (current.is_deleted) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
+    if (input.content !== undefined) this.checkContent(input.content);
+    if (input.content === undefined && input.public_key === undefined) return messageView(current);
+    const record = await withEvents(this.ctx, async (trx, events) => {
+      const row = await messagesRepository.update(trx, id, {
+        ...(input.content !== undefined ? { content: input.content } : {}),
+        ...(input.public_key !== undefined ? { public_key: input.public_key } : {}),
+        is_edited: 1,
+        updated_at: nowIso(),
+      });
+      const rec = { ...current, ...row };
+      events.add('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: messageView(rec) });
+      return rec;
+    });
+    return messageView(record);
+  }
+
+  /** Sender only; soft: the content is cleared here and in the message's earlier events. Deleting twice is a no-op. */
+  async remove(userId: number, id: number): Promise<void> {
+    const current = await this.visible(userId, id);
+    if (current.sender_id !== userId) throw forbidden('Only the sender can delete this message.');
+    if (current.is_deleted) return;
+    await withEvents(this.ctx, async (trx, events) => {
+      const row = await messagesRepository.update(trx, id, { content: '', public_key: null, is_deleted: 1, updated_at: nowIso() });
+      for (const hook of this.deleteHooks) await hook(trx, row);
+      const view = messageView({ ...current, ...row });
+      await eventsRepository.scrubMessage(trx, id, ['new_message', 'message_updated'], { message: view });
+      events.add('message_deleted', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
+    });
+  }
+
+  /** Members only. Newest first; see messagesRepository.page for `before`/`after`. */
+  async history(userId: number, q: HistoryInput): Promise<HistoryPage> {
+    await memberRoom(this.ctx.db, userId, q.chat_room);
+    const limit = Math.min(q.limit ?? HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT);
+    const { rows, more } = await messagesRepository.page(this.ctx.db, q.chat_room, { before: q.before, after: q.after, limit });
+    const forward = q.after !== undefined;
+    // Cursor positions: the page's ends, or for an empty page the bounds that were asked for.
+    const newest = rows.length ? rows[0].id : (q.after ?? (q.before !== undefined ? q.before - 1 : null));
+    const oldest = rows.length ? rows[rows.length - 1].id : (q.before ?? (q.after !== undefined ? q.after + 1 : null));
+    const hasOlder = oldest !== null && (forward ? await messagesRepository.exists(this.ctx.db, q.chat_room, 'older', oldest) : more);
+    const hasNewer = newest !== null && (forward ? more : await messagesRepository.exists(this.ctx.db, q.chat_room, 'newer', newest));
+    return { results: rows.map(messageView), older: hasOlder ? oldest : null, newer: hasNewer ? newest : null };
+  }
+
+  /** A message its room's active members may see; 404 for everyone else. */
+  private async visible(userId: number, id: number): Promise<MessageRecord> {
+    const message = await messagesRepository.findById(this.ctx.db, id);
+    const access = message && (await roomsRepository.findWithMembership(this.ctx.db, message.chat_room_id, userId));
+    if (!message || !access || !isActiveMember(access)) throw notFound('No such message.');
+    return message;
+  }
+
+  private async replay(userId: number, chatRoomId: number, clientId: string): Promise<MessageView | null> {
+    const first = await messagesRepository.findByClientId(this.ctx.db, userId, clientId);
+    if (!first) return null;
+    if (first.chat_room_id !== chatRoomId) throw conflict('This client_id was already used for a message in another chat room.');
+    return messageView(first);
+  }
+
+  private async sender(userId: number): Promise<UserRow> {
+    const user = await usersRepository.findActive(this.ctx.db, userId);
+    if (!user) throw unauthorized();
+    return user;
+  }
+
+  private checkContent(content: string): void {
+    const max = this.ctx.config.messageMaxBytes;
+    if (Buffer.byteLength(content, 'utf8') > max) throw tooLarge(`The message content is over ${max} bytes.`);
+    if (content.length === 0) throw fieldError('content', 'This field may not be blank.');
+    if (content.includes('\u0000')) throw fieldError('content', 'Null characters are not allowed.');
+    if (LONE_SURROGATE.test(content)) throw fieldError('content', 'The text is not valid Unicode (a lone surrogate).');
+  }
+}
+
+function withNames(row: MessageRow, u: UserRow): MessageRecord {
+  return { ...row, sender_username: u.username, sender_first_name: u.first_name, sender_last_name: u.last_name };
+}

@@ -1,0 +1,103 @@
+import { sql, type Insertable, type Updateable } from 'kysely';
+import type { ChatRoomRow, Db, MembershipRow, MembershipsTable } from '../../db/schema.js';
+
+export type MembershipWithRoom = MembershipRow & { room_type: ChatRoomRow['room_type']; room_name: string };
+
+export const membershipsRepository = {
+  insert(db: Db, m: Insertable<MembershipsTable>): Promise<MembershipRow> {
+    return db.insertInto('memberships').values(m).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async insertMany(db: Db, rows: Array<Insertable<MembershipsTable>>): Promise<void> {
+    if (rows.length) await db.insertInto('memberships').values(rows).execute();
+  },
+
+  findById(db: Db, id: number): Promise<MembershipRow | undefined> {
+    return db.selectFrom('memberships').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  find(db: Db, chatRoomId: number, userId: number): Promise<MembershipRow | undefined> {
+    return db.selectFrom('memberships').selectAll().where('chat_room_id', '=', chatRoomId).where('user_id', '=', userId).executeTakeFirst();
+  },
+
+  update(db: Db, id: number, patch: Updateable<MembershipsTable>): Promise<MembershipRow> {
+    return db.updateTable('memberships').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  },
+
+  /** Moves the read position forward only (a late, older read from another device cannot move it back). */
+  async advanceRead(db: Db, id: number, messageId: number): Promise<boolean> {
+    const res = await db
+      .updateTable('memberships')
+      .set({ last_read_message_id: messageId, marked_unread: 0 })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_read_message_id', 'is', null), eb('last_read_message_id', '<', messageId)]))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  },
+
+  /** Active members with their usernames, oldest membership first. */
+  activeMembers(db: Db, chatRoomId: number): Promise<Array<MembershipRow & { username: string }>> {
+    return db
+      .selectFrom('memberships as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .selectAll('m')
+      .select('u.username')
+      .where('m.chat_room_id', '=', chatRoomId)
+      .where('m.is_active', '=', 1)
+      .orderBy('m.id')
+      .execute();
+  },
+
+  /** The caller's active memberships with their rooms. */
+  listActiveForUser(db: Db, userId: number): Promise<MembershipWithRoom[]> {
+    return db
+      .selectFrom('memberships as m')
+      .innerJoin('chat_rooms as r', 'r.id', 'm.chat_room_id')
+      .selectAll('m')
+      .select(['r.room_type', 'r.name as room_name'])
+      .where('m.user_id', '=', userId)
+      .where('m.is_active', '=', 1)
+      .orderBy('m.id')
+      .execute();
+  },
+
+  /** Usernames of the other active members of each room, oldest membership first. */
+  async otherMemberNames(db: Db, chatRoomIds: number[], userId: number): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    if (chatRoomIds.length === 0) return out;
+    const rows = await db
+      .selectFrom('memberships as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['m.chat_room_id', 'u.username'])
+      .where('m.chat_room_id', 'in', chatRoomIds)
+      .where('m.is_active', '=', 1)
+      .where('m.user_id', '!=', userId)
+      .orderBy('m.id')
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.chat_room_id) ?? [];
+      list.push(r.username);
+      out.set(r.chat_room_id, list);
+    }
+    return out;
+  },
+
+  /** Unread messages per membership: from others, after the read position, not deleted. */
+  async unreadCounts(db: Db, membershipIds: number[]): Promise<Map<number, number>> {
+    if (membershipIds.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('memberships as m')
+      .innerJoin('messages as x', (join) =>
+        join
+          .onRef('x.chat_room_id', '=', 'm.chat_room_id')
+          .on(sql<boolean>`x.id > coalesce(m.last_read_message_id, 0)`)
+          .onRef('x.sender_id', '!=', 'm.user_id')
+          .on('x.is_deleted', '=', 0),
+      )
+      .select(['m.id', (eb) => eb.fn.count<number>('x.id').as('count')])
+      .where('m.id', 'in', membershipIds)
+      .groupBy('m.id')
+      .execute();
+    return new Map(rows.map((r) => [r.id, Number(r.count)]));
+  },
+};

@@ -1,0 +1,66 @@
+import { Type } from 'typebox';
+import { Id, Nullable } from '../../http/schemas.js';
+import { Message } from '../messages/messages.schemas.js';
+
+export const RoomType = Type.Enum(['private', 'group'], { description: '"private": exactly two members; "group": any number' });
+export const RoomName = Type.String({ maxLength: 255, pattern: '^[^\\u0000]*$' });
+
+export const Room = Type.Object({
+  id: Type.Integer(),
+  room_type: RoomType,
+  name: Type.String({ description: 'A group\'s name; "" for a private room' }),
+  is_public: Type.Boolean({ description: 'Anyone may find and join it (groups only)' }),
+  created_by: Nullable(Type.Integer()),
+  member_count: Type.Integer(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const CreateRoomBody = Type.Object({
+  room_type: RoomType,
+  name: Type.Optional(RoomName),
+  is_public: Type.Optional(Type.Boolean({ description: 'Groups only; default true. Ignored for private rooms, which are never public.' })),
+  members: Type.Optional(Type.Array(Id, { maxItems: 1000, description: 'Other users to add. A private room takes exactly one.' })),
+});
+
+export const UpdateRoomBody = Type.Object({
+  name: Type.Optional(RoomName),
+  is_public: Type.Optional(Type.Boolean({ description: 'Owner only' })),
+  room_type: Type.Optional(RoomType),
+});
+
+export const Member = Type.Object({
+  user: Type.Integer(),
+  username: Type.String(),
+  role: Type.Enum(['owner', 'member']),
+  joined_at: Type.String(),
+});
+
+export const Membership = Type.Object({
+  id: Type.Integer(),
+  user: Type.Integer(),
+  chat_room: Type.Integer(),
+  room_type: RoomType,
+  name: Type.String({ description: "The other active members' usernames, comma-separated (at most 10, then \"+N\")" }),
+  room_name: Type.String({ description: "The room's own name (groups)" }),
+  role: Type.Enum(['owner', 'member']),
+  joined_at: Type.String(),
+  is_active: Type.Boolean({ description: 'false while the conversation is hidden' }),
+  is_read: Type.Boolean(),
+  unread_count: Type.Integer({ description: 'Messages from others after the read position, not counting deleted ones' }),
+  last_message: Nullable(Message),
+  last_seen_message: Nullable(Type.Integer({ description: 'The read position: id of the last message read' })),
+});
+
+export const AddMembershipBody = Type.Object({
+  chat_room: Id,
+  user: Type.Optional(Id),
+});
+
+export const UpdateMembershipBody = Type.Object({
+  is_read: Type.Optional(Type.Boolean({ description: 'true: read up to the latest message; false: mark unread' })),
+  last_seen_message: Type.Optional(Id),
+  is_active: Type.Optional(Type.Boolean({ description: 'false hides the conversation (like DELETE), true shows it again' })),
+});
+
+export const MembershipStatus = Type.Object({ status: Type.Enum(['online', 'offline']) });

@@ -1,0 +1,182 @@
+import type { AppContext } from '../../context.js';
+import { nowIso } from '../../context.js';
+import { isUniqueViolation } from '../../db/dialect.js';
+import type { ChatRoomRow, Db, UserRow } from '../../db/schema.js';
+import { badRequest, fieldError, forbidden, unauthorized } from '../../errors.js';
+import { eventsRepository } from '../events/events.repository.js';
+import { withEvents } from '../events/events.service.js';
+import { usersRepository } from '../users/users.repository.js';
+import { membershipsRepository } from './memberships.repository.js';
+import { addMember, PRIVATE_IS_TWO, removeMember } from './memberships.changes.js';
+import { isActiveMember, isPublicGroup, memberRoom, NOT_A_MEMBER, visibleRoom } from './rooms.access.js';
+import { privateKey, roomsRepository } from './rooms.repository.js';
+import { roomView, type RoomView } from './rooms.view.js';
+
+export const ROOMS_PAGE_SIZE = 20;
+
+export interface CreateRoomInput {
+  room_type: 'private' | 'group';
+  name?: string;
+  is_public?: boolean;
+  members?: number[];
+}
+
+export interface RoomPatch {
+  name?: string;
+  is_public?: boolean;
+  room_type?: 'private' | 'group';
+}
+
+/** Called inside the deleting transaction, before the room's rows go (files and the like clean up there). */
+export type RoomDeleteHook = (trx: Db, chatRoomId: number) => Promise<void>;
+
+export class RoomsService {
+  readonly deleteHooks: RoomDeleteHook[] = [];
+
+  constructor(private readonly ctx: AppContext) {}
+
+  /** `created` is false when the private room of this pair already existed (it is returned instead). */
+  async create(userId: number, input: CreateRoomInput): Promise<{ room: RoomView; created: boolean }> {
+    const me = await this.activeUser(userId);
+    const others = await this.memberUsers(userId, input.members ?? []);
+    const isPrivate = input.room_type === 'private';
+    if (isPrivate && others.length > 1) throw fieldError('members', PRIVATE_IS_TWO);
+    if (isPrivate && input.name) throw fieldError('name', 'A private room has no name.');
+    const key = isPrivate && others.length === 1 ? privateKey(userId, others[0].id) : null;
+    const run = () =>
+      withEvents(this.ctx, async (trx, events) => {
+        if (key) {
+          const existing = await roomsRepository.findByPrivateKey(trx, key);
+          if (existing) return { room: existing, created: false };
+        }
+        const now = nowIso();
+        const room = await roomsRepository.insert(trx, {
+          room_type: input.room_type,
+          name: isPrivate ? '' : (input.name ?? ''),
+          is_public: isPrivate ? 0 : input.is_public === false ? 0 : 1,
+          created_by: userId,
+          private_key: key,
+          created_at: now,
+          updated_at: now,
+        });
+        const members = [me, ...others];
+        await membershipsRepository.insertMany(
+          trx,
+          members.map((u, i) => ({ chat_room_id: room.id, user_id: u.id, role: i === 0 ? 'owner' : 'member', is_active: 1, joined_at: now })),
+        );
+        const ids = members.map((u) => u.id);
+        events.add('room_created', { chatRoomId: room.id, userId, notifyUsers: ids }, { room: roomView(room, ids.length), members: ids });
+        return { room, created: true };
+      });
+    let result: { room: ChatRoomRow; created: boolean };
+    try {
+      result = await run();
+    } catch (err) {
+      // Only reachable if the pair's room was created outside the event-log lock; take that one.
+      if (!(key && isUniqueViolation(err))) throw err;
+      result = await run();
+    }
+    return { room: await this.view(result.room), created: result.created };
+  }
+
+  async list(userId: number, page: number): Promise<{ count: number; results: RoomView[] }> {
+    return this.listPage(userId, page, ROOMS_PAGE_SIZE);
+  }
+
+  async listPage(userId: number, page: number, pageSize: number): Promise<{ count: number; results: RoomView[] }> {
+    const { count, rows } = await roomsRepository.listVisible(this.ctx.db, userId, { offset: (page - 1) * pageSize, limit: pageSize });
+    const counts = await roomsRepository.memberCounts(this.ctx.db, rows.map((r) => r.id));
+    return { count, results: rows.map((r) => roomView(r, counts.get(r.id) ?? 0)) };
+  }
+
+  async get(userId: number, roomId: number): Promise<RoomView> {
+    return this.view((await visibleRoom(this.ctx.db, userId, roomId)).room);
+  }
+
+  /** Members rename a group or make a private room a group; only the owner changes `is_public`. */
+  async update(userId: number, roomId: number, patch: RoomPatch): Promise<RoomView> {
+    const { room, membership } = await memberRoom(this.ctx.db, userId, roomId);
+    const toType = patch.room_type ?? room.room_type;
+    if (room.room_type === 'group' && toType === 'private') throw fieldError('room_type', 'A group cannot become a private room.');
+    if (toType === 'private' && patch.name) throw fieldError('name', 'A private room has no name.');
+    if (patch.is_public !== undefined) {
+      if (toType === 'private' && patch.is_public) throw fieldError('is_public', 'A private room cannot be public.');
+      if (membership.role !== 'owner') throw forbidden('Only the owner can change who may join.');
+    }
+    const values: Partial<ChatRoomRow> = {};
+    if (toType !== room.room_type) Object.assign(values, { room_type: toType, private_key: null });
+    if (patch.name !== undefined && patch.name !== room.name) values.name = patch.name;
+    if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
+    if (Object.keys(values).length === 0) return this.view(room);
+    const updated = await withEvents(this.ctx, async (trx, events) => {
+      const row = await roomsRepository.update(trx, roomId, { ...values, updated_at: nowIso() });
+      const [count] = (await roomsRepository.memberCounts(trx, [roomId])).values();
+      events.add('room_updated', { chatRoomId: roomId, userId }, { room: roomView(row, count ?? 0) });
+      return row;
+    });
+    return this.view(updated);
+  }
+
+  /** Owner only. The room, its memberships, messages and earlier events are deleted; one room_deleted event remains. */
+  async remove(userId: number, roomId: number): Promise<void> {
+    const { membership } = await memberRoom(this.ctx.db, userId, roomId);
+    if (membership.role !== 'owner') throw forbidden('Only the owner can delete this chat room.');
+    await withEvents(this.ctx, async (trx, events) => {
+      const members = (await membershipsRepository.activeMembers(trx, roomId)).map((m) => m.user_id);
+      for (const hook of this.deleteHooks) await hook(trx, roomId);
+      await eventsRepository.deleteForRoom(trx, roomId);
+      await roomsRepository.delete(trx, roomId);
+      events.add('room_deleted', { chatRoomId: roomId, userId, notifyUsers: members }, { members, by: userId });
+    });
+    this.ctx.log.info({ roomId, userId }, 'chat room deleted');
+  }
+
+  /** Public groups only; joining again is a no-op (and shows a hidden conversation again). */
+  async join(userId: number, roomId: number): Promise<RoomView> {
+    const { room } = await visibleRoom(this.ctx.db, userId, roomId);
+    if (!isPublicGroup(room)) throw badRequest('Only public groups can be joined.', 'not_joinable');
+    const me = await this.activeUser(userId);
+    await withEvents(this.ctx, async (trx, events) => {
+      const { membership: m, outcome } = await addMember(trx, events, { room, user: me, actorId: userId, now: nowIso() });
+      if (outcome === 'existing' && m.hidden_at_message_id !== null) await membershipsRepository.update(trx, m.id, { hidden_at_message_id: null });
+    });
+    return this.get(userId, roomId);
+  }
+
+  async leave(userId: number, roomId: number): Promise<void> {
+    const access = await visibleRoom(this.ctx.db, userId, roomId);
+    if (!isActiveMember(access)) throw badRequest(NOT_A_MEMBER, 'not_a_member');
+    if (access.room.room_type !== 'group') throw badRequest('Only groups can be left.', 'not_leavable');
+    const me = await this.activeUser(userId);
+    await withEvents(this.ctx, (trx, events) =>
+      removeMember(trx, events, { room: access.room, membership: access.membership, username: me.username, actorId: userId, now: nowIso() }),
+    );
+  }
+
+  async members(userId: number, roomId: number) {
+    await memberRoom(this.ctx.db, userId, roomId);
+    const rows = await membershipsRepository.activeMembers(this.ctx.db, roomId);
+    return rows.map((m) => ({ user: m.user_id, username: m.username, role: m.role, joined_at: m.joined_at }));
+  }
+
+  private async view(room: ChatRoomRow): Promise<RoomView> {
+    const counts = await roomsRepository.memberCounts(this.ctx.db, [room.id]);
+    return roomView(room, counts.get(room.id) ?? 0);
+  }
+
+  private async activeUser(userId: number): Promise<UserRow> {
+    const user = await usersRepository.findActive(this.ctx.db, userId);
+    if (!user) throw unauthorized();
+    return user;
+  }
+
+  /** The distinct other users to add; every one must be an active account. */
+  private async memberUsers(userId: number, ids: number[]): Promise<UserRow[]> {
+    const unique = [...new Set(ids)].filter((id) => id !== userId);
+    const users = await roomsRepository.activeUsers(this.ctx.db, unique);
+    const found = new Map(users.map((u) => [u.id, u]));
+    const missing = unique.find((id) => !found.has(id));
+    if (missing !== undefined) throw fieldError('members', `Invalid pk "${missing}" - object does not exist.`);
+    return unique.map((id) => found.get(id)!);
+  }
+}

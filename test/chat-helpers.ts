@@ -1,0 +1,109 @@
+// Helpers for the conversation tests: an app without sign-up/login limits (tests sign up many
+// users from one address, and with Redis the counters are shared), and short request helpers.
+import assert from 'node:assert/strict';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import type { Bus } from '../src/realtime/bus.js';
+import { PG_ADMIN_URL, createTestApp, createTestEnv, signup, type TestApp, type TestEnv, type TestUser } from './helpers.js';
+
+export const NO_LIMITS = { RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' };
+
+/** A test app on a fresh database (or on `shared`, which the caller then cleans up). */
+export async function chatApp(overrides: Record<string, string> = {}, shared?: TestEnv): Promise<TestApp> {
+  if (shared) return createTestApp({ ...NO_LIMITS, ...overrides }, shared);
+  const env = await createTestEnv();
+  const t = await createTestApp({ ...NO_LIMITS, ...overrides }, env);
+  return {
+    ...t,
+    async close() {
+      await t.app.close();
+      await connectionsClosed(env);
+      await env.cleanup();
+    },
+  };
+}
+
+/**
+ * Waits until no connection to the env's PostgreSQL database is left. pg's pool.end()
+ * resolves before its sockets have closed, and dropping the database WITH (FORCE) under a
+ * closing client makes it emit an 'error' that nothing handles (an uncaught exception).
+ */
+export async function connectionsClosed(env: TestEnv): Promise<void> {
+  if (!env.databaseUrl) return;
+  const name = decodeURIComponent(new URL(env.databaseUrl).pathname.slice(1));
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    for (let i = 0; i < 1000; i++) {
+      const { rows } = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+      if (rows[0].n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request as `user` (or anonymous with null). */
+export function call(t: TestApp, user: TestUser | null, method: Method, url: string, payload?: unknown): Promise<LightMyRequestResponse> {
+  const opts: InjectOptions = { method, url, headers: user ? user.auth : {} };
+  if (payload !== undefined) opts.payload = payload as InjectOptions['payload'];
+  return t.app.inject(opts);
+}
+
+/** The JSON body after checking the status. */
+export async function ok<T = any>(res: Promise<LightMyRequestResponse> | LightMyRequestResponse, status = 200): Promise<T> {
+  const r = await res;
+  assert.equal(r.statusCode, status, `expected ${status}, got ${r.statusCode}: ${r.body}`);
+  return (r.body ? r.json() : null) as T;
+}
+
+export async function users(t: TestApp, n: number): Promise<TestUser[]> {
+  const out: TestUser[] = [];
+  for (let i = 0; i < n; i++) out.push(await signup(t.app));
+  return out;
+}
+
+export function createRoom(t: TestApp, owner: TestUser, body: Record<string, unknown>, status = 201) {
+  return ok(call(t, owner, 'POST', '/api/chat_rooms/', body), status);
+}
+
+/** A group: public unless `isPublic` is false; `members` are added by the owner. */
+export function group(t: TestApp, owner: TestUser, members: TestUser[] = [], isPublic = true) {
+  return createRoom(t, owner, { room_type: 'group', name: 'g', is_public: isPublic, members: members.map((m) => m.id) });
+}
+
+export function privateRoom(t: TestApp, a: TestUser, b: TestUser) {
+  return createRoom(t, a, { room_type: 'private', members: [b.id] });
+}
+
+export function send(t: TestApp, user: TestUser, chatRoom: number, content: string, extra: Record<string, unknown> = {}, status = 201) {
+  return ok(call(t, user, 'POST', '/api/messages/', { chat_room: chatRoom, content, ...extra }), status);
+}
+
+/** The user's membership of a room, from their conversation list. */
+export async function membershipOf(t: TestApp, user: TestUser, chatRoom: number) {
+  const list = await ok<any[]>(call(t, user, 'GET', '/api/user_chats/'));
+  return list.find((m) => m.chat_room === chatRoom);
+}
+
+/** Resolves with the first payload on `channel` matching `match` (subscribe before acting). */
+export async function nextEvent(bus: Bus, channel: string, match: (e: any) => boolean = () => true) {
+  let resolve!: (e: any) => void;
+  const seen = new Promise<any>((r) => (resolve = r));
+  const unsubscribe = await bus.subscribe(channel, (payload) => {
+    const e = JSON.parse(payload);
+    if (match(e)) resolve({ event: e, raw: payload });
+  });
+  return {
+    seen: seen.finally(() => unsubscribe()) as Promise<{ event: any; raw: string }>,
+  };
+}
+
+/** The path and query of an absolute link (for following `next`/`previous`). */
+export const pathOf = (link: string) => {
+  const u = new URL(link);
+  return u.pathname + u.search;
+};
