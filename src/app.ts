@@ -34,6 +34,9 @@ import { roomsRoutes } from './modules/rooms/rooms.routes.js';
 import { MemoryBus } from './realtime/bus.memory.js';
 import { RedisBus } from './realtime/bus.redis.js';
 import { registerOpenApi } from './http/openapi.js';
+import { Gateway } from './realtime/gateway.js';
+import { gatewayRoutes } from './realtime/gateway.routes.js';
+import { MemoryTicketStore, RedisTicketStore } from './realtime/tickets.js';
 
 export type App = FastifyInstance;
 
@@ -126,7 +129,14 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(chatRoutes, { rooms, messages });
 
 
+  const gateway = new Gateway(ctx, { markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });
+  ctx.presence = gateway.presence;
+  const tickets = redisBus ? new RedisTicketStore(redisBus.client, `${config.redisPrefix}ticket:`) : new MemoryTicketStore();
+  await app.register(gatewayRoutes, { auth, gateway, tickets });
+  await gateway.start();
+  app.addHook('preClose', () => gateway.stop());
 
   app.decorate('ctx', ctx);
+  app.decorate('gateway', gateway);
   return app;
 }

@@ -33,6 +33,14 @@ export interface Config {
     messagesPerUserPerMin: number;
   };
   shutdownGraceMs: number;
+  realtime: {
+    heartbeatMs: number;
+    maxBufferedBytes: number;
+    replayMaxEvents: number;
+    eventRetentionHours: number;
+    presenceHeartbeatMs: number;
+    framesPerSecond: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -113,5 +121,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),
     }),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+    realtime: Object.freeze({
+      heartbeatMs: int(env, 'WS_HEARTBEAT_MS', 30_000, 100),
+      maxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
+      replayMaxEvents: int(env, 'WS_REPLAY_MAX_EVENTS', 1000, 1, 100_000),
+      eventRetentionHours: int(env, 'EVENT_RETENTION_HOURS', 72, 1),
+      presenceHeartbeatMs: int(env, 'PRESENCE_HEARTBEAT_MS', 10_000, 100),
+      framesPerSecond: int(env, 'WS_FRAMES_PER_SECOND', 20, 1),
+    }),
   });
 }

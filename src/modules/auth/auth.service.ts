@@ -28,6 +28,10 @@ export class AuthService {
     return claims;
   }
 
+  isRevoked(sessionId: number): boolean {
+    return this.ctx.revocations.isRevoked(sessionId);
+  }
+
   async login(email: string, password: string): Promise<TokenPair> {
     const { limiter, config } = this.ctx;
     const accountKey = `login-fail:${email.trim().toLowerCase()}`;

@@ -1,0 +1,109 @@
+// One WebSocket: what it follows, and a send path that never grows memory without bound.
+import type { WebSocket } from 'ws';
+import type { Principal } from '../modules/auth/auth.service.js';
+
+export type Endpoint = 'general_updates' | 'user_status';
+
+/** What an instance reads from an event once, before handing the same bytes to every socket. */
+export interface EventMeta {
+  id?: number;
+  type: string;
+  chat_room?: number;
+  user?: number;
+  status?: string;
+  last_seen?: string | null;
+}
+
+export const CLOSE = {
+  goingAway: 1001,
+  policy: 1008,
+  /** The socket could not keep up; reconnect with ?since=<last id> to resume. */
+  slowConsumer: 4008,
+  unauthorized: 4401,
+} as const;
+
+export class Client {
+  readonly rooms = new Set<number>();
+  /** Ids recently sent, so an event reaching us twice (replay and live, room and user channel) is sent once. */
+  private readonly recent = new Set<number>();
+  private readonly recentOrder: number[] = [];
+  private readonly lastPresence = new Map<number, string>();
+  private pending: Array<{ bytes: Buffer; meta: EventMeta }> | null = [];
+  alive = true;
+  private frameWindowStart = 0;
+  private framesInWindow = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly endpoint: Endpoint,
+    readonly principal: Principal,
+    private readonly maxBufferedBytes: number,
+    private readonly recentCap: number,
+  ) {}
+
+  get userId() {
+    return this.principal.userId;
+  }
+
+  /** Sends (or, while replay runs, holds) one event. */
+  deliver(bytes: Buffer, meta: EventMeta): void {
+    if (!this.wants(meta)) return;
+    if (this.pending) this.pending.push({ bytes, meta });
+    else this.sendEvent(bytes, meta);
+  }
+
+  /** Replay is over: held live events follow, minus those the replay already sent. */
+  goLive(): void {
+    const held = this.pending ?? [];
+    this.pending = null;
+    for (const { bytes, meta } of held) this.sendEvent(bytes, meta);
+  }
+
+  sendEvent(bytes: Buffer, meta: EventMeta): void {
+    if (meta.id !== undefined) {
+      if (this.recent.has(meta.id)) return;
+      this.remember(meta.id);
+    }
+    if (meta.type === 'presence' && meta.user !== undefined) {
+      const state = `${meta.status}|${meta.last_seen ?? ''}`;
+      if (this.lastPresence.get(meta.user) === state) return;
+      this.lastPresence.set(meta.user, state);
+    }
+    this.write(bytes);
+  }
+
+  /** Any frame (events, pong, errors). A reader that falls too far behind is closed, not buffered. */
+  write(data: Buffer | string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      this.ws.close(CLOSE.slowConsumer, 'too slow: reconnect with ?since=<last event id>');
+      return;
+    }
+    this.ws.send(data, { binary: false });
+  }
+
+  /** Counts a client frame; returns 'ok', 'throttled' (answer with an error) or 'flood' (close). */
+  countFrame(perSecond: number): 'ok' | 'throttled' | 'flood' {
+    const now = Date.now();
+    if (now - this.frameWindowStart >= 1000) {
+      this.frameWindowStart = now;
+      this.framesInWindow = 0;
+    }
+    this.framesInWindow++;
+    if (this.framesInWindow > perSecond * 3) return 'flood';
+    return this.framesInWindow > perSecond ? 'throttled' : 'ok';
+  }
+
+  private wants(meta: EventMeta): boolean {
+    if (this.endpoint === 'user_status') return meta.type === 'presence';
+    if (meta.type === 'presence') return false;
+    if (meta.type === 'typing' && meta.user === this.userId) return false;
+    return true;
+  }
+
+  private remember(id: number) {
+    this.recent.add(id);
+    this.recentOrder.push(id);
+    if (this.recentOrder.length > this.recentCap) this.recent.delete(this.recentOrder.shift()!);
+  }
+}

@@ -1,0 +1,60 @@
+import websocket from '@fastify/websocket';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { unauthorized } from '../errors.js';
+import { bearerToken } from '../http/auth-hook.js';
+import { errors } from '../http/schemas.js';
+import type { AuthService, Principal } from '../modules/auth/auth.service.js';
+import type { Endpoint } from './client.js';
+import type { Gateway } from './gateway.js';
+import { TICKET_TTL_SEC, type TicketStore } from './tickets.js';
+
+const SocketQuery = Type.Object({
+  ticket: Type.Optional(Type.String({ maxLength: 128, description: 'From POST /api/auth/ws-ticket/ (single use, 30 s), for browsers' })),
+  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Last event id seen: missed events are replayed first, then live ones' })),
+});
+
+const MAX_FRAME_BYTES = 16 * 1024;
+
+export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gateway: Gateway; tickets: TicketStore }> = async (app, { auth, gateway, tickets }) => {
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+
+  app.post('/api/auth/ws-ticket/', {
+    schema: {
+      tags: ['realtime'],
+      summary: `A single-use ticket (valid ${TICKET_TTL_SEC} s) to open a WebSocket with ?ticket= where headers cannot be set`,
+      response: { 200: Type.Object({ ticket: Type.String() }), ...errors(401) },
+    },
+  }, async (request) => ({ ticket: await tickets.issue(request.auth) }));
+
+  /** Bearer header or ticket; anything else refuses the upgrade with 401. */
+  const authenticate = async (request: FastifyRequest<{ Querystring: { ticket?: string } }>) => {
+    const token = bearerToken(request.headers.authorization);
+    let principal: Principal | null = null;
+    if (token) principal = await auth.authenticate(token);
+    else if (request.query.ticket) {
+      const p = await tickets.redeem(request.query.ticket);
+      principal = p && !auth.isRevoked(p.sessionId) ? p : null;
+    }
+    if (!principal) throw unauthorized();
+    request.auth = principal;
+  };
+
+  const socketRoute = (url: string, endpoint: Endpoint, description: string) =>
+    app.get(url, {
+      websocket: true,
+      config: { auth: false },
+      preValidation: authenticate,
+      schema: { tags: ['realtime'], summary: `WebSocket: ${endpoint}`, description, querystring: SocketQuery, security: [{ bearerAuth: [] }] },
+    }, (socket, request) => {
+      const since = (request.query as { since?: number }).since ?? null;
+      gateway.open(socket, endpoint, request.auth, since).catch((err) => {
+        request.log.error({ err }, 'opening a socket failed');
+        socket.close(1011, 'internal error');
+      });
+    });
+
+  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log; typing has none. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
+  socketRoute('/ws/user_status/', 'user_status', 'Marks you online while open (any number of sockets); sends presence events ({"type":"presence","user","status","last_seen"}) for users who share a room with you, starting with those online now, then {"type":"ready"}.');
+};

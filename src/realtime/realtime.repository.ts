@@ -1,0 +1,54 @@
+import type { Db, EventRow } from '../db/schema.js';
+
+export const realtimeRepository = {
+  async activeRoomIds(db: Db, userId: number): Promise<number[]> {
+    const rows = await db.selectFrom('memberships').select('chat_room_id').where('user_id', '=', userId).where('is_active', '=', 1).execute();
+    return rows.map((r) => r.chat_room_id);
+  },
+
+  async isActiveMember(db: Db, userId: number, chatRoomId: number): Promise<boolean> {
+    const row = await db
+      .selectFrom('memberships')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('chat_room_id', '=', chatRoomId)
+      .where('is_active', '=', 1)
+      .executeTakeFirst();
+    return !!row;
+  },
+
+  /** Users who share an active room with `userId` (not themselves). */
+  async roomMates(db: Db, userId: number): Promise<number[]> {
+    const rows = await db
+      .selectFrom('memberships as mine')
+      .innerJoin('memberships as other', 'other.chat_room_id', 'mine.chat_room_id')
+      .select('other.user_id')
+      .distinct()
+      .where('mine.user_id', '=', userId)
+      .where('mine.is_active', '=', 1)
+      .where('other.is_active', '=', 1)
+      .where('other.user_id', '!=', userId)
+      .execute();
+    return rows.map((r) => r.user_id);
+  },
+
+  /** Events after `afterId` in the given rooms, oldest first, at most `limit`. */
+  eventsAfter(db: Db, afterId: number, roomIds: number[], limit: number): Promise<EventRow[]> {
+    if (roomIds.length === 0) return Promise.resolve([]);
+    return db.selectFrom('events').selectAll().where('id', '>', afterId).where('chat_room_id', 'in', roomIds).orderBy('id').limit(limit).execute();
+  },
+
+  async oldestEventId(db: Db): Promise<number | null> {
+    const row = await db.selectFrom('events').select((eb) => eb.fn.min<number>('id').as('id')).executeTakeFirst();
+    return row?.id ?? null;
+  },
+
+  async pruneEvents(db: Db, before: string): Promise<number> {
+    const res = await db.deleteFrom('events').where('created_at', '<', before).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  },
+
+  async setLastSeen(db: Db, userId: number, at: string): Promise<void> {
+    await db.updateTable('users').set({ last_seen: at }).where('id', '=', userId).execute();
+  },
+};
