@@ -1,63 +1,17 @@
 // kill -9 in the middle of a stream of sends: every acknowledged (201) message must be there
 // after a restart, exactly once, and retrying any client_id must not store it twice.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../src/db/connect.js';
 import { createTestEnv, PASSWORD, uniq, type TestEnv } from './helpers.js';
 import { NO_LIMITS, connectionsClosed } from './chat-helpers.js';
+import { request, startServer as start, type Server } from './process-helpers.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORKERS = 8;
 const KILL_AFTER = 150;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Server {
-  proc: ChildProcess;
-  base: string;
-  exited: Promise<number | null>;
-  /** The end of its log, to explain an unexpected stop. */
-  tail(): string;
-}
-
-/** Starts `node src/server.ts` and resolves once it logs that it is listening. */
-async function startServer(env: TestEnv): Promise<Server> {
-  const port = await freePort();
-  const childEnv: Record<string, string> = { ...(process.env as Record<string, string>), ...env.env, ...NO_LIMITS, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' };
-  delete childEnv.NODE_TEST_CONTEXT;
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  let tail = '';
-  const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-8192));
-  proc.stderr!.on('data', keep);
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      keep(d);
-      if (tail.includes('Server listening at')) resolve();
-    });
-    exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${tail}`)));
-  });
-  return { proc, base: `http://127.0.0.1:${port}`, exited, tail: () => tail };
-}
-
-async function request(base: string, method: string, url: string, token: string | null, body?: unknown) {
-  const res = await fetch(base + url, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const startServer = (env: TestEnv) => start({ ...env.env, ...NO_LIMITS });
 
 async function account(base: string): Promise<{ id: number; token: string }> {
   const username = uniq('dur');
