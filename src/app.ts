@@ -37,6 +37,14 @@ import { registerOpenApi } from './http/openapi.js';
 import { Gateway } from './realtime/gateway.js';
 import { gatewayRoutes } from './realtime/gateway.routes.js';
 import { MemoryTicketStore, RedisTicketStore } from './realtime/tickets.js';
+import { AttachmentsService } from './modules/attachments/attachments.service.js';
+import { attachmentsRoutes } from './modules/attachments/attachments.routes.js';
+import { ReactionsService } from './modules/reactions/reactions.service.js';
+import { reactionsRoutes } from './modules/reactions/reactions.routes.js';
+import { NotificationsService } from './modules/notifications/notifications.service.js';
+import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
+import { KeysService } from './modules/keys/keys.service.js';
+import { keysRoutes } from './modules/keys/keys.routes.js';
 
 export type App = FastifyInstance;
 
@@ -127,6 +135,12 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
   await app.register(chatRoutes, { rooms, messages });
+  // Attachments, reactions and notifications hook into message and room deletion (and, for
+  // notifications, into every room event): built once, before any request.
+  await app.register(attachmentsRoutes, { ctx, attachments: new AttachmentsService(ctx, messages, rooms) });
+  await app.register(reactionsRoutes, { reactions: new ReactionsService(ctx, messages) });
+  await app.register(notificationsRoutes, { ctx, notifications: new NotificationsService(ctx, messages) });
+  await app.register(keysRoutes, { keys: new KeysService(ctx) });
 
 
   const gateway = new Gateway(ctx, { markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });

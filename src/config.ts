@@ -41,6 +41,10 @@ export interface Config {
     presenceHeartbeatMs: number;
     framesPerSecond: number;
   };
+  /** Bundle claims per minute per claiming user (0 = off): one-time prekeys cannot be drained by one account. */
+  prekeyClaimsPerUserPerMin: number;
+  /** Unclaimed one-time prekeys one user may hold. */
+  prekeyMaxUnclaimed: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -129,5 +133,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       presenceHeartbeatMs: int(env, 'PRESENCE_HEARTBEAT_MS', 10_000, 100),
       framesPerSecond: int(env, 'WS_FRAMES_PER_SECOND', 20, 1),
     }),
+    prekeyClaimsPerUserPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_USER', 60, 0),
+    prekeyMaxUnclaimed: int(env, 'PREKEY_MAX_UNCLAIMED', 1000, 1, 100_000),
   });
 }

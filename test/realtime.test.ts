@@ -155,6 +155,22 @@ describe('WebSocket gateway', () => {
     assert.deepEqual(ids, [...ids].sort((x, y) => x - y), 'in event-log order');
   });
 
+  it('replays your own notifications with ?since=, and nobody else\'s', async () => {
+    const [a, b, c] = await users(t, 3);
+    const room = await group(t, a, [b, c]);
+    const sb = await sock(b);
+    await send(t, a, room.id, 'n0');
+    const seen = await sb.next((e) => e.type === 'new_message');
+    await sb.close();
+    const msg = await send(t, a, room.id, 'while b is away');
+    const again = await sock(b, GENERAL, { since: seen.id });
+    const note = await again.next((e) => e.type === 'notification' && e.notification.message === msg.id);
+    assert.equal(note.notification.type, 'message');
+    const cNotes = await ok(call(t, c, 'GET', '/api/notifications/'));
+    const cIds = new Set(cNotes.results.map((n: { id: number }) => n.id));
+    assert.ok(!again.events.some((e) => e.type === 'notification' && cIds.has(e.notification.id)), 'c\'s notifications are not replayed to b');
+  });
+
   it('asks for a resync when too much was missed', async () => {
     const small = await chatApp({ WS_REPLAY_MAX_EVENTS: '3' });
     const smallBase = await listen(small);

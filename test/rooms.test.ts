@@ -236,7 +236,7 @@ describe('memberships (user_chats)', () => {
     const list = await ok(call(t, b, 'GET', '/api/user_chats/'));
     assert.deepEqual(list.map((m: any) => m.chat_room), [priv.id, grp.id], 'most recent activity first');
     const [p, g] = list;
-    assert.deepEqual(Object.keys(p).sort(), ['chat_room', 'id', 'is_active', 'is_read', 'joined_at', 'last_message', 'last_seen_message', 'name', 'role', 'room_name', 'room_type', 'unread_count', 'user']);
+    assert.deepEqual(Object.keys(p).sort(), ['chat_room', 'id', 'is_active', 'is_muted', 'is_read', 'joined_at', 'last_message', 'last_seen_message', 'name', 'role', 'room_name', 'room_type', 'unread_count', 'user']);
     assert.equal(p.user, b.id);
     assert.equal(p.name, a.username);
     assert.equal(p.room_type, 'private');

@@ -39,3 +39,32 @@ export async function lockEventLog(trx: Kysely<any>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
   }
 }
+
+export function isPostgres(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+interface Lockable<QB> {
+  forUpdate(): QB;
+  forShare(): QB;
+  skipLocked(): QB;
+}
+
+/**
+ * "Take one row nobody else is taking" (one-time prekey claims): FOR UPDATE SKIP LOCKED on
+ * PostgreSQL, so concurrent claimers each lock a different row and none waits. SQLite has no
+ * row locks and needs none: one write transaction runs at a time and a statement is atomic.
+ */
+export function skipLocked<QB extends Lockable<QB>>(db: Kysely<any>, qb: QB): QB {
+  return isPostgres(db) ? qb.forUpdate().skipLocked() : qb;
+}
+
+/** Locks the selected rows until the transaction ends (PostgreSQL); SQLite's single writer already serializes. */
+export function forUpdate<QB extends Lockable<QB>>(db: Kysely<any>, qb: QB): QB {
+  return isPostgres(db) ? qb.forUpdate() : qb;
+}
+
+/** Locks the selected rows against FOR UPDATE until the transaction ends, letting other readers share them (PostgreSQL). */
+export function forShare<QB extends Lockable<QB>>(db: Kysely<any>, qb: QB): QB {
+  return isPostgres(db) ? qb.forShare() : qb;
+}

@@ -42,6 +42,12 @@ export interface DB {
   memberships: MembershipsTable;
   messages: MessagesTable;
   events: EventsTable;
+  attachments: AttachmentsTable;
+  reactions: ReactionsTable;
+  notifications: NotificationsTable;
+  e2ee_keys: E2eeKeysTable;
+  prekey_identities: PrekeyIdentitiesTable;
+  one_time_prekeys: OneTimePrekeysTable;
 }
 
 export type Db = Kysely<DB>;
@@ -71,6 +77,8 @@ export interface MembershipsTable {
   last_read_message_id: number | null;
   marked_unread: Flag;
   hidden_at_message_id: number | null;
+  /** 1: the member gets no notifications from this room. */
+  is_muted: Flag;
 }
 
 export interface MessagesTable {
@@ -96,9 +104,81 @@ export interface EventsTable {
   /** JSON object text: the event's fields other than id, type, chat_room and created_at. */
   payload: string;
   created_at: string;
+  /** Set for events addressed to one user (notifications; chat_room_id is then 0). */
+  recipient_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type ChatRoomRow = Selectable<ChatRoomsTable>;
 export type MembershipRow = Selectable<MembershipsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type EventRow = Selectable<EventsTable>;
+
+export type AttachmentFileType = 'image' | 'document' | 'audio' | 'video';
+
+export interface AttachmentsTable {
+  id: Id;
+  message_id: number;
+  uploader_id: number;
+  file_type: AttachmentFileType;
+  /** The type sniffed from the bytes (never the client's), sent as Content-Type. */
+  mime_type: string;
+  file_name: string;
+  size: number;
+  storage_key: string;
+  created_at: string;
+}
+
+export interface ReactionsTable {
+  id: Id;
+  message_id: number;
+  user_id: number;
+  reaction_type: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NotificationsTable {
+  id: Id;
+  user_id: number;
+  type: string;
+  body: string;
+  chat_room_id: number | null;
+  message_id: number | null;
+  reaction_id: number | null;
+  actor_id: number | null;
+  is_read: Flag;
+  created_at: string;
+}
+
+export interface E2eeKeysTable {
+  id: Id;
+  user_id: number;
+  public_key: string;
+  key_format: string;
+  label: string | null;
+  created_at: string;
+}
+
+export interface PrekeyIdentitiesTable {
+  user_id: number;
+  identity_key: string;
+  signed_prekey_id: number;
+  signed_prekey: string;
+  signed_prekey_signature: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OneTimePrekeysTable {
+  id: Id;
+  user_id: number;
+  key_id: number;
+  public_key: string;
+  created_at: string;
+}
+
+export type AttachmentRow = Selectable<AttachmentsTable>;
+export type ReactionRow = Selectable<ReactionsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type E2eeKeyRow = Selectable<E2eeKeysTable>;
+export type PrekeyIdentityRow = Selectable<PrekeyIdentitiesTable>;

@@ -95,7 +95,7 @@ export class Gateway {
   private async replay(client: Client, since: number, rooms: number[]) {
     const max = this.ctx.config.realtime.replayMaxEvents;
     const oldest = await repo.oldestEventId(this.ctx.db);
-    const rows = await repo.eventsAfter(this.ctx.db, since, rooms, max + 1);
+    const rows = await repo.eventsAfter(this.ctx.db, since, rooms, max + 1, client.userId);
     if ((oldest !== null && since + 1 < oldest) || rows.length > max) {
       const reason = rows.length > max ? `more than ${max} events were missed` : 'the missed events are past the retention window';
       client.write(JSON.stringify({ type: 'resync_required', detail: `${reason}: reload state over REST, then reconnect without since.` }));

@@ -32,10 +32,26 @@ export const realtimeRepository = {
     return rows.map((r) => r.user_id);
   },
 
-  /** Events after `afterId` in the given rooms, oldest first, at most `limit`. */
-  eventsAfter(db: Db, afterId: number, roomIds: number[], limit: number): Promise<EventRow[]> {
-    if (roomIds.length === 0) return Promise.resolve([]);
-    return db.selectFrom('events').selectAll().where('id', '>', afterId).where('chat_room_id', 'in', roomIds).orderBy('id').limit(limit).execute();
+  /**
+   * Events after `afterId`, oldest first, at most `limit`: the room events of the given rooms,
+   * and the events addressed to `recipientId` (notifications) when given. An event addressed to
+   * a user is never returned for anyone else.
+   */
+  eventsAfter(db: Db, afterId: number, roomIds: number[], limit: number, recipientId?: number): Promise<EventRow[]> {
+    if (roomIds.length === 0 && recipientId === undefined) return Promise.resolve([]);
+    return db
+      .selectFrom('events')
+      .selectAll()
+      .where('id', '>', afterId)
+      .where((eb) =>
+        eb.or([
+          ...(roomIds.length ? [eb.and([eb('chat_room_id', 'in', roomIds), eb('recipient_id', 'is', null)])] : []),
+          ...(recipientId !== undefined ? [eb('recipient_id', '=', recipientId)] : []),
+        ]),
+      )
+      .orderBy('id')
+      .limit(limit)
+      .execute();
   },
 
   async oldestEventId(db: Db): Promise<number | null> {

@@ -13,7 +13,24 @@ export interface NewEvent {
   /** The event's own fields (a JSON object); id, type, chat_room and created_at are added. */
   payload: Record<string, unknown>;
   createdAt: string;
+  /** Set for an event addressed to one user only (a notification); chatRoomId is then NO_ROOM. */
+  recipientId?: number | null;
 }
+
+/** chat_room_id of events that belong to no room (those addressed to one user). */
+export const NO_ROOM = 0;
+
+const APPEND_CHUNK = 500;
+
+const eventValues = (e: NewEvent) => ({
+  chat_room_id: e.chatRoomId,
+  user_id: e.userId ?? null,
+  message_id: e.messageId ?? null,
+  type: e.type,
+  payload: JSON.stringify(e.payload),
+  created_at: e.createdAt,
+  recipient_id: e.recipientId ?? null,
+});
 
 const locked = new WeakSet<object>();
 
@@ -27,28 +44,37 @@ export async function lockEvents(trx: Db): Promise<void> {
 /** Appends one event; `trx` must be the transaction making the change. */
 export async function appendEvent(trx: Db, e: NewEvent): Promise<EventRow> {
   await lockEvents(trx);
-  return trx
-    .insertInto('events')
-    .values({
-      chat_room_id: e.chatRoomId,
-      user_id: e.userId ?? null,
-      message_id: e.messageId ?? null,
-      type: e.type,
-      payload: JSON.stringify(e.payload),
-      created_at: e.createdAt,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return trx.insertInto('events').values(eventValues(e)).returningAll().executeTakeFirstOrThrow();
 }
 
-/** The event as clients receive it, serialized once: `{"id","type","chat_room","created_at",...payload}`. */
+/**
+ * Appends events in order, several rows per statement (a message to a large group makes one
+ * notification event per member). Returns the rows in the order given: under the event-log
+ * lock ids are allocated in insertion order, so sorting by id restores it.
+ */
+export async function appendEvents(trx: Db, list: NewEvent[]): Promise<EventRow[]> {
+  if (list.length === 0) return [];
+  await lockEvents(trx);
+  const out: EventRow[] = [];
+  for (let i = 0; i < list.length; i += APPEND_CHUNK) {
+    const rows = await trx.insertInto('events').values(list.slice(i, i + APPEND_CHUNK).map(eventValues)).returningAll().execute();
+    out.push(...rows.sort((a, b) => a.id - b.id));
+  }
+  return out;
+}
+
+/**
+ * The event as clients receive it, serialized once: `{"id","type","chat_room","created_at",...payload}`.
+ * An event addressed to one user has no room of its own (its payload may carry `chat_room`).
+ */
 export function serializeEvent(row: EventRow): string {
-  const head = `{"id":${row.id},"type":${JSON.stringify(row.type)},"chat_room":${row.chat_room_id},"created_at":${JSON.stringify(row.created_at)}`;
+  const room = row.recipient_id === null ? `"chat_room":${row.chat_room_id},` : '';
+  const head = `{"id":${row.id},"type":${JSON.stringify(row.type)},${room}"created_at":${JSON.stringify(row.created_at)}`;
   return row.payload.length > 2 ? `${head},${row.payload.slice(1)}` : `${head}}`;
 }
 
 export const eventsRepository = {
-  /** Events after `afterId` in the given rooms, oldest first (for replay). */
+  /** Room events after `afterId` in the given rooms, oldest first (for replay); never one addressed to a user. */
   listAfter(db: Db, opts: { afterId: number; roomIds: number[]; limit: number }): Promise<EventRow[]> {
     if (opts.roomIds.length === 0) return Promise.resolve([]);
     return db
@@ -56,6 +82,7 @@ export const eventsRepository = {
       .selectAll()
       .where('id', '>', opts.afterId)
       .where('chat_room_id', 'in', opts.roomIds)
+      .where('recipient_id', 'is', null)
       .orderBy('id')
       .limit(opts.limit)
       .execute();

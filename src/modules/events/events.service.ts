@@ -5,9 +5,11 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import type { Db, EventRow } from '../../db/schema.js';
 import type { Message } from '../messages/messages.schemas.js';
+import type { Notification } from '../notifications/notifications.schemas.js';
+import type { Reaction } from '../reactions/reactions.schemas.js';
 import type { Room } from '../rooms/rooms.schemas.js';
 import { roomChannel, userChannel } from '../../realtime/channels.js';
-import { appendEvent, lockEvents, serializeEvent } from './events.repository.js';
+import { appendEvents, lockEvents, serializeEvent } from './events.repository.js';
 
 type MemberChange = { user: number; username: string; by: number };
 
@@ -23,31 +25,73 @@ export interface RoomEvents {
   message_updated: { message: Static<typeof Message> };
   message_deleted: { message: Static<typeof Message> };
   read: { user: number; message: number };
+  reaction: { reaction: Static<typeof Reaction>; action: 'added' | 'changed' | 'removed' };
+  /** Addressed to the notification's owner only (add it with `recipientId`). */
+  notification: { chat_room: number | null; notification: Static<typeof Notification> };
 }
 
 export type RoomEventType = keyof RoomEvents;
 
 
-interface Queued {
+export interface QueuedEvent {
   type: RoomEventType;
   chatRoomId: number;
   userId: number | null;
   messageId: number | null;
   payload: Record<string, unknown>;
   notifyUsers: number[];
+  /** Set: the event goes to this user only (published on user:<id>, replayed to them alone). */
+  recipientId: number | null;
 }
 
 /** The events of one transaction, appended to the log just before it commits. */
 export class EventBatch {
-  readonly queued: Queued[] = [];
+  readonly queued: QueuedEvent[] = [];
+  readonly afterCommit: Array<() => Promise<void>> = [];
 
   add<K extends RoomEventType>(
     type: K,
-    at: { chatRoomId: number; userId?: number | null; messageId?: number | null; notifyUsers?: number[] },
+    at: { chatRoomId: number; userId?: number | null; messageId?: number | null; notifyUsers?: number[]; recipientId?: number | null },
     payload: RoomEvents[K],
   ): void {
-    this.queued.push({ type, chatRoomId: at.chatRoomId, userId: at.userId ?? null, messageId: at.messageId ?? null, payload, notifyUsers: at.notifyUsers ?? [] });
+    this.queued.push({
+      type,
+      chatRoomId: at.chatRoomId,
+      userId: at.userId ?? null,
+      messageId: at.messageId ?? null,
+      payload,
+      notifyUsers: at.notifyUsers ?? [],
+      recipientId: at.recipientId ?? null,
+    });
   }
+}
+
+/**
+ * Sees every room event of a transaction before it commits, and may write more in it (the
+ * notifications module turns messages, reactions, joins and leaves into notifications). Events
+ * addressed to one user are not observed.
+ */
+export type EventObserver = (trx: Db, events: EventBatch, event: QueuedEvent) => Promise<void>;
+
+// Keyed by the app's context (several apps may share a process, as in tests); AppContext has no
+// slot for observers, and every service already reaches withEvents through its ctx.
+const observers = new WeakMap<AppContext, EventObserver[]>();
+const batches = new WeakMap<object, EventBatch>();
+
+export function observeEvents(ctx: AppContext, observer: EventObserver): void {
+  const list = observers.get(ctx) ?? [];
+  list.push(observer);
+  observers.set(ctx, list);
+}
+
+/**
+ * Runs `fn` once the withEvents transaction `trx` has committed (never if it rolls back): for
+ * side effects outside the database, such as removing a deleted attachment's file.
+ */
+export function onCommit(trx: Db, fn: () => Promise<void>): void {
+  const batch = batches.get(trx);
+  if (!batch) throw new Error('onCommit needs a transaction opened by withEvents');
+  batch.afterCommit.push(fn);
 }
 
 /**
@@ -58,23 +102,44 @@ export class EventBatch {
 export async function withEvents<T>(ctx: AppContext, work: (trx: Db, events: EventBatch) => Promise<T>): Promise<T> {
   const batch = new EventBatch();
   const { result, written } = await ctx.db.transaction().execute(async (trx) => {
+    batches.set(trx, batch);
     await lockEvents(trx);
     const result = await work(trx, batch);
-    const written: Array<{ row: EventRow; notifyUsers: number[] }> = [];
-    const createdAt = nowIso();
-    for (const e of batch.queued) {
-      written.push({ row: await appendEvent(trx, { ...e, createdAt }), notifyUsers: e.notifyUsers });
+    const watchers = observers.get(ctx) ?? [];
+    // Observers may queue more events; those are seen too (except user-addressed ones).
+    for (let i = 0; i < batch.queued.length; i++) {
+      const e = batch.queued[i];
+      if (e.recipientId === null) for (const watch of watchers) await watch(trx, batch, e);
     }
+    const createdAt = nowIso();
+    const rows = await appendEvents(trx, batch.queued.map((e) => ({ ...e, createdAt })));
+    const written = rows.map((row, i) => ({ row, notifyUsers: batch.queued[i].notifyUsers }));
     return { result, written };
   });
-  for (const { row, notifyUsers } of written) await publish(ctx, row, notifyUsers);
+  // Room events one after another, in log order. A run of user-addressed events (a message's
+  // notifications, one per member) is issued at once: publishes are issued in log order, and
+  // both buses deliver in the order issued.
+  for (let i = 0; i < written.length; ) {
+    if (written[i].row.recipient_id === null) {
+      await publish(ctx, written[i].row, written[i].notifyUsers);
+      i++;
+      continue;
+    }
+    const run: Array<Promise<void>> = [];
+    for (; i < written.length && written[i].row.recipient_id !== null; i++) run.push(publish(ctx, written[i].row, []));
+    await Promise.all(run);
+  }
+  for (const fn of batch.afterCommit) {
+    await fn().catch((err) => ctx.log.warn({ err }, 'an after-commit step failed'));
+  }
   return result;
 }
 
 /** Live delivery is best effort: the change is committed, and replay from the log covers a lost publish. */
 async function publish(ctx: AppContext, row: EventRow, notifyUsers: number[]): Promise<void> {
   const wire = serializeEvent(row);
-  const channels = [roomChannel(row.chat_room_id), ...[...new Set(notifyUsers)].map(userChannel)];
+  const channels =
+    row.recipient_id !== null ? [userChannel(row.recipient_id)] : [roomChannel(row.chat_room_id), ...[...new Set(notifyUsers)].map(userChannel)];
   // One event's channels in parallel, events one after another: a transaction's events arrive in
   // log order (concurrent transactions may publish out of order; subscribers go by event id).
   await Promise.all(

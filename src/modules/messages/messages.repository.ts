@@ -1,5 +1,7 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { Db, MessageRow, MessagesTable } from '../../db/schema.js';
+import { attachmentsRepository } from '../attachments/attachments.repository.js';
+import { reactionsRepository } from '../reactions/reactions.repository.js';
 import type { MessageRecord } from './messages.view.js';
 
 export type NewMessage = Insertable<MessagesTable>;
@@ -11,6 +13,20 @@ const withSender = (db: Db) =>
     .selectAll('m')
     .select(['u.username as sender_username', 'u.first_name as sender_first_name', 'u.last_name as sender_last_name']);
 
+/** Loads the reactions and attachment of each message (two queries however many messages). */
+async function withExtras(db: Db, rows: MessageRecord[]): Promise<MessageRecord[]> {
+  if (rows.length === 0) return rows;
+  const ids = rows.map((r) => r.id);
+  const [reactions, attachments] = await Promise.all([reactionsRepository.summariesFor(db, ids), attachmentsRepository.viewsFor(db, ids)]);
+  for (const r of rows) {
+    r.reactions = reactions.get(r.id) ?? [];
+    r.attachment = attachments.get(r.id) ?? null;
+  }
+  return rows;
+}
+
+const oneWithExtras = async (db: Db, row: MessageRecord | undefined) => (row ? (await withExtras(db, [row]))[0] : undefined);
+
 export const messagesRepository = {
   insert(db: Db, m: NewMessage): Promise<MessageRow> {
     return db.insertInto('messages').values(m).returningAll().executeTakeFirstOrThrow();
@@ -21,17 +37,17 @@ export const messagesRepository = {
     for (let i = 0; i < rows.length; i += chunk) await db.insertInto('messages').values(rows.slice(i, i + chunk)).execute();
   },
 
-  findById(db: Db, id: number): Promise<MessageRecord | undefined> {
-    return withSender(db).where('m.id', '=', id).executeTakeFirst();
+  async findById(db: Db, id: number): Promise<MessageRecord | undefined> {
+    return oneWithExtras(db, await withSender(db).where('m.id', '=', id).executeTakeFirst());
   },
 
-  findByIds(db: Db, ids: number[]): Promise<MessageRecord[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return withSender(db).where('m.id', 'in', ids).execute();
+  async findByIds(db: Db, ids: number[]): Promise<MessageRecord[]> {
+    if (ids.length === 0) return [];
+    return withExtras(db, await withSender(db).where('m.id', 'in', ids).execute());
   },
 
-  findByClientId(db: Db, senderId: number, clientId: string): Promise<MessageRecord | undefined> {
-    return withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst();
+  async findByClientId(db: Db, senderId: number, clientId: string): Promise<MessageRecord | undefined> {
+    return oneWithExtras(db, await withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst());
   },
 
   async inRoom(db: Db, id: number, chatRoomId: number): Promise<boolean> {
@@ -53,7 +69,7 @@ export const messagesRepository = {
     const more = rows.length > o.limit;
     if (more) rows.pop();
     if (o.after !== undefined) rows.reverse();
-    return { rows, more };
+    return { rows: await withExtras(db, rows), more };
   },
 
   /** Whether the room has a message above `id` (direction 'newer') or below it ('older'). */

@@ -1,5 +1,7 @@
 import { Type } from 'typebox';
 import { Id, Nullable } from '../../http/schemas.js';
+import { Attachment } from '../attachments/attachments.schemas.js';
+import { ReactionSummary } from '../reactions/reactions.schemas.js';
 
 export const Message = Type.Object({
   id: Type.Integer(),
@@ -11,8 +13,8 @@ export const Message = Type.Object({
   is_edited: Type.Boolean(),
   is_deleted: Type.Boolean(),
   reply_to: Nullable(Type.Integer()),
-  reactions: Type.Array(Type.Unknown()),
-  attachment: Nullable(Type.Unknown()),
+  reactions: Type.Array(ReactionSummary, { description: 'Every reaction, oldest first; [] once deleted' }),
+  attachment: Nullable(Attachment),
   client_id: Nullable(Type.String({ description: "The sender's idempotency key, when one was given" })),
   created_at: Type.String(),
   updated_at: Type.String(),

@@ -138,7 +138,8 @@ export class MessagesService {
     await withEvents(this.ctx, async (trx, events) => {
       const row = await messagesRepository.update(trx, id, { content: '', public_key: null, is_deleted: 1, updated_at: nowIso() });
       for (const hook of this.deleteHooks) await hook(trx, row);
-      const view = messageView({ ...current, ...row });
+      // The delete hooks removed its reactions and attachment.
+      const view = messageView({ ...current, ...row, reactions: [], attachment: null });
       await eventsRepository.scrubMessage(trx, id, ['new_message', 'message_updated'], { message: view });
       events.add('message_deleted', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
     });

@@ -1,9 +1,20 @@
 import type { Static } from 'typebox';
 import type { MessageRow } from '../../db/schema.js';
+import type { Attachment } from '../attachments/attachments.schemas.js';
+import type { ReactionSummary } from '../reactions/reactions.schemas.js';
 import type { Message } from './messages.schemas.js';
 
-/** A message with its sender's names (joined from users). */
-export type MessageRecord = MessageRow & { sender_username: string; sender_first_name: string; sender_last_name: string };
+/**
+ * A message with its sender's names (joined from users), and its reactions and attachment
+ * when they were loaded (messagesRepository reads load them; a new message has none).
+ */
+export type MessageRecord = MessageRow & {
+  sender_username: string;
+  sender_first_name: string;
+  sender_last_name: string;
+  reactions?: Array<Static<typeof ReactionSummary>>;
+  attachment?: Static<typeof Attachment> | null;
+};
 
 export type MessageView = Static<typeof Message>;
 
@@ -22,9 +33,8 @@ export function messageView(m: MessageRecord): MessageView {
     is_edited: m.is_edited === 1,
     is_deleted: m.is_deleted === 1,
     reply_to: m.reply_to_id,
-    // Reactions and attachments come with their own module.
-    reactions: [],
-    attachment: null,
+    reactions: m.reactions ?? [],
+    attachment: m.attachment ?? null,
     client_id: m.client_id,
     created_at: m.created_at,
     updated_at: m.updated_at,

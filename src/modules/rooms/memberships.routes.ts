@@ -38,8 +38,9 @@ export const membershipsRoutes: FastifyPluginAsyncTypebox<{ memberships: Members
   const update = {
     schema: {
       tags,
-      summary: 'Move your read position, mark read or unread, hide or show (PUT behaves as PATCH)',
-      description: '`last_seen_message` (a message of this room) moves the read position forward only; `is_read: true` moves it to the latest message.',
+      summary: 'Move your read position, mark read or unread, hide or show, mute or unmute (PUT behaves as PATCH)',
+      description: '`last_seen_message` (a message of this room) moves the read position forward only; `is_read: true` moves it to the latest message. ' +
+        '`is_muted: true` stops notifications from this conversation for you (events still arrive on the socket).',
       params: IdParams,
       body: UpdateMembershipBody,
       response: { 200: Membership, ...errors(400, 401, 404) },

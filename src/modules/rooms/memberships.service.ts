@@ -15,6 +15,8 @@ export interface MembershipPatch {
   is_read?: boolean;
   last_seen_message?: number;
   is_active?: boolean;
+  /** Mute flag (issue 5). */
+  is_muted?: boolean;
 }
 
 const NO_MEMBERSHIP = 'No such membership.';
@@ -78,6 +80,7 @@ export class MembershipsService {
       const values: Partial<MembershipRow> = {};
       if (patch.is_read !== undefined) values.marked_unread = patch.is_read ? 0 : 1;
       if (patch.is_active !== undefined) values.hidden_at_message_id = patch.is_active ? null : (lastId ?? 0);
+      if (patch.is_muted !== undefined) values.is_muted = patch.is_muted ? 1 : 0; // mute flag (issue 5)
       return Object.keys(values).length ? membershipsRepository.update(trx, m.id, values) : membershipsRepository.findById(trx, m.id);
     });
     return this.viewOf(this.ctx.db, updated!);

@@ -32,11 +32,12 @@ export const roomsRepository = {
         'm.last_read_message_id as m_last_read_message_id',
         'm.marked_unread as m_marked_unread',
         'm.hidden_at_message_id as m_hidden_at_message_id',
+        'm.is_muted as m_is_muted', // mute flag (issue 5)
       ])
       .where('r.id', '=', id)
       .executeTakeFirst();
     if (!row) return undefined;
-    const { m_id, m_role, m_is_active, m_joined_at, m_left_at, m_last_read_message_id, m_marked_unread, m_hidden_at_message_id, ...room } = row;
+    const { m_id, m_role, m_is_active, m_joined_at, m_left_at, m_last_read_message_id, m_marked_unread, m_hidden_at_message_id, m_is_muted, ...room } = row;
     const membership: MembershipRow | null =
       m_id === null
         ? null
@@ -51,6 +52,7 @@ export const roomsRepository = {
             last_read_message_id: m_last_read_message_id,
             marked_unread: m_marked_unread!,
             hidden_at_message_id: m_hidden_at_message_id,
+            is_muted: m_is_muted!, // mute flag (issue 5)
           };
     return { room, membership };
   },

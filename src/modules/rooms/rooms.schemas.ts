@@ -50,6 +50,8 @@ export const Membership = Type.Object({
   unread_count: Type.Integer({ description: 'Messages from others after the read position, not counting deleted ones' }),
   last_message: Nullable(Message),
   last_seen_message: Nullable(Type.Integer({ description: 'The read position: id of the last message read' })),
+  // mute flag (issue 5)
+  is_muted: Type.Boolean({ description: 'true: this conversation makes no notifications for you (messages, reactions, joins, leaves); its events still arrive on the socket' }),
 });
 
 export const AddMembershipBody = Type.Object({
@@ -61,6 +63,8 @@ export const UpdateMembershipBody = Type.Object({
   is_read: Type.Optional(Type.Boolean({ description: 'true: read up to the latest message; false: mark unread' })),
   last_seen_message: Type.Optional(Id),
   is_active: Type.Optional(Type.Boolean({ description: 'false hides the conversation (like DELETE), true shows it again' })),
+  // mute flag (issue 5)
+  is_muted: Type.Optional(Type.Boolean({ description: 'true: no notifications from this conversation; false: notifications again' })),
 });
 
 export const MembershipStatus = Type.Object({ status: Type.Enum(['online', 'offline']) });

@@ -50,5 +50,6 @@ export function membershipView(
     unread_count: extra.unread,
     last_message: extra.lastMessage ? messageView(extra.lastMessage) : null,
     last_seen_message: m.last_read_message_id,
+    is_muted: m.is_muted === 1, // mute flag (issue 5)
   };
 }

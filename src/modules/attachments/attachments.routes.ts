@@ -1,0 +1,169 @@
+import multipart, { type MultipartFile } from '@fastify/multipart';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
+import type { AppContext } from '../../context.js';
+import type { AttachmentFileType } from '../../db/schema.js';
+import { AppError, fieldErrors, notFound, type FieldErrors } from '../../errors.js';
+import { IdParams, errors } from '../../http/schemas.js';
+import { origin } from '../../http/urls.js';
+import { contentDisposition, dispositionOf } from './attachments.content.js';
+import { parseRange } from './attachments.range.js';
+import { AttachmentDetail, DataUrlBody, FILE_TYPES, MultipartBodyDoc } from './attachments.schemas.js';
+import { drain, type AttachmentsService, type ReceivedFile } from './attachments.service.js';
+import { attachmentDetail } from './attachments.view.js';
+
+const MAX_ID = 2_147_483_647;
+const parseId = (v: string | undefined) => (v !== undefined && /^\s*\d{1,10}\s*$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_ID ? Number(v) : null);
+const parseFileType = (v: string | undefined) => (FILE_TYPES as readonly string[]).includes(v?.trim() ?? '') ? (v!.trim() as AttachmentFileType) : null;
+
+export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; attachments: AttachmentsService }> = async (app, { ctx, attachments }) => {
+  // Streaming multipart in this scope only: files are never buffered whole (no attachFieldsToBody).
+  await app.register(multipart, {
+    limits: { fileSize: ctx.config.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 16, headerPairs: 100 },
+  });
+  const tags = ['attachments'];
+
+  /** multipart/form-data: fields may come before or after the file; the file streams to storage as it arrives. */
+  async function receiveMultipart(request: FastifyRequest): Promise<{ messageId: number; fileType: AttachmentFileType; file: ReceivedFile }> {
+    const userId = request.auth.userId;
+    const fields: Record<string, string> = Object.create(null);
+    let file: ReceivedFile | null = null;
+    try {
+      for await (const part of request.parts()) {
+        if (part.type !== 'file') {
+          fields[part.fieldname] = String(part.value);
+          continue;
+        }
+        const upload = part as MultipartFile;
+        const messageId = parseId(fields.message);
+        try {
+          if (upload.fieldname !== 'file') throw fieldErrors({ [upload.fieldname]: ['Unexpected file: send the file in the "file" field.'] });
+          // The form named the message first: refuse before storing anything.
+          if (messageId !== null) await attachments.checkTarget(userId, messageId);
+        } catch (err) {
+          await drain(upload.file[Symbol.asyncIterator]());
+          throw err;
+        }
+        file = await attachments.receiveStream(upload.file, upload.filename, {
+          expected: parseFileType(fields.file_type) ?? undefined,
+          truncated: () => upload.file.truncated,
+        });
+      }
+      const messageId = parseId(fields.message);
+      const fileType = parseFileType(fields.file_type);
+      const problems: FieldErrors = {};
+      if (!file) problems.file = ['No file was submitted.'];
+      if (messageId === null) problems.message = [fields.message === undefined ? 'This field is required.' : 'A valid integer is required.'];
+      if (fileType === null) {
+        problems.file_type = [fields.file_type === undefined ? 'This field is required.' : `"${fields.file_type}" is not a valid choice (image, document, audio or video).`];
+      }
+      if (Object.keys(problems).length) throw fieldErrors(problems);
+      return { messageId: messageId!, fileType: fileType!, file: file! };
+    } catch (err) {
+      await attachments.discard(file);
+      throw err;
+    }
+  }
+
+  app.post('/api/attachments/', {
+    // Multipart fields are read (and checked) by the handler as the stream arrives, not by the schema.
+    preValidation: async (request) => {
+      if (request.isMultipart()) request.body = {};
+    },
+    schema: {
+      tags,
+      summary: 'Attach a file to your message',
+      description:
+        'multipart/form-data with `file`, `message` and `file_type` (the seed\'s form), or JSON / a urlencoded form with `file` as a ' +
+        '`data:<type>;base64,` URL (bounded by BODY_LIMIT). Only the message\'s sender (403 for other members, 404 for anyone else); ' +
+        'one attachment per message (400 if it has one, or was deleted). The file\'s bytes must be of `file_type` (see its allow-list), whatever its ' +
+        'name or declared type say: otherwise 400. Over UPLOAD_MAX_BYTES → 413. Stored under a name the server chooses. ' +
+        'The room receives `message_updated` with the message showing its `attachment`.',
+      // One schema per content type (Fastify validates the one matching the request).
+      body: {
+        content: {
+          'multipart/form-data': { schema: Type.Partial(MultipartBodyDoc, { description: 'All three fields are required.' }) },
+          'application/json': { schema: DataUrlBody },
+          'application/x-www-form-urlencoded': { schema: DataUrlBody },
+        },
+      } as unknown as TSchema,
+      response: { 201: AttachmentDetail, ...errors(400, 401, 403, 404, 413) },
+    },
+  }, async (request, reply) => {
+    const userId = request.auth.userId;
+    let target: { messageId: number; fileType: AttachmentFileType; file: ReceivedFile };
+    if (request.isMultipart()) target = await receiveMultipart(request);
+    else {
+      const body = request.body as { message: number; file_type: AttachmentFileType; file: string; file_name?: string };
+      await attachments.checkTarget(userId, body.message);
+      target = { messageId: body.message, fileType: body.file_type, file: await attachments.receiveDataUrl(body.file, body.file_name, body.file_type) };
+    }
+    const row = await attachments.attach(userId, target.messageId, target.fileType, target.file);
+    return reply.code(201).send(attachmentDetail(row, origin(request, ctx.config)));
+  });
+
+  app.get('/api/attachments/:id/', {
+    schema: { tags, summary: 'An attachment (members of its room)', params: IdParams, response: { 200: AttachmentDetail, ...errors(401, 404) } },
+  }, async (request) => attachmentDetail(await attachments.get(request.auth.userId, request.params.id), origin(request, ctx.config)));
+
+  app.get('/api/attachments/:id/download/', {
+    schema: {
+      tags,
+      summary: 'Download the file (members of its room)',
+      description:
+        'Active members of the room only (404 for anyone else). Content-Type is the type found in the bytes; `X-Content-Type-Options: nosniff`; ' +
+        'images, audio and video are `inline`, documents `attachment`, with the file name in `filename` (ASCII) and `filename*` (UTF-8). ' +
+        'Single byte ranges (`Range: bytes=a-b`, `a-`, `-n`) answer 206 with Content-Range, or 416 when they start past the end; ' +
+        'several ranges, or an `If-Range` that does not match the ETag, get the whole file (200).',
+      params: IdParams,
+      response: {
+        200: Type.Unsafe({ description: 'The file' }),
+        206: Type.Unsafe({ description: 'The requested byte range' }),
+        ...errors(401, 404),
+        416: { ...errors(416)[416], description: 'Range not satisfiable (see Content-Range: bytes */size)' },
+      },
+    },
+  }, async (request, reply) => {
+    const a = await attachments.get(request.auth.userId, request.params.id);
+    const size = await ctx.store.size(a.storage_key);
+    if (size === null) {
+      request.log.warn({ attachmentId: a.id }, 'attachment file is missing from storage');
+      throw notFound('No such attachment.');
+    }
+    const etag = `"a${a.id}-${size}"`;
+    const ifRange = request.headers['if-range'];
+    const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, size) : null;
+    reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', 'private, no-cache');
+    if (range === 'unsatisfiable') {
+      throw new AppError(416, 'range_not_satisfiable', 'The requested range is outside the file.', undefined, { 'content-range': `bytes */${size}` });
+    }
+    reply
+      .header('content-type', a.mime_type)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', contentDisposition(dispositionOf(a.file_type), a.file_name))
+      // Even opened in a tab, a file can run nothing in our origin.
+      .header('content-security-policy', "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox");
+    if (range) {
+      return reply
+        .code(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+        .header('content-length', range.end - range.start + 1)
+        .send(ctx.store.read(a.storage_key, range));
+    }
+    return reply.header('content-length', size).send(ctx.store.read(a.storage_key));
+  });
+
+  app.delete('/api/attachments/:id/', {
+    schema: {
+      tags,
+      summary: 'Delete an attachment (the message\'s sender)',
+      description: '403 for other members, 404 for anyone else. The file is removed; the room receives `message_updated` with `attachment: null`.',
+      params: IdParams,
+      response: { 204: Type.Null(), ...errors(401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    await attachments.remove(request.auth.userId, request.params.id);
+    return reply.code(204).send(null);
+  });
+};

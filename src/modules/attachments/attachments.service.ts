@@ -1,0 +1,213 @@
+import { Readable } from 'node:stream';
+import type { AppContext } from '../../context.js';
+import { nowIso } from '../../context.js';
+import { isUniqueViolation } from '../../db/dialect.js';
+import type { AttachmentFileType, AttachmentRow, Db } from '../../db/schema.js';
+import { AppError, badRequest, fieldError, forbidden, notFound } from '../../errors.js';
+import { newKey } from '../../lib/storage.js';
+import { onCommit, withEvents, type EventBatch } from '../events/events.service.js';
+import { memberMessage } from '../messages/messages.access.js';
+import { messagesRepository } from '../messages/messages.repository.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import { messageView } from '../messages/messages.view.js';
+import type { RoomsService } from '../rooms/rooms.service.js';
+import { cleanFileName, contentTypeFor, SNIFF_BYTES, sniff, type Sniffed } from './attachments.content.js';
+import { attachmentsRepository, type AttachmentWithMessage } from './attachments.repository.js';
+
+/** A file in storage, not yet attached to a message (delete it if attaching fails). */
+export interface ReceivedFile {
+  key: string;
+  size: number;
+  name: string;
+  sniffed: Sniffed;
+}
+
+const NO_ATTACHMENT = 'No such attachment.';
+
+/** Reads an upload to its end without keeping it (bounded by the multipart file size limit). */
+export async function drain(it: AsyncIterator<unknown>): Promise<void> {
+  try {
+    while (!(await it.next()).done);
+  } catch {
+    // A broken upload: nothing left to read.
+  }
+}
+
+export class AttachmentsService {
+  constructor(private readonly ctx: AppContext, messages: MessagesService, rooms: RoomsService) {
+    // A deleted message loses its attachment; a deleted room, every file of its messages.
+    messages.deleteHooks.push(async (trx, message) => {
+      const keys = await attachmentsRepository.deleteForMessage(trx, message.id);
+      this.removeFilesAfterCommit(trx, keys);
+    });
+    rooms.deleteHooks.push(async (trx, chatRoomId) => {
+      this.removeFilesAfterCommit(trx, await attachmentsRepository.keysForRoom(trx, chatRoomId));
+    });
+  }
+
+  get maxBytes(): number {
+    return this.ctx.config.uploadMaxBytes;
+  }
+
+  /**
+   * May `userId` attach a file to `messageId`? 404 unless a member of its room, 403 unless its
+   * sender, 400 if it is deleted or already has an attachment. Checked before a file is stored
+   * when the form sends `message` first, and again when attaching.
+   */
+  async checkTarget(userId: number, messageId: number, db: Db = this.ctx.db): Promise<void> {
+    const { message } = await memberMessage(db, userId, messageId);
+    if (message.sender_id !== userId) throw forbidden('Only the sender of a message can attach a file to it.');
+    if (message.is_deleted) throw fieldError('message', 'The message was deleted.');
+    if (await attachmentsRepository.findByMessage(db, messageId)) {
+      throw fieldError('message', 'This message already has an attachment (delete it first to replace it).');
+    }
+  }
+
+  /**
+   * Streams an uploaded file into storage without holding it in memory: its first bytes decide
+   * what it is (refused at once if nothing allowed, or not `expected` when that is known), the
+   * rest is copied as it arrives. Over UPLOAD_MAX_BYTES → 413 and nothing is kept.
+   */
+  async receiveStream(source: Readable, fileName: string | undefined, opts: { expected?: AttachmentFileType; truncated?: () => boolean } = {}): Promise<ReceivedFile> {
+    const max = this.maxBytes;
+    const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const headChunks: Buffer[] = [];
+    let headBytes = 0;
+    let done = false;
+    while (headBytes < SNIFF_BYTES) {
+      const next = await it.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      headChunks.push(next.value);
+      headBytes += next.value.length;
+    }
+    const head = Buffer.concat(headChunks);
+    let sniffed: Sniffed;
+    try {
+      if (head.length > max || opts.truncated?.()) throw this.tooLarge();
+      sniffed = await sniff(head, done, fileName ?? '');
+      if (opts.expected) contentTypeFor(sniffed, opts.expected);
+    } catch (err) {
+      // Read the rest and drop it, so the request ends normally and the connection stays usable.
+      await drain(it);
+      throw err;
+    }
+    let size = 0;
+    const tooLarge = () => this.tooLarge();
+    const body = Readable.from(
+      (async function* () {
+        size = head.length;
+        yield head;
+        while (!done) {
+          const next = await it.next();
+          if (next.done) break;
+          size += next.value.length;
+          if (size > max) throw tooLarge();
+          yield next.value;
+        }
+      })(),
+    );
+    const key = newKey('attachments', sniffed.ext);
+    await this.ctx.store.put(key, body);
+    if (opts.truncated?.() || size > max) {
+      await this.ctx.store.delete(key);
+      throw this.tooLarge();
+    }
+    return { key, size, name: cleanFileName(fileName, sniffed.ext), sniffed };
+  }
+
+  /** A `data:` URL (JSON or form body): decoded, checked the same way, stored. */
+  async receiveDataUrl(value: string, fileName: string | undefined, expected?: AttachmentFileType): Promise<ReceivedFile> {
+    const m = /^data:[\w.+-]+\/[\w.+-]+(?:;[\w=.+-]+)*;base64,([A-Za-z0-9+/=\s]*)$/.exec(value);
+    if (!m) throw fieldError('file', 'Upload the file as multipart/form-data, or send a data:<type>;base64,<data> URL.');
+    // Base64 needs 4 characters per 3 bytes: anything longer than this cannot fit.
+    if (m[1].length > Math.ceil(this.maxBytes / 3) * 4 + 4096) throw this.tooLarge();
+    const data = Buffer.from(m[1], 'base64');
+    if (data.length > this.maxBytes) throw this.tooLarge();
+    const sniffed = await sniff(data, true, fileName ?? '');
+    if (expected) contentTypeFor(sniffed, expected);
+    const key = newKey('attachments', sniffed.ext);
+    await this.ctx.store.put(key, data);
+    return { key, size: data.length, name: cleanFileName(fileName, sniffed.ext), sniffed };
+  }
+
+  /** Forgets a received file that will not be attached. */
+  async discard(file: ReceivedFile | null): Promise<void> {
+    if (file) await this.ctx.store.delete(file.key).catch((err) => this.ctx.log.warn({ err }, 'removing an unused upload failed'));
+  }
+
+  /** Attaches a received file to the sender's message; the message's room gets `message_updated` with it. */
+  async attach(userId: number, messageId: number, fileType: AttachmentFileType, file: ReceivedFile): Promise<AttachmentRow> {
+    try {
+      const mime = contentTypeFor(file.sniffed, fileType);
+      return await withEvents(this.ctx, async (trx, events) => {
+        await this.checkTarget(userId, messageId, trx);
+        const row = await attachmentsRepository.insert(trx, {
+          message_id: messageId,
+          uploader_id: userId,
+          file_type: fileType,
+          mime_type: mime,
+          file_name: file.name,
+          size: file.size,
+          storage_key: file.key,
+          created_at: nowIso(),
+        });
+        await this.messageChanged(trx, events, userId, messageId);
+        return row;
+      });
+    } catch (err) {
+      await this.discard(file);
+      if (isUniqueViolation(err)) throw fieldError('message', 'This message already has an attachment (delete it first to replace it).');
+      throw err;
+    }
+  }
+
+  /** Members of the message's room only (404 for anyone else). */
+  async get(userId: number, id: number): Promise<AttachmentWithMessage> {
+    const a = await attachmentsRepository.findWithMessage(this.ctx.db, id);
+    if (!a) throw notFound(NO_ATTACHMENT);
+    try {
+      await memberMessage(this.ctx.db, userId, a.message_id);
+    } catch {
+      throw notFound(NO_ATTACHMENT);
+    }
+    return a;
+  }
+
+  /** The sender only (403 for other members); the file is removed once the change commits. */
+  async remove(userId: number, id: number): Promise<void> {
+    const a = await this.get(userId, id);
+    if (a.sender_id !== userId) throw forbidden('Only the sender of the message can delete its attachment.');
+    await withEvents(this.ctx, async (trx, events) => {
+      // Under the event-log lock: a concurrent removal (or message deletion) has committed by now.
+      if (!(await attachmentsRepository.findWithMessage(trx, id))) throw notFound(NO_ATTACHMENT);
+      await attachmentsRepository.delete(trx, id);
+      await this.messageChanged(trx, events, userId, a.message_id);
+      this.removeFilesAfterCommit(trx, [a.storage_key]);
+    });
+  }
+
+  /** The message now shows its new attachment (or none): one `message_updated` event. */
+  private async messageChanged(trx: Db, events: EventBatch, userId: number, messageId: number): Promise<void> {
+    await messagesRepository.update(trx, messageId, { updated_at: nowIso() });
+    const record = await messagesRepository.findById(trx, messageId);
+    if (!record) throw badRequest('The message was deleted.');
+    events.add('message_updated', { chatRoomId: record.chat_room_id, userId, messageId }, { message: messageView(record) });
+  }
+
+  private removeFilesAfterCommit(trx: Db, keys: string[]): void {
+    if (keys.length === 0) return;
+    onCommit(trx, async () => {
+      for (const key of keys) {
+        await this.ctx.store.delete(key).catch((err) => this.ctx.log.warn({ err, key }, 'removing an attachment file failed'));
+      }
+    });
+  }
+
+  private tooLarge(): AppError {
+    const text = `The file is larger than ${this.maxBytes} bytes.`;
+    return new AppError(413, 'too_large', text, { file: [text] });
+  }
+}

@@ -1,0 +1,71 @@
+import type { Insertable } from 'kysely';
+import type { Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
+
+const INSERT_CHUNK = 500;
+
+export const notificationsRepository = {
+  /** Inserts in chunks, returning the rows in the order given. */
+  async insertMany(db: Db, rows: Array<Insertable<NotificationsTable>>): Promise<NotificationRow[]> {
+    const out: NotificationRow[] = [];
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const inserted = await db.insertInto('notifications').values(rows.slice(i, i + INSERT_CHUNK)).returningAll().execute();
+      out.push(...inserted.sort((a, b) => a.id - b.id));
+    }
+    return out;
+  },
+
+  findOwn(db: Db, userId: number, id: number): Promise<NotificationRow | undefined> {
+    return db.selectFrom('notifications').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  },
+
+  /** The user's notifications, newest first. */
+  async page(db: Db, userId: number, o: { isRead?: boolean; offset: number; limit: number }): Promise<{ count: number; rows: NotificationRow[] }> {
+    let q = db.selectFrom('notifications').where('user_id', '=', userId);
+    if (o.isRead !== undefined) q = q.where('is_read', '=', o.isRead ? 1 : 0);
+    const [{ count }, rows] = await Promise.all([
+      q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+      q.selectAll().orderBy('id', 'desc').offset(o.offset).limit(o.limit).execute(),
+    ]);
+    return { count: Number(count), rows };
+  },
+
+  setRead(db: Db, userId: number, id: number, isRead: boolean): Promise<NotificationRow | undefined> {
+    return db
+      .updateTable('notifications')
+      .set({ is_read: isRead ? 1 : 0 })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  async markAllRead(db: Db, userId: number): Promise<number> {
+    const res = await db.updateTable('notifications').set({ is_read: 1 }).where('user_id', '=', userId).where('is_read', '=', 0).executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  },
+
+  async deleteOwn(db: Db, userId: number, id: number): Promise<boolean> {
+    const res = await db.deleteFrom('notifications').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  },
+
+  async deleteForMessage(db: Db, messageId: number): Promise<void> {
+    await db.deleteFrom('notifications').where('message_id', '=', messageId).execute();
+  },
+
+  /** Of `userIds` (or of every member when omitted), the active members of the room who have not muted it, minus `except`. */
+  async audience(db: Db, chatRoomId: number, o: { only?: number[]; except?: number[] }): Promise<number[]> {
+    if (o.only && o.only.length === 0) return [];
+    let q = db.selectFrom('memberships').select('user_id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).where('is_muted', '=', 0);
+    if (o.only) q = q.where('user_id', 'in', o.only);
+    if (o.except?.length) q = q.where('user_id', 'not in', o.except);
+    return (await q.orderBy('user_id').execute()).map((r) => r.user_id);
+  },
+
+  /** Display names (first and last name, or the username) of the given users. */
+  async names(db: Db, userIds: number[]): Promise<Map<number, { first_name: string; last_name: string; username: string }>> {
+    if (userIds.length === 0) return new Map();
+    const rows = await db.selectFrom('users').select(['id', 'first_name', 'last_name', 'username']).where('id', 'in', userIds).execute();
+    return new Map(rows.map((r) => [r.id, r]));
+  },
+};

@@ -1,0 +1,99 @@
+// Which room events make which notifications, for whom. Runs inside the event's transaction
+// (an observer of withEvents), so a notification exists exactly when its cause committed.
+// Bodies name people and rooms, never message content (it may be ciphertext).
+import type { Insertable } from 'kysely';
+import { nowIso } from '../../context.js';
+import type { ChatRoomRow, Db, NotificationsTable } from '../../db/schema.js';
+import { NO_ROOM } from '../events/events.repository.js';
+import type { EventBatch, QueuedEvent, RoomEvents } from '../events/events.service.js';
+import { fullName } from '../messages/messages.view.js';
+import { roomsRepository } from '../rooms/rooms.repository.js';
+import { notificationsRepository as repo } from './notifications.repository.js';
+import type { NotificationType } from './notifications.schemas.js';
+import { notificationView } from './notifications.view.js';
+
+type Draft = Omit<Insertable<NotificationsTable>, 'user_id' | 'created_at'> & { type: NotificationType };
+
+const roomLabel = (room: ChatRoomRow) => (room.name ? `"${room.name}"` : room.room_type === 'private' ? 'a private conversation' : 'a group');
+
+export async function notifyFor(trx: Db, events: EventBatch, e: QueuedEvent): Promise<void> {
+  const made = await draftsFor(trx, e);
+  const rows: Array<Insertable<NotificationsTable>> = [];
+  const createdAt = nowIso();
+  for (const { users, draft } of made) for (const user of users) rows.push({ ...draft, user_id: user, created_at: createdAt });
+  if (rows.length === 0) return;
+  for (const row of await repo.insertMany(trx, rows)) {
+    events.add('notification', { chatRoomId: NO_ROOM, userId: row.actor_id, recipientId: row.user_id }, { chat_room: row.chat_room_id, notification: notificationView(row) });
+  }
+}
+
+async function draftsFor(trx: Db, e: QueuedEvent): Promise<Array<{ users: number[]; draft: Draft }>> {
+  switch (e.type) {
+    case 'new_message': {
+      const { message } = e.payload as RoomEvents['new_message'];
+      const room = await roomsRepository.findById(trx, e.chatRoomId);
+      if (!room) return [];
+      const who = message.sender_full_name;
+      const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
+      const users = await repo.audience(trx, room.id, { except: [message.sender] });
+      return [{ users, draft: { type: 'message', body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender } }];
+    }
+    case 'member_joined':
+    case 'member_left': {
+      const change = e.payload as RoomEvents['member_joined'];
+      const room = await roomsRepository.findById(trx, e.chatRoomId);
+      if (!room) return [];
+      const names = await repo.names(trx, [change.user, change.by]);
+      const name = (id: number) => {
+        const u = names.get(id);
+        return u ? fullName(u.first_name, u.last_name, u.username) : change.username;
+      };
+      const base = { chat_room_id: room.id, actor_id: change.by };
+      if (e.type === 'member_left') {
+        const users = await repo.audience(trx, room.id, { except: [change.user, change.by] });
+        return [{ users, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
+      }
+      const others = await repo.audience(trx, room.id, { except: [change.user, change.by] });
+      const joinedBody = change.by === change.user ? `${name(change.user)} joined ${roomLabel(room)}` : `${name(change.by)} added ${name(change.user)} to ${roomLabel(room)}`;
+      const drafts = [{ users: others, draft: { ...base, type: 'join' as const, body: joinedBody } }];
+      if (change.by !== change.user) {
+        const added = await repo.audience(trx, room.id, { only: [change.user] });
+        drafts.push({ users: added, draft: { ...base, type: 'join', body: `${name(change.by)} added you to ${roomLabel(room)}` } });
+      }
+      return drafts;
+    }
+    case 'room_created': {
+      const { members } = e.payload as RoomEvents['room_created'];
+      const creator = e.userId;
+      const room = await roomsRepository.findById(trx, e.chatRoomId);
+      if (!room || creator === null) return [];
+      const u = (await repo.names(trx, [creator])).get(creator);
+      const who = u ? fullName(u.first_name, u.last_name, u.username) : 'Someone';
+      const body = room.room_type === 'private' ? `${who} started a private conversation with you` : `${who} added you to ${roomLabel(room)}`;
+      const users = await repo.audience(trx, room.id, { only: members.filter((m) => m !== creator) });
+      return [{ users, draft: { type: 'join', body, chat_room_id: room.id, actor_id: creator } }];
+    }
+    case 'reaction': {
+      const { reaction, action } = e.payload as RoomEvents['reaction'];
+      if (action !== 'added') return [];
+      const message = await trx.selectFrom('messages').select(['sender_id', 'chat_room_id']).where('id', '=', reaction.message).executeTakeFirst();
+      if (!message || message.sender_id === reaction.user) return [];
+      const u = (await repo.names(trx, [reaction.user])).get(reaction.user);
+      const who = u ? fullName(u.first_name, u.last_name, u.username) : 'Someone';
+      const users = await repo.audience(trx, message.chat_room_id, { only: [message.sender_id] });
+      return [{
+        users,
+        draft: {
+          type: 'reaction',
+          body: `${who} reacted with "${reaction.reaction_type}" to your message`,
+          chat_room_id: message.chat_room_id,
+          message_id: reaction.message,
+          reaction_id: reaction.id,
+          actor_id: reaction.user,
+        },
+      }];
+    }
+    default:
+      return [];
+  }
+}

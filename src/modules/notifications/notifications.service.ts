@@ -1,0 +1,44 @@
+import type { AppContext } from '../../context.js';
+import { notFound } from '../../errors.js';
+import { observeEvents } from '../events/events.service.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import { notificationsRepository as repo } from './notifications.repository.js';
+import { notifyFor } from './notifications.rules.js';
+import { notificationView, type NotificationView } from './notifications.view.js';
+
+export const NOTIFICATIONS_PAGE_SIZE = 20;
+const NO_NOTIFICATION = 'No such notification.';
+
+/** Each user's own notifications. They are made only by the server (see notifications.rules.ts). */
+export class NotificationsService {
+  constructor(private readonly ctx: AppContext, messages: MessagesService) {
+    observeEvents(ctx, notifyFor);
+    // A deleted message's notifications go with it (those of its reactions follow the reactions).
+    messages.deleteHooks.push((trx, message) => repo.deleteForMessage(trx, message.id));
+  }
+
+  async list(userId: number, page: number, isRead?: boolean): Promise<{ count: number; results: NotificationView[] }> {
+    const { count, rows } = await repo.page(this.ctx.db, userId, { isRead, offset: (page - 1) * NOTIFICATIONS_PAGE_SIZE, limit: NOTIFICATIONS_PAGE_SIZE });
+    return { count, results: rows.map(notificationView) };
+  }
+
+  async get(userId: number, id: number): Promise<NotificationView> {
+    const row = await repo.findOwn(this.ctx.db, userId, id);
+    if (!row) throw notFound(NO_NOTIFICATION);
+    return notificationView(row);
+  }
+
+  async setRead(userId: number, id: number, isRead: boolean): Promise<NotificationView> {
+    const row = await repo.setRead(this.ctx.db, userId, id, isRead);
+    if (!row) throw notFound(NO_NOTIFICATION);
+    return notificationView(row);
+  }
+
+  markAllRead(userId: number): Promise<number> {
+    return repo.markAllRead(this.ctx.db, userId);
+  }
+
+  async remove(userId: number, id: number): Promise<void> {
+    if (!(await repo.deleteOwn(this.ctx.db, userId, id))) throw notFound(NO_NOTIFICATION);
+  }
+}
