@@ -15,7 +15,12 @@ export interface RefreshClaims extends AccessClaims {
 
 const ISSUER = 'chat-server';
 
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class TokenSigner {
+  /** Access tokens already verified (token → claims and expiry): a client sends the same one many times. */
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
+
   constructor(
     private readonly key: Uint8Array,
     readonly accessTtlSec: number,
@@ -44,8 +49,18 @@ export class TokenSigner {
 
   /** The claims of a valid access token, or null for anything else (expired, forged, wrong type). */
   async verifyAccess(token: string): Promise<AccessClaims | null> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.expiresAtMs > Date.now()) return hit.claims;
+      this.verified.delete(token);
+      return null;
+    }
     const p = await this.verify(token, 'access');
-    return p && { userId: p.userId, sessionId: p.sessionId };
+    if (!p) return null;
+    const claims = { userId: p.userId, sessionId: p.sessionId };
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { claims, expiresAtMs: p.exp * 1000 });
+    return claims;
   }
 
   async verifyRefresh(token: string): Promise<RefreshClaims | null> {
@@ -60,7 +75,7 @@ export class TokenSigner {
       const userId = Number(payload.sub);
       const sessionId = payload.sid;
       if (payload.typ !== typ || !Number.isSafeInteger(userId) || !Number.isSafeInteger(sessionId)) return null;
-      return { userId, sessionId: sessionId as number, gen: payload.gen };
+      return { userId, sessionId: sessionId as number, gen: payload.gen, exp: payload.exp as number };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
       throw err;
