@@ -28,6 +28,7 @@ export interface Config {
     signupPerIpPerMin: number;
     loginPerIpPerMin: number;
     refreshPerIpPerMin: number;
+    refreshPerAccountPerMin: number;
     loginFailuresPerAccount: number;
     loginFailureWindowSec: number;
     messagesPerUserPerMin: number;
@@ -120,6 +121,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       signupPerIpPerMin: int(env, 'RATE_LIMIT_SIGNUP_PER_IP', 100, 0),
       loginPerIpPerMin: int(env, 'RATE_LIMIT_LOGIN_PER_IP', 300, 0),
       refreshPerIpPerMin: int(env, 'RATE_LIMIT_REFRESH_PER_IP', 300, 0),
+      refreshPerAccountPerMin: int(env, 'RATE_LIMIT_REFRESH_PER_ACCOUNT', 60, 0),
       loginFailuresPerAccount: int(env, 'RATE_LIMIT_LOGIN_FAILURES', 10, 0),
       loginFailureWindowSec: int(env, 'RATE_LIMIT_LOGIN_FAILURE_WINDOW', 15 * 60, 1),
       messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),

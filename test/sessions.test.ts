@@ -187,6 +187,27 @@ describe('rate limits', () => {
   });
 });
 
+describe('refresh limits', () => {
+  it('limits refreshes per account, whatever the address', async () => {
+    const t = await createTestApp({ RATE_LIMIT_REFRESH_PER_ACCOUNT: '2' });
+    try {
+      const u = await signup(t.app);
+      let token = u.refresh;
+      const codes = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await t.app.inject({ method: 'POST', url: '/api/auth/token/refresh/', payload: { refresh: token }, remoteAddress: `10.2.0.${i}` });
+        codes.push(res.statusCode);
+        if (res.statusCode === 200) token = res.json().refresh;
+      }
+      assert.deepEqual(codes, [200, 200, 429]);
+      const other = await signup(t.app);
+      assert.equal((await refresh(t, other.refresh)).statusCode, 200, 'other accounts are not affected');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('password hashing', () => {
   it('a login storm does not stall other requests', async () => {
     const t = await createTestApp();

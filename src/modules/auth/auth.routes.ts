@@ -28,7 +28,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; auth: Auth
     schema: {
       tags,
       summary: 'Rotate a refresh token',
-      description: 'Returns a new pair; the presented refresh token stops working. Presenting an already-rotated token revokes the whole session.',
+      description: 'Returns a new pair; the presented refresh token stops working. Presenting an already-rotated token revokes the whole session. Limited per address (RATE_LIMIT_REFRESH_PER_IP) and per account (RATE_LIMIT_REFRESH_PER_ACCOUNT).',
       body: RefreshBody,
       response: { 200: TokenPair, ...errors(400, 401, 429) },
     },

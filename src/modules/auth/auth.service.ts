@@ -66,6 +66,11 @@ export class AuthService {
     const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
     if (!claims) throw unauthorized('Token is invalid or expired.');
     const { userId, sessionId, generation } = claims;
+    const perAccount = this.ctx.config.rateLimits.refreshPerAccountPerMin;
+    if (perAccount > 0) {
+      const verdict = await this.ctx.limiter.consume(`refresh:${userId}`, perAccount, 60);
+      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+    }
     const now = new Date();
     const next = await this.pair(userId, sessionId, generation + 1);
     const rotated = await sessionsRepository.rotate(this.ctx.db, {
