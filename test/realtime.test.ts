@@ -189,6 +189,38 @@ describe('WebSocket gateway', () => {
     }
   });
 
+  it('asks for a resync when the missed events are past the retention window', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const old = await send(t, a, room.id, 'old');
+    await send(t, a, room.id, 'newer');
+    // What the retention prune does to events older than EVENT_RETENTION_HOURS.
+    const { id: cutoff } = await t.ctx.db.selectFrom('events').select((eb) => eb.fn.max<number>('id').as('id')).where('message_id', '=', old.id).executeTakeFirstOrThrow();
+    await t.ctx.db.deleteFrom('events').where('id', '<=', cutoff).execute();
+    const s = await sock(b, GENERAL, { since: 0 });
+    assert.equal(s.events[0].type, 'resync_required');
+  });
+
+  it('drops a peer that stops answering heartbeats, and its user goes offline', async () => {
+    const quick = await chatApp({ WS_HEARTBEAT_MS: '100' });
+    const quickBase = await listen(quick);
+    try {
+      const [a, b] = await users(quick, 2);
+      await privateRoom(quick, a, b);
+      const watcher = await connect(quickBase, STATUS, { token: b.access });
+      const silent = await connect(quickBase, STATUS, { token: a.access });
+      assert.equal((await watcher.next((e) => e.type === 'presence' && e.user === a.id)).status, 'online');
+      // A frozen client: its socket stays open but nothing is read, so no pong is sent.
+      (silent.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const offline = await watcher.next((e) => e.type === 'presence' && e.user === a.id);
+      assert.equal(offline.status, 'offline');
+      await watcher.close();
+      silent.ws.terminate();
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('closes the sockets of a session when it is revoked', async () => {
     const [a] = await users(t, 1);
     const s = await sock(a);
