@@ -81,8 +81,12 @@ export class Gateway {
     }
 
     try {
+      // The user channel first: a room joined while the rooms are being read is then not missed.
+      await this.hub.attach(client);
       const rooms = await repo.activeRoomIds(this.ctx.db, principal.userId);
-      await this.hub.add(client, rooms);
+      await Promise.all(rooms.map((room) => this.hub.follow(client, room)));
+      // Closed while subscribing: its close handler ran before it was registered everywhere.
+      if (ws.readyState !== ws.OPEN) return void (await this.hub.remove(client));
       if (since !== null) await this.replay(client, since, rooms);
       if (endpoint === 'user_status') await this.sendPresenceSnapshot(client);
     } finally {

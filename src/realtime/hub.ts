@@ -22,10 +22,10 @@ export class Hub {
     private readonly onUserEvent: (client: Client, meta: EventMeta) => void,
   ) {}
 
-  /** Adds a socket following its user channel and the given rooms; resolves once subscribed. */
-  async add(client: Client, roomIds: number[]): Promise<void> {
+  /** Registers a socket on its user's channel; resolves once subscribed. Rooms come next (follow). */
+  async attach(client: Client): Promise<void> {
     this.clients.add(client);
-    await Promise.all([this.join(userChannel(client.userId), client), ...roomIds.map((id) => this.follow(client, id))]);
+    await this.join(userChannel(client.userId), client);
   }
 
   async remove(client: Client): Promise<void> {
