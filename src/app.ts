@@ -2,14 +2,14 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { registerAuthHook } from './http/auth-hook.js';
 import { registerBodyParsing } from './http/body.js';
-import { registerErrorHandler } from './http/error-handler.js';
+import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerNotFound } from './http/not-found.js';
@@ -65,6 +65,11 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     ajv: { customOptions: { allErrors: true } },
     forceCloseConnections: 'idle',
+    // Errors the router raises before any route matches (a malformed percent-encoding, a path
+    // segment over 100 characters): the same JSON error shape as everything else.
+    frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      sendError(reply, err, request);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // While shutting down, answers close their connection, so keep-alive clients do not hold the exit.
@@ -146,7 +151,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const gateway = new Gateway(ctx, { markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });
   ctx.presence = gateway.presence;
   const tickets = redisBus ? new RedisTicketStore(redisBus.client, `${config.redisPrefix}ticket:`) : new MemoryTicketStore();
-  await app.register(gatewayRoutes, { auth, gateway, tickets });
+  await app.register(gatewayRoutes, { auth, gateway, tickets, limiter: ctx.limiter });
   await gateway.start();
   app.addHook('preClose', () => gateway.stop());
 

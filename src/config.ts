@@ -16,7 +16,8 @@ export interface Config {
   jwtSecret: string | null;
   publicUrl: string;
   logLevel: string;
-  trustProxy: boolean;
+  /** false, true (every hop), or the proxies to trust: addresses, CIDRs, or loopback/linklocal/uniquelocal. */
+  trustProxy: boolean | string;
   accessTokenTtlSec: number;
   refreshTokenTtlSec: number;
   bodyLimitBytes: number;
@@ -84,6 +85,18 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw;
 }
 
+const PROXY_ENTRY = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/;
+
+function trustProxy(env: Env): boolean | string {
+  const raw = env.TRUST_PROXY?.trim() ?? '';
+  if (raw === '' || /^(true|false|yes|no|on|off)$/i.test(raw)) return bool(env, 'TRUST_PROXY', false);
+  const entries = raw.split(',').map((e) => e.trim());
+  if (!entries.every((e) => PROXY_ENTRY.test(e))) {
+    throw new ConfigError('TRUST_PROXY must be true, false, or a comma-separated list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)');
+  }
+  return entries.join(',');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -109,7 +122,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     jwtSecret,
     publicUrl,
     logLevel,
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL', 15 * 60, 30, 24 * 3600),
     refreshTokenTtlSec: int(env, 'REFRESH_TOKEN_TTL', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     bodyLimitBytes: int(env, 'BODY_LIMIT', 1024 * 1024, 1024),

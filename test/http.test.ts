@@ -118,6 +118,7 @@ describe('configuration', () => {
       [{ JWT_SECRET: 'short' }, /JWT_SECRET/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
       [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY/],
+      [{ TRUST_PROXY: '10.0.0.0/8,evil host' }, /TRUST_PROXY/],
       [{ UPLOAD_MAX_BYTES: '-1' }, /UPLOAD_MAX_BYTES/],
     ];
     for (const [env, message] of cases) assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test((err as Error).message));

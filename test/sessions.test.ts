@@ -163,6 +163,37 @@ describe('rate limits', () => {
     }
   });
 
+  it('counts parallel guesses too: only the allowed number is checked', async () => {
+    const t = await createTestApp({ RATE_LIMIT_LOGIN_FAILURES: '3' });
+    try {
+      const u = await signup(t.app);
+      const codes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => t.app.inject({ method: 'POST', url: '/api/auth/token/', payload: { email: u.email, password: `guess-number-${i}` } }).then((r) => r.statusCode)),
+      );
+      assert.equal(codes.filter((c) => c === 400).length, 3);
+      assert.equal(codes.filter((c) => c === 429).length, 17);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('takes the client address from X-Forwarded-For only from trusted proxies', async () => {
+    for (const [trust, expected] of [['loopback', [201, 201]], ['false', [201, 429]]] as const) {
+      const t = await createTestApp({ RATE_LIMIT_SIGNUP_PER_IP: '1', TRUST_PROXY: trust });
+      try {
+        const codes = [];
+        for (const ip of ['203.0.113.1', '203.0.113.2']) {
+          const name = `xff${ip.split('.').pop()}${trust}${process.pid}`;
+          const res = await t.app.inject({ method: 'POST', url: '/api/users/', headers: { 'x-forwarded-for': ip }, payload: { username: name, email: `${name}@example.com`, password: PASSWORD } });
+          codes.push(res.statusCode);
+        }
+        assert.deepEqual(codes, expected, `TRUST_PROXY=${trust}`);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
   it('limits signups, logins and refreshes per address', async () => {
     const t = await createTestApp({ RATE_LIMIT_SIGNUP_PER_IP: '2', RATE_LIMIT_LOGIN_PER_IP: '2', RATE_LIMIT_REFRESH_PER_IP: '1' });
     try {
@@ -210,7 +241,8 @@ describe('refresh limits', () => {
 
 describe('password hashing', () => {
   it('a login storm does not stall other requests', async () => {
-    const t = await createTestApp();
+    // The account limit counts attempts; this test is about hashing, not limits.
+    const t = await createTestApp({ RATE_LIMIT_LOGIN_FAILURES: '0' });
     try {
       const u = await signup(t.app);
       let loginsDone = 0;

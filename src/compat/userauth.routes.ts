@@ -36,7 +36,7 @@ export const userauthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users:
   const tags = ['seed-0'];
   app.post('/userauth/userSignup', {
     config: { auth: false },
-    preHandler: limitPerIp(ctx, 'signup', ctx.config.rateLimits.signupPerIpPerMin),
+    onRequest: limitPerIp(ctx, 'signup', ctx.config.rateLimits.signupPerIpPerMin),
     schema: { tags, summary: 'Sign up (seed 0) and receive tokens', body: SignupBody, response: { 201: Type.Intersect([Tokens, Type.Object({ user: User })]), ...errors(400, 413, 429) } },
   }, async (request, reply) => {
     const { email, password, fname, lname, profile } = request.body;
@@ -48,7 +48,7 @@ export const userauthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users:
 
   app.post('/userauth/userLogin', {
     config: { auth: false },
-    preHandler: limitPerIp(ctx, 'login', ctx.config.rateLimits.loginPerIpPerMin),
+    onRequest: limitPerIp(ctx, 'login', ctx.config.rateLimits.loginPerIpPerMin),
     schema: { tags, summary: 'Log in (seed 0)', body: LoginBody, response: { 200: Tokens, ...errors(400, 429) } },
   }, async (request) => ({ message: 'Login successful.', ...(await auth.login(request.body.email, request.body.password)) }));
 };

@@ -2,7 +2,8 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { unauthorized } from '../errors.js';
+import { tooManyRequests, unauthorized } from '../errors.js';
+import type { RateLimiter } from '../lib/rate-limit.js';
 import { bearerToken } from '../http/auth-hook.js';
 import { errors } from '../http/schemas.js';
 import type { AuthService, Principal } from '../modules/auth/auth.service.js';
@@ -12,21 +13,26 @@ import { TICKET_TTL_SEC, type TicketStore } from './tickets.js';
 
 const SocketQuery = Type.Object({
   ticket: Type.Optional(Type.String({ maxLength: 128, description: 'From POST /api/auth/ws-ticket/ (single use, 30 s), for browsers' })),
-  since: Type.Optional(Type.Integer({ minimum: 0, description: 'Last event id seen: missed events are replayed first, then live ones' })),
+  since: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Last event id seen: missed events are replayed first, then live ones' })),
 });
 
 const MAX_FRAME_BYTES = 16 * 1024;
+const TICKETS_PER_MINUTE = 60;
 
-export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gateway: Gateway; tickets: TicketStore }> = async (app, { auth, gateway, tickets }) => {
+export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gateway: Gateway; tickets: TicketStore; limiter: RateLimiter }> = async (app, { auth, gateway, tickets, limiter }) => {
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
 
   app.post('/api/auth/ws-ticket/', {
     schema: {
       tags: ['realtime'],
       summary: `A single-use ticket (valid ${TICKET_TTL_SEC} s) to open a WebSocket with ?ticket= where headers cannot be set`,
-      response: { 200: Type.Object({ ticket: Type.String() }), ...errors(401) },
+      response: { 200: Type.Object({ ticket: Type.String() }), ...errors(401, 429) },
     },
-  }, async (request) => ({ ticket: await tickets.issue(request.auth) }));
+  }, async (request) => {
+    const verdict = await limiter.consume(`ws-ticket:${request.auth.userId}`, TICKETS_PER_MINUTE, 60);
+    if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+    return { ticket: await tickets.issue(request.auth) };
+  });
 
   /** Bearer header or ticket; anything else refuses the upgrade with 401. */
   const authenticate = async (request: FastifyRequest<{ Querystring: { ticket?: string } }>) => {

@@ -12,7 +12,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; auth: Auth
 
   app.post('/api/auth/token/', {
     config: { auth: false },
-    preHandler: limitPerIp(ctx, 'login', limits.loginPerIpPerMin),
+    onRequest: limitPerIp(ctx, 'login', limits.loginPerIpPerMin),
     schema: {
       tags,
       summary: 'Log in with email and password',
@@ -24,7 +24,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; auth: Auth
 
   app.post('/api/auth/token/refresh/', {
     config: { auth: false },
-    preHandler: limitPerIp(ctx, 'refresh', limits.refreshPerIpPerMin),
+    onRequest: limitPerIp(ctx, 'refresh', limits.refreshPerIpPerMin),
     schema: {
       tags,
       summary: 'Rotate a refresh token',

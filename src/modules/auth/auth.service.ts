@@ -34,31 +34,47 @@ export class AuthService {
 
   async login(email: string, password: string): Promise<TokenPair> {
     const { limiter, config } = this.ctx;
-    const accountKey = `login-fail:${email.trim().toLowerCase()}`;
-    const limit = config.rateLimits.loginFailuresPerAccount;
-    if (limit > 0) {
-      const verdict = await limiter.peek(accountKey, limit);
-      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
-    }
+    // Every attempt is counted before the (slow) check, so parallel guesses cannot all pass;
+    // a success clears the count.
+    const accountKey = `login:${email.trim().toLowerCase()}`;
+    await this.countAttempt(accountKey);
     const user = await usersRepository.findByEmail(this.ctx.db, email);
     const ok = user && user.is_active ? await this.ctx.hasher.verify(user.password_hash, password) : await this.ctx.hasher.verifyNothing(password);
-    if (!ok || !user) {
-      if (limit > 0) await limiter.consume(accountKey, limit, config.rateLimits.loginFailureWindowSec);
+    if (!ok || !user) throw new AppError(400, 'invalid_credentials', BAD_CREDENTIALS);
+    if (config.rateLimits.loginFailuresPerAccount > 0) await limiter.reset(accountKey);
+    const { pair, sessionId } = await this.openSession(user.id);
+    // A password change or account deletion that landed while the password was being checked
+    // revoked the sessions that existed then; this one was not among them.
+    const current = await usersRepository.findActive(this.ctx.db, user.id);
+    if (!current || current.password_hash !== user.password_hash) {
+      await this.revoke(user.id, { ids: [sessionId], reason: 'credentials_changed' });
       throw new AppError(400, 'invalid_credentials', BAD_CREDENTIALS);
     }
-    if (limit > 0) await limiter.reset(accountKey);
-    return this.startSession(user.id);
+    return pair;
+  }
+
+  /** Counts one password attempt against an account; 429 beyond RATE_LIMIT_LOGIN_FAILURES per window. */
+  private async countAttempt(key: string): Promise<void> {
+    const { limiter, config } = this.ctx;
+    const limit = config.rateLimits.loginFailuresPerAccount;
+    if (limit <= 0) return;
+    const verdict = await limiter.consume(key, limit, config.rateLimits.loginFailureWindowSec);
+    if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
   }
 
   /** Opens a server-side session and returns its first token pair. */
   async startSession(userId: number): Promise<TokenPair> {
+    return (await this.openSession(userId)).pair;
+  }
+
+  private async openSession(userId: number): Promise<{ pair: TokenPair; sessionId: number }> {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.ctx.tokens.refreshTtlSec * 1000).toISOString();
     // The row is written before its token exists: until the hash is set, no token matches it.
     const sessionId = await sessionsRepository.create(this.ctx.db, { userId, refreshHash: '-', now: now.toISOString(), expiresAt });
     const pair = await this.pair(userId, sessionId, 0);
     await sessionsRepository.setRefresh(this.ctx.db, sessionId, sha256(pair.refresh));
-    return pair;
+    return { pair, sessionId };
   }
 
   /** Rotates a refresh token. Presenting an already-rotated one revokes the whole session. */
@@ -98,6 +114,7 @@ export class AuthService {
   async changePassword(p: Principal, oldPassword: string, newPassword: string): Promise<void> {
     const user = await usersRepository.findActive(this.ctx.db, p.userId);
     if (!user) throw unauthorized();
+    await this.countAttempt(`password:${user.id}`);
     if (!(await this.ctx.hasher.verify(user.password_hash, oldPassword))) {
       throw fieldErrors({ old_password: ['Your old password was entered incorrectly.'] });
     }

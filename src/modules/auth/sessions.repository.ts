@@ -28,6 +28,7 @@ export const sessionsRepository = {
       .where('refresh_hash', '=', r.oldHash)
       .where('revoked_at', 'is', null)
       .where('expires_at', '>', r.now)
+      .where((eb) => eb.exists(eb.selectFrom('users').select('users.id').whereRef('users.id', '=', 'sessions.user_id').where('users.is_active', '=', 1)))
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   },

@@ -17,13 +17,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users: Us
   // Profile pictures arrive as multipart file fields; only in this scope, buffered (they are small and capped).
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
-    limits: { fileSize: ctx.config.avatarMaxBytes, files: 1, fields: 20, fieldSize: ctx.config.avatarMaxBytes * 2 },
+    // Text fields are short; the picture comes as the one file part (fileSize caps it).
+    limits: { fileSize: ctx.config.avatarMaxBytes, files: 1, fields: 10, fieldSize: 8 * 1024 },
   });
   const tags = ['users'];
 
   app.post('/api/users/', {
     config: { auth: false },
-    preHandler: limitPerIp(ctx, 'signup', ctx.config.rateLimits.signupPerIpPerMin),
+    onRequest: limitPerIp(ctx, 'signup', ctx.config.rateLimits.signupPerIpPerMin),
     schema: { tags, summary: 'Sign up', consumes: FORMS, body: SignupBody, response: { 201: User, ...errors(400, 413, 429) } },
   }, async (request, reply) => {
     const user = await users.signup(request.body);

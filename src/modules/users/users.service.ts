@@ -76,6 +76,9 @@ export class UsersService {
     for (const k of ['username', 'first_name', 'last_name', 'bio'] as const) if (patch[k] !== undefined) values[k] = patch[k];
     if (patch.email !== undefined) values.email = patch.email.trim();
     if (patch.profile_picture !== undefined) values.profile_picture = patch.profile_picture === null || patch.profile_picture === '' ? null : await this.storePicture(patch.profile_picture);
+    // An empty PATCH (or one whose fields were all unknown, hence removed) changes nothing: an
+    // UPDATE with no SET clause is a syntax error.
+    if (Object.keys(values).length === 0) return current;
     try {
       const updated = await usersRepository.update(this.ctx.db, id, values);
       if (values.profile_picture !== undefined && current.profile_picture) await this.ctx.store.delete(current.profile_picture);
@@ -92,8 +95,9 @@ export class UsersService {
     const user = await this.get(id);
     if (actorId !== id) throw forbidden('You can only delete your own account.');
     await usersRepository.update(this.ctx.db, id, {
-      username: `deleted-user-${id}`,
-      email: `deleted-user-${id}@invalid`,
+      // Placeholders no signup can take (the username and email rules refuse spaces).
+      username: `deleted user ${id}`,
+      email: `deleted user ${id}`,
       password_hash: '!',
       first_name: '',
       last_name: '',
