@@ -50,7 +50,25 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_FILES_LIMIT: [413, 'Too many files in the request.'],
   FST_FIELDS_LIMIT: [413, 'Too many fields in the request.'],
   FST_PARTS_LIMIT: [413, 'Too many parts in the request.'],
+  // Raised by the router before any route matches (through the app's frameworkErrors).
+  FST_ERR_BAD_URL: [400, 'Malformed URL: invalid percent-encoding in the path.'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'A path segment is too long.'],
 };
+
+/**
+ * @fastify/busboy reports a malformed multipart body (no or an unusable boundary, data cut off
+ * before the closing boundary) with plain Errors that carry no code or status: the client's
+ * fault, so 400, not 500.
+ */
+const MULTIPART_PARSE_ERRORS = [
+  /^Multipart: Boundary not found$/,
+  /^Boundary required$/,
+  /unexpected end of multipart data$/i,
+  /^The needle cannot/,
+  /^Unsupported Content-Type\.$/,
+];
+const isMultipartParseError = (e: FastifyError) =>
+  !e.code && !e.statusCode && typeof e.message === 'string' && MULTIPART_PARSE_ERRORS.some((re) => re.test(e.message));
 
 export function sendError(reply: FastifyReply, err: unknown, request: FastifyRequest): FastifyReply {
   if (err instanceof AppError) {
@@ -63,6 +81,7 @@ export function sendError(reply: FastifyReply, err: unknown, request: FastifyReq
   }
   const known = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (known) return reply.code(known[0]).send({ detail: known[1], code: e.code });
+  if (isMultipartParseError(e)) return reply.code(400).send({ detail: 'Malformed multipart/form-data body.', code: 'parse_error' });
   if (e instanceof SyntaxError || (e.statusCode === 400 && e.code?.startsWith('FST_'))) {
     return reply.code(400).send({ detail: 'Malformed request.', code: 'parse_error' });
   }
