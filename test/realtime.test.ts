@@ -171,6 +171,16 @@ describe('WebSocket gateway', () => {
     assert.ok(!again.events.some((e) => e.type === 'notification' && cIds.has(e.notification.id)), 'c\'s notifications are not replayed to b');
   });
 
+  it('never replays the text an edit replaced', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const msg = await send(t, a, room.id, 'my password is hunter2');
+    await ok(call(t, a, 'PATCH', `/api/messages/${msg.id}/`, { content: 'oops, nothing to see' }));
+    const s = await sock(b, GENERAL, { since: 0 });
+    await s.next((e) => e.type === 'message_updated' && e.message.id === msg.id);
+    assert.ok(!JSON.stringify(s.events).includes('hunter2'));
+  });
+
   it('asks for a resync when too much was missed', async () => {
     const small = await chatApp({ WS_REPLAY_MAX_EVENTS: '3' });
     const smallBase = await listen(small);

@@ -117,14 +117,19 @@ export class MessagesService {
     if (input.content !== undefined) this.checkContent(input.content);
     if (input.content === undefined && input.public_key === undefined) return messageView(current);
     const record = await withEvents(this.ctx, async (trx, events) => {
-      const row = await messagesRepository.update(trx, id, {
+      // Guarded in the statement: a delete that committed meanwhile wins.
+      const row = await messagesRepository.updateLive(trx, id, {
         ...(input.content !== undefined ? { content: input.content } : {}),
         ...(input.public_key !== undefined ? { public_key: input.public_key } : {}),
         is_edited: 1,
         updated_at: nowIso(),
       });
+      if (!row) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
       const rec = { ...current, ...row };
-      events.add('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: messageView(rec) });
+      const view = messageView(rec);
+      // The replaced text must not live on in the log: earlier events of this message now show the edit.
+      await eventsRepository.scrubMessage(trx, id, ['new_message', 'message_updated'], { message: view });
+      events.add('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
       return rec;
     });
     return messageView(record);

@@ -69,7 +69,7 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
     schema: {
       tags,
       summary: 'Join a public group',
-      description: 'Any other room answers 400 (404 if you cannot see it). Joining a group you are in is a no-op. Messages from before you joined count as read.',
+      description: 'Any other room answers 400 (404 if you cannot see it). Joining a public group you are already in is a no-op. Messages from before you joined count as read.',
       params: IdParams,
       response: { 200: Room, ...errors(400, 401, 404) },
     },
