@@ -16,7 +16,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; auth: Auth
     schema: {
       tags,
       summary: 'Log in with email and password',
-      description: 'Wrong credentials and inactive accounts get the same 400. Failed attempts are limited per account (RATE_LIMIT_LOGIN_FAILURES per RATE_LIMIT_LOGIN_FAILURE_WINDOW seconds).',
+      description: 'Wrong credentials and inactive accounts get the same 400. Attempts are limited per account (RATE_LIMIT_LOGIN_FAILURES per RATE_LIMIT_LOGIN_FAILURE_WINDOW seconds, counted before the check, cleared by a successful login) and per address (RATE_LIMIT_LOGIN_PER_IP a minute).',
       body: LoginBody,
       response: { 200: TokenPair, ...errors(400, 429) },
     },
