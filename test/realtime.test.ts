@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { call, chatApp, group, ok, privateRoom, send, users } from './chat-helpers.js';
-import type { TestApp, TestUser } from './helpers.js';
+import { sql } from 'kysely';
+import { DIALECT, type TestApp, type TestUser } from './helpers.js';
 import { connect, listen, refusedStatus, type Sock } from './ws-helpers.js';
 
 const GENERAL = '/ws/general_updates/';
@@ -179,6 +180,29 @@ describe('WebSocket gateway', () => {
     const s = await sock(b, GENERAL, { since: 0 });
     await s.next((e) => e.type === 'message_updated' && e.message.id === msg.id);
     assert.ok(!JSON.stringify(s.events).includes('hunter2'));
+  });
+
+  it('handles event ids beyond 32 bits (the log grows by a row per member per message)', async () => {
+    const big = await chatApp();
+    const bigBase = await listen(big);
+    try {
+      if (DIALECT === 'postgres') await sql`alter sequence events_id_seq restart with 3000000001`.execute(big.ctx.db);
+      else await sql`insert or replace into sqlite_sequence (name, seq) values ('events', 3000000000)`.execute(big.ctx.db);
+      const [a, b] = await users(big, 2);
+      const room = await privateRoom(big, a, b);
+      await send(big, a, room.id, 'first');
+      // The first id is 3,000,000,001 on both engines.
+      const s1 = await connect(bigBase, GENERAL, { token: b.access, query: { since: 3_000_000_000 } });
+      const first = await s1.next((e) => e.type === 'new_message');
+      assert.ok(first.id > 2 ** 31, String(first.id));
+      await s1.close();
+      await send(big, a, room.id, 'second');
+      const s2 = await connect(bigBase, GENERAL, { token: b.access, query: { since: first.id } });
+      assert.equal((await s2.next((e) => e.type === 'new_message')).message.content, 'second');
+      await s2.close();
+    } finally {
+      await big.close();
+    }
   });
 
   it('asks for a resync when too much was missed', async () => {

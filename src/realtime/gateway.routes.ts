@@ -13,7 +13,7 @@ import { TICKET_TTL_SEC, type TicketStore } from './tickets.js';
 
 const SocketQuery = Type.Object({
   ticket: Type.Optional(Type.String({ maxLength: 128, description: 'From POST /api/auth/ws-ticket/ (single use, 30 s), for browsers' })),
-  since: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Last event id seen: missed events are replayed first, then live ones' })),
+  since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Last event id seen: missed events are replayed first, then live ones' })),
 });
 
 const MAX_FRAME_BYTES = 16 * 1024;
