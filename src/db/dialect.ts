@@ -18,11 +18,6 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-/** A case-insensitive LIKE. */
-export function ilike(dialect: DialectName) {
-  return dialect === 'postgres' ? 'ilike' : 'like';
-}
-
 export async function ping(db: Kysely<any>): Promise<void> {
   await sql`select 1`.execute(db);
 }

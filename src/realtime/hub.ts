@@ -45,11 +45,6 @@ export class Hub {
     return this.leave(roomChannel(chatRoomId), client);
   }
 
-  /** Sockets of a user on this instance. */
-  socketsOf(userId: number): Client[] {
-    return [...(this.channels.get(userChannel(userId))?.clients ?? [])];
-  }
-
   private async join(name: string, client: Client): Promise<void> {
     let ch = this.channels.get(name);
     if (!ch) {

@@ -41,12 +41,6 @@ export async function lockEvents(trx: Db): Promise<void> {
   locked.add(trx);
 }
 
-/** Appends one event; `trx` must be the transaction making the change. */
-export async function appendEvent(trx: Db, e: NewEvent): Promise<EventRow> {
-  await lockEvents(trx);
-  return trx.insertInto('events').values(eventValues(e)).returningAll().executeTakeFirstOrThrow();
-}
-
 /**
  * Appends events in order, several rows per statement (a message to a large group makes one
  * notification event per member). Returns the rows in the order given: under the event-log
