@@ -1,5 +1,6 @@
 // The one place changes become events: written in the change's transaction, published on
 // the bus only after it commits (a rolled-back change never reaches a client).
+import { sql } from 'kysely';
 import type { Static } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
@@ -94,28 +95,107 @@ export function onCommit(trx: Db, fn: () => Promise<void>): void {
   batch.afterCommit.push(fn);
 }
 
+interface Job {
+  work: (trx: Db, events: EventBatch) => Promise<unknown>;
+  batch: EventBatch;
+  result?: unknown;
+  written?: Array<{ row: EventRow; notifyUsers: number[] }>;
+  error?: unknown;
+  settle: { resolve(v: unknown): void; reject(e: unknown): void };
+}
+
+interface Queue {
+  jobs: Job[];
+  /** A flush is scheduled or running; what arrives meanwhile waits for the next one. */
+  busy: boolean;
+}
+
+const queues = new WeakMap<AppContext, Queue>();
+
 /**
  * Runs `work` in a transaction that holds the event-log lock from its first statement, so
  * the ids it allocates (events and messages) follow commit order and no transaction waits
- * for the lock while holding row locks. Returns `work`'s result after publishing.
+ * for the lock while holding row locks. Returns `work`'s result after commit and publishing.
+ *
+ * Group commit: one transaction at a time; the changes asked for while one runs (or during the
+ * turn of the event loop before it starts) share the next (one lock, one commit), each inside
+ * its own savepoint, so one change failing rolls back only itself. Every caller still gets its
+ * answer only after the commit.
  */
-export async function withEvents<T>(ctx: AppContext, work: (trx: Db, events: EventBatch) => Promise<T>): Promise<T> {
-  const batch = new EventBatch();
-  const { result, written } = await ctx.db.transaction().execute(async (trx) => {
-    batches.set(trx, batch);
-    await lockEvents(trx);
-    const result = await work(trx, batch);
-    const watchers = observers.get(ctx) ?? [];
-    // Observers may queue more events; those are seen too (except user-addressed ones).
-    for (let i = 0; i < batch.queued.length; i++) {
-      const e = batch.queued[i];
-      if (e.recipientId === null) for (const watch of watchers) await watch(trx, batch, e);
-    }
-    const createdAt = nowIso();
-    const rows = await appendEvents(trx, batch.queued.map((e) => ({ ...e, createdAt })));
-    const written = rows.map((row, i) => ({ row, notifyUsers: batch.queued[i].notifyUsers }));
-    return { result, written };
+export function withEvents<T>(ctx: AppContext, work: (trx: Db, events: EventBatch) => Promise<T>): Promise<T> {
+  let queue = queues.get(ctx);
+  if (!queue) queues.set(ctx, (queue = { jobs: [], busy: false }));
+  return new Promise<T>((resolve, reject) => {
+    queue!.jobs.push({ work, batch: new EventBatch(), settle: { resolve: resolve as (v: unknown) => void, reject } });
+    schedule(ctx, queue!);
   });
+}
+
+function schedule(ctx: AppContext, queue: Queue): void {
+  if (queue.busy || queue.jobs.length === 0) return;
+  queue.busy = true;
+  setImmediate(() => {
+    flush(ctx, queue.jobs.splice(0)).finally(() => {
+      queue.busy = false;
+      schedule(ctx, queue);
+    });
+  });
+}
+
+async function flush(ctx: AppContext, jobs: Job[]): Promise<void> {
+  try {
+    const trx = await ctx.db.startTransaction().execute();
+    try {
+      await lockEvents(trx);
+      const alone = jobs.length === 1;
+      for (const job of jobs) {
+        if (!alone) await sql`savepoint job`.execute(trx);
+        try {
+          await runJob(ctx, trx, job);
+          if (!alone) await sql`release savepoint job`.execute(trx);
+        } catch (err) {
+          if (alone) throw err;
+          job.error = err;
+          job.written = undefined;
+          await sql`rollback to savepoint job`.execute(trx);
+          await sql`release savepoint job`.execute(trx);
+        }
+      }
+      await trx.commit().execute();
+    } catch (err) {
+      await trx.rollback().execute().catch(() => {});
+      throw err;
+    }
+  } catch (err) {
+    for (const job of jobs) job.settle.reject(job.error ?? err);
+    return;
+  }
+  for (const job of jobs) {
+    if (job.error !== undefined) job.settle.reject(job.error);
+    else {
+      await publishAll(ctx, job);
+      job.settle.resolve(job.result);
+    }
+  }
+}
+
+async function runJob(ctx: AppContext, trx: Db, job: Job): Promise<void> {
+  const batch = job.batch;
+  batches.set(trx, batch);
+  job.result = await job.work(trx, batch);
+  const watchers = observers.get(ctx) ?? [];
+  // Observers may queue more events; those are seen too (except user-addressed ones).
+  for (let i = 0; i < batch.queued.length; i++) {
+    const e = batch.queued[i];
+    if (e.recipientId === null) for (const watch of watchers) await watch(trx, batch, e);
+  }
+  const createdAt = nowIso();
+  const rows = await appendEvents(trx, batch.queued.map((e) => ({ ...e, createdAt })));
+  job.written = rows.map((row, i) => ({ row, notifyUsers: batch.queued[i].notifyUsers }));
+}
+
+async function publishAll(ctx: AppContext, job: Job): Promise<void> {
+  const written = job.written ?? [];
   // Room events one after another, in log order. A run of user-addressed events (a message's
   // notifications, one per member) is issued at once: publishes are issued in log order, and
   // both buses deliver in the order issued.
@@ -129,10 +209,9 @@ export async function withEvents<T>(ctx: AppContext, work: (trx: Db, events: Eve
     for (; i < written.length && written[i].row.recipient_id !== null; i++) run.push(publish(ctx, written[i].row, []));
     await Promise.all(run);
   }
-  for (const fn of batch.afterCommit) {
+  for (const fn of job.batch.afterCommit) {
     await fn().catch((err) => ctx.log.warn({ err }, 'an after-commit step failed'));
   }
-  return result;
 }
 
 /** Live delivery is best effort: the change is committed, and replay from the log covers a lost publish. */
