@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
-import { freePort } from '../test/process-helpers.js';
+import { freePort, request } from '../test/process-helpers.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PASSWORD = 'bench-password-2026';
@@ -59,15 +59,11 @@ export function startChatServer(dataDir: string, extra: Record<string, string> =
   });
 }
 
+/** A JSON request that must succeed; its body. */
 export async function api(base: string, method: string, url: string, token: string | null, body?: unknown): Promise<any> {
-  const res = await fetch(base + url, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${url} → ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  const res = await request(base, method, url, token, body);
+  if (res.status >= 400) throw new Error(`${method} ${url} → ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 let seq = 0;

@@ -2,46 +2,14 @@
 // users from one address, and with Redis the counters are shared), and short request helpers.
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import pg from 'pg';
 import type { Bus } from '../src/realtime/bus.js';
-import { PG_ADMIN_URL, createTestApp, createTestEnv, signup, type TestApp, type TestEnv, type TestUser } from './helpers.js';
+import { createTestApp, signup, type TestApp, type TestEnv, type TestUser } from './helpers.js';
 
 export const NO_LIMITS = { RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' };
 
 /** A test app on a fresh database (or on `shared`, which the caller then cleans up). */
-export async function chatApp(overrides: Record<string, string> = {}, shared?: TestEnv): Promise<TestApp> {
-  if (shared) return createTestApp({ ...NO_LIMITS, ...overrides }, shared);
-  const env = await createTestEnv();
-  const t = await createTestApp({ ...NO_LIMITS, ...overrides }, env);
-  return {
-    ...t,
-    async close() {
-      await t.app.close();
-      await connectionsClosed(env);
-      await env.cleanup();
-    },
-  };
-}
-
-/**
- * Waits until no connection to the env's PostgreSQL database is left. pg's pool.end()
- * resolves before its sockets have closed, and dropping the database WITH (FORCE) under a
- * closing client makes it emit an 'error' that nothing handles (an uncaught exception).
- */
-export async function connectionsClosed(env: TestEnv): Promise<void> {
-  if (!env.databaseUrl) return;
-  const name = decodeURIComponent(new URL(env.databaseUrl).pathname.slice(1));
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  try {
-    for (let i = 0; i < 1000; i++) {
-      const { rows } = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
-      if (rows[0].n === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  } finally {
-    await admin.end();
-  }
+export function chatApp(overrides: Record<string, string> = {}, shared?: TestEnv): Promise<TestApp> {
+  return createTestApp({ ...NO_LIMITS, ...overrides }, shared);
 }
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

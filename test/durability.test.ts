@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../src/db/connect.js';
 import { createTestEnv, PASSWORD, uniq, type TestEnv } from './helpers.js';
-import { NO_LIMITS, connectionsClosed } from './chat-helpers.js';
+import { NO_LIMITS } from './chat-helpers.js';
 import { request, startServer as start, type Server } from './process-helpers.js';
 
 const WORKERS = 8;
@@ -34,7 +34,6 @@ describe('durability', () => {
       server.proc.kill('SIGTERM');
       await server.exited;
     }
-    await connectionsClosed(env);
     await env.cleanup();
   });
 

@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { PASSWORD, PNG, createTestApp, createTestEnv, multipart, signup, uniq, type TestApp, type TestEnv, type TestUser } from './helpers.js';
-import { connectionsClosed } from './chat-helpers.js';
 import {
   BIG_STRING,
   Failures,
@@ -124,7 +123,6 @@ describe('malformed input on every route, never a 5xx', () => {
 
   after(async () => {
     await t.app.close();
-    await connectionsClosed(env);
     await env.cleanup();
   });
 

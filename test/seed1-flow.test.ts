@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { connectionsClosed } from './chat-helpers.js';
 import { PASSWORD, PNG, createTestApp, createTestEnv, uniq, type TestApp, type TestEnv } from './helpers.js';
 
 const NO_LIMITS = { RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' };
@@ -42,7 +41,6 @@ describe('seed 1 (Postman collection) and seed 0 over real HTTP, on one server',
 
   after(async () => {
     await t.app.close();
-    await connectionsClosed(env);
     await env.cleanup();
   });
 

@@ -1,12 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
-import { tooManyRequests } from '../errors.js';
+import { enforceLimit } from '../lib/rate-limit.js';
 
 /** A preHandler allowing `perMinute` requests per client address for one named action (0 = no limit). */
 export function limitPerIp(ctx: AppContext, action: string, perMinute: number) {
   return async (request: FastifyRequest) => {
-    if (perMinute <= 0) return;
-    const verdict = await ctx.limiter.consume(`${action}:${request.ip}`, perMinute, 60);
-    if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+    await enforceLimit(ctx.limiter, `${action}:${request.ip}`, perMinute, 60);
   };
 }

@@ -1,5 +1,6 @@
 // Fixed-window counters: in memory for one instance, in Redis (shared) when REDIS_URL is set.
 import type { Redis } from 'ioredis';
+import { tooManyRequests } from '../errors.js';
 
 export interface Verdict {
   ok: boolean;
@@ -13,6 +14,13 @@ export interface RateLimiter {
   /** Whether the count already reached `limit`, without counting. */
   peek(key: string, limit: number): Promise<Verdict>;
   reset(key: string): Promise<void>;
+}
+
+/** Counts one hit on `key`; 429 with Retry-After beyond `limit` per `windowSec` (a limit of 0 is off). */
+export async function enforceLimit(limiter: RateLimiter, key: string, limit: number, windowSec: number): Promise<void> {
+  if (limit <= 0) return;
+  const verdict = await limiter.consume(key, limit, windowSec);
+  if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
 }
 
 export class MemoryRateLimiter implements RateLimiter {

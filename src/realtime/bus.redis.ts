@@ -9,7 +9,7 @@ export class RedisBus implements Bus {
   private readonly resyncListeners: Array<() => void> = [];
   private connectedOnce = false;
 
-  constructor(url: string, private readonly log: FastifyBaseLogger, private readonly prefix: string) {
+  constructor(url: string, log: FastifyBaseLogger, private readonly prefix: string) {
     this.pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.sub = new Redis(url, { lazyConnect: true });
     this.pub.on('error', (err) => log.warn({ err: err.message }, 'redis (publish) error'));

@@ -2,8 +2,8 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { tooManyRequests, unauthorized } from '../errors.js';
-import type { RateLimiter } from '../lib/rate-limit.js';
+import { unauthorized } from '../errors.js';
+import { enforceLimit, type RateLimiter } from '../lib/rate-limit.js';
 import { bearerToken } from '../http/auth-hook.js';
 import { errors } from '../http/schemas.js';
 import type { AuthService, Principal } from '../modules/auth/auth.service.js';
@@ -29,8 +29,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
       response: { 200: Type.Object({ ticket: Type.String() }), ...errors(401, 429) },
     },
   }, async (request) => {
-    const verdict = await limiter.consume(`ws-ticket:${request.auth.userId}`, TICKETS_PER_MINUTE, 60);
-    if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+    await enforceLimit(limiter, `ws-ticket:${request.auth.userId}`, TICKETS_PER_MINUTE, 60);
     return { ticket: await tickets.issue(request.auth) };
   });
 

@@ -7,6 +7,7 @@ import type { Principal } from '../modules/auth/auth.service.js';
 import { CLOSE, Client, type Endpoint, type EventMeta } from './client.js';
 import { parseFrame } from './frames.js';
 import { serializeEvent } from '../modules/events/events.repository.js';
+import { membershipsRepository } from '../modules/rooms/memberships.repository.js';
 import { roomChannel } from './channels.js';
 import { Hub } from './hub.js';
 import { Presence } from './presence.js';
@@ -136,7 +137,7 @@ export class Gateway {
     const frame = data === null ? 'Frames must be JSON text.' : parseFrame(data);
     if (typeof frame === 'string') return client.write(JSON.stringify({ type: 'error', detail: frame }));
     if (frame.type === 'ping') return client.write('{"type":"pong"}');
-    if (!client.rooms.has(frame.chat_room) || !(await repo.isActiveMember(this.ctx.db, client.userId, frame.chat_room))) {
+    if (!client.rooms.has(frame.chat_room) || (await membershipsRepository.find(this.ctx.db, frame.chat_room, client.userId))?.is_active !== 1) {
       return client.write(JSON.stringify({ type: 'error', detail: 'No such chat room.', chat_room: frame.chat_room }));
     }
     if (frame.type === 'typing') {

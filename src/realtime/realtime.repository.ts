@@ -6,17 +6,6 @@ export const realtimeRepository = {
     return rows.map((r) => r.chat_room_id);
   },
 
-  async isActiveMember(db: Db, userId: number, chatRoomId: number): Promise<boolean> {
-    const row = await db
-      .selectFrom('memberships')
-      .select('id')
-      .where('user_id', '=', userId)
-      .where('chat_room_id', '=', chatRoomId)
-      .where('is_active', '=', 1)
-      .executeTakeFirst();
-    return !!row;
-  },
-
   /** Users who share an active room with `userId` (not themselves). */
   async roomMates(db: Db, userId: number): Promise<number[]> {
     const rows = await db

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Email, Password } from '../users/users.schemas.js';
+import { Password } from '../users/users.schemas.js';
 
 export const TokenPair = Type.Object({
   access: Type.String({ description: 'Access JWT (Authorization: Bearer …), short-lived' }),
@@ -8,4 +8,3 @@ export const TokenPair = Type.Object({
 export const LoginBody = Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Password });
 export const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 2048 }) });
 export const PasswordChangeBody = Type.Object({ old_password: Password, new_password: Password });
-export { Email };

@@ -1,6 +1,7 @@
+import { enforceLimit } from '../../lib/rate-limit.js';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
-import { AppError, fieldErrors, tooManyRequests, unauthorized } from '../../errors.js';
+import { AppError, fieldErrors, unauthorized } from '../../errors.js';
 import { passwordProblems } from '../../lib/passwords.js';
 import { sha256 } from '../../lib/tokens.js';
 import { usersRepository } from '../users/users.repository.js';
@@ -54,12 +55,9 @@ export class AuthService {
   }
 
   /** Counts one password attempt against an account; 429 beyond RATE_LIMIT_LOGIN_FAILURES per window. */
-  private async countAttempt(key: string): Promise<void> {
-    const { limiter, config } = this.ctx;
-    const limit = config.rateLimits.loginFailuresPerAccount;
-    if (limit <= 0) return;
-    const verdict = await limiter.consume(key, limit, config.rateLimits.loginFailureWindowSec);
-    if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
+  private countAttempt(key: string): Promise<void> {
+    const { loginFailuresPerAccount, loginFailureWindowSec } = this.ctx.config.rateLimits;
+    return enforceLimit(this.ctx.limiter, key, loginFailuresPerAccount, loginFailureWindowSec);
   }
 
   /** Opens a server-side session and returns its first token pair. */
@@ -82,11 +80,7 @@ export class AuthService {
     const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
     if (!claims) throw unauthorized('Token is invalid or expired.');
     const { userId, sessionId, generation } = claims;
-    const perAccount = this.ctx.config.rateLimits.refreshPerAccountPerMin;
-    if (perAccount > 0) {
-      const verdict = await this.ctx.limiter.consume(`refresh:${userId}`, perAccount, 60);
-      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
-    }
+    await enforceLimit(this.ctx.limiter, `refresh:${userId}`, this.ctx.config.rateLimits.refreshPerAccountPerMin, 60);
     const now = new Date();
     const next = await this.pair(userId, sessionId, generation + 1);
     const rotated = await sessionsRepository.rotate(this.ctx.db, {

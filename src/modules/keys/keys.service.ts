@@ -1,9 +1,10 @@
+import { enforceLimit } from '../../lib/rate-limit.js';
 import type { Static } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { E2eeKeyRow, PrekeyIdentityRow } from '../../db/schema.js';
-import { badRequest, fieldError, fieldErrors, forbidden, notFound, tooManyRequests, type FieldErrors } from '../../errors.js';
+import { badRequest, fieldError, fieldErrors, forbidden, notFound, type FieldErrors } from '../../errors.js';
 import { usersRepository } from '../users/users.repository.js';
 import { isPrekeyPublicKey, isSignature, labelProblem, privateKeyKind, publicKeyFormat } from './key-material.js';
 import { keysRepository as repo } from './keys.repository.js';
@@ -129,11 +130,7 @@ export class KeysService {
    */
   async claimBundle(claimerId: number, userId: number): Promise<Static<typeof Bundle>> {
     if (claimerId === userId) throw badRequest('Claim other users\' prekeys, not your own.', 'own_prekeys');
-    const perMin = this.ctx.config.prekeyClaimsPerUserPerMin;
-    if (perMin > 0) {
-      const verdict = await this.ctx.limiter.consume(`prekey-claims:${claimerId}`, perMin, 60);
-      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
-    }
+    await enforceLimit(this.ctx.limiter, `prekey-claims:${claimerId}`, this.ctx.config.prekeyClaimsPerUserPerMin, 60);
     if (!(await usersRepository.findActive(this.ctx.db, userId))) throw notFound(NO_USER);
     return this.ctx.db.transaction().execute(async (trx) => {
       const identity = await repo.shareIdentity(trx, userId);

@@ -1,8 +1,9 @@
+import { enforceLimit } from '../../lib/rate-limit.js';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { Db, MessageRow, UserRow } from '../../db/schema.js';
-import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge, tooManyRequests, unauthorized } from '../../errors.js';
+import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge, unauthorized } from '../../errors.js';
 import { eventsRepository } from '../events/events.repository.js';
 import { withEvents } from '../events/events.service.js';
 import { addMember } from '../rooms/memberships.changes.js';
@@ -60,11 +61,7 @@ export class MessagesService {
    * `joinPublicGroup` (seed 0) joins a public group first instead of refusing a non-member.
    */
   async send(userId: number, input: SendInput, opts: { joinPublicGroup?: boolean } = {}): Promise<{ message: MessageView; created: boolean }> {
-    const perMin = this.ctx.config.rateLimits.messagesPerUserPerMin;
-    if (perMin > 0) {
-      const verdict = await this.ctx.limiter.consume(`messages:${userId}`, perMin, 60);
-      if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
-    }
+    await enforceLimit(this.ctx.limiter, `messages:${userId}`, this.ctx.config.rateLimits.messagesPerUserPerMin, 60);
     this.checkContent(input.content);
     const access = opts.joinPublicGroup
       ? await visibleRoom(this.ctx.db, userId, input.chat_room)
@@ -189,7 +186,6 @@ export class MessagesService {
     const max = this.ctx.config.messageMaxBytes;
     if (Buffer.byteLength(content, 'utf8') > max) throw tooLarge(`The message content is over ${max} bytes.`);
     if (content.length === 0) throw fieldError('content', 'This field may not be blank.');
-    if (content.includes('\u0000')) throw fieldError('content', 'Null characters are not allowed.');
     if (LONE_SURROGATE.test(content)) throw fieldError('content', 'The text is not valid Unicode (a lone surrogate).');
   }
 }
