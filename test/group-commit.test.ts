@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { withEvents } from '../src/modules/events/events.service.js';
-import { chatApp, privateRoom, users } from './chat-helpers.js';
+import { call, chatApp, group, privateRoom, users } from './chat-helpers.js';
 import type { TestApp } from './helpers.js';
 
 describe('group commit', () => {
@@ -47,5 +47,27 @@ describe('group commit', () => {
       throw new Error('alone');
     }), /alone/);
     assert.equal(await withEvents(t.ctx, async () => 42), 42);
+  });
+
+  it('a send racing its sender leaving never lands after the leave', async () => {
+    for (let round = 0; round < 20; round++) {
+      const [owner, member] = await users(t, 2);
+      const room = await group(t, owner, [member], false);
+      // Issued together: whichever commits first, a message may only exist if it came before the leave.
+      const [left, sent] = await Promise.all([
+        call(t, member, 'POST', `/api/chat_rooms/${room.id}/leave/`),
+        call(t, member, 'POST', '/api/messages/', { chat_room: room.id, content: `race ${round}` }),
+      ]);
+      assert.equal(left.statusCode, 204, left.body);
+      const events = await t.ctx.db.selectFrom('events').select(['id', 'type']).where('chat_room_id', '=', room.id).orderBy('id').execute();
+      const leftAt = events.find((e) => e.type === 'member_left')!.id;
+      if (sent.statusCode === 201) {
+        const posted = events.find((e) => e.type === 'new_message');
+        assert.ok(posted && posted.id < leftAt, `round ${round}: the message was committed after its sender left`);
+      } else {
+        assert.equal(sent.statusCode, 404, sent.body);
+        assert.equal(events.filter((e) => e.type === 'new_message').length, 0);
+      }
+    }
   });
 });

@@ -1,6 +1,7 @@
 // The durable, ordered event log. Rows are written in the transaction of the change they
 // describe; their ids are the event ids clients see (live and on `?since=` replay).
 import { lockEventLog } from '../../db/dialect.js';
+import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { Db, EventRow } from '../../db/schema.js';
 
 export interface NewEvent {
@@ -21,6 +22,8 @@ export interface NewEvent {
 export const NO_ROOM = 0;
 
 const APPEND_CHUNK = 500;
+/** Appends of up to this many rows (a send to a small room) use a statement prepared for that count. */
+const PREPARED_ROWS = 8;
 
 const eventValues = (e: NewEvent) => ({
   chat_room_id: e.chatRoomId,
@@ -31,6 +34,28 @@ const eventValues = (e: NewEvent) => ({
   created_at: e.createdAt,
   recipient_id: e.recipientId ?? null,
 });
+
+type EventValues = ReturnType<typeof eventValues>;
+const COLUMNS = ['chat_room_id', 'user_id', 'message_id', 'type', 'payload', 'created_at', 'recipient_id'] as const;
+
+// insertRows[n]: the insert of n rows, parameters named `<row>.<column>` (see db/prepared.ts).
+const insertRows = Array.from({ length: PREPARED_ROWS + 1 }, (_, n) =>
+  preparedQuery((db, p: Param<Record<string, unknown>>) =>
+    db
+      .insertInto('events')
+      .values(Array.from({ length: Math.max(n, 1) }, (_, i) => Object.fromEntries(COLUMNS.map((c) => [c, p(`${i}.${c}`)])) as EventValues))
+      .returningAll(),
+  ),
+);
+
+function insertEvents(trx: Db, rows: EventValues[]): Promise<EventRow[]> {
+  if (rows.length > PREPARED_ROWS) return trx.insertInto('events').values(rows).returningAll().execute();
+  const params: Record<string, unknown> = {};
+  rows.forEach((row, i) => {
+    for (const c of COLUMNS) params[`${i}.${c}`] = row[c];
+  });
+  return insertRows[rows.length](trx, params);
+}
 
 const locked = new WeakSet<object>();
 
@@ -51,7 +76,7 @@ export async function appendEvents(trx: Db, list: NewEvent[]): Promise<EventRow[
   await lockEvents(trx);
   const out: EventRow[] = [];
   for (let i = 0; i < list.length; i += APPEND_CHUNK) {
-    const rows = await trx.insertInto('events').values(list.slice(i, i + APPEND_CHUNK).map(eventValues)).returningAll().execute();
+    const rows = await insertEvents(trx, list.slice(i, i + APPEND_CHUNK).map(eventValues));
     out.push(...rows.sort((a, b) => a.id - b.id));
   }
   return out;

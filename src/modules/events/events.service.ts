@@ -1,6 +1,6 @@
 // The one place changes become events: written in the change's transaction, published on
 // the bus only after it commits (a rolled-back change never reaches a client).
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Static } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
@@ -112,6 +112,10 @@ interface Queue {
 
 const queues = new WeakMap<AppContext, Queue>();
 
+const SAVEPOINT = CompiledQuery.raw('savepoint job');
+const RELEASE = CompiledQuery.raw('release savepoint job');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint job');
+
 /**
  * Runs `work` in a transaction that holds the event-log lock from its first statement, so
  * the ids it allocates (events and messages) follow commit order and no transaction waits
@@ -149,16 +153,16 @@ async function flush(ctx: AppContext, jobs: Job[]): Promise<void> {
       await lockEvents(trx);
       const alone = jobs.length === 1;
       for (const job of jobs) {
-        if (!alone) await sql`savepoint job`.execute(trx);
+        if (!alone) await trx.executeQuery(SAVEPOINT);
         try {
           await runJob(ctx, trx, job);
-          if (!alone) await sql`release savepoint job`.execute(trx);
+          if (!alone) await trx.executeQuery(RELEASE);
         } catch (err) {
           if (alone) throw err;
           job.error = err;
           job.written = undefined;
-          await sql`rollback to savepoint job`.execute(trx);
-          await sql`release savepoint job`.execute(trx);
+          await trx.executeQuery(ROLLBACK_TO);
+          await trx.executeQuery(RELEASE);
         }
       }
       await trx.commit().execute();

@@ -1,4 +1,5 @@
 import type { Insertable, Updateable } from 'kysely';
+import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { Db, MessageRow, MessagesTable } from '../../db/schema.js';
 import { attachmentsRepository } from '../attachments/attachments.repository.js';
 import { reactionsRepository } from '../reactions/reactions.repository.js';
@@ -27,9 +28,28 @@ async function withExtras(db: Db, rows: MessageRecord[]): Promise<MessageRecord[
 
 const oneWithExtras = async (db: Db, row: MessageRecord | undefined) => (row ? (await withExtras(db, [row]))[0] : undefined);
 
+type SentMessage = Pick<NewMessage, 'chat_room_id' | 'sender_id' | 'client_id' | 'content' | 'public_key' | 'reply_to_id' | 'created_at' | 'updated_at'>;
+
+// The send path's insert (prepared once: see db/prepared.ts).
+const insertSent = preparedQuery((db, p: Param<SentMessage>) =>
+  db
+    .insertInto('messages')
+    .values({
+      chat_room_id: p('chat_room_id'),
+      sender_id: p('sender_id'),
+      client_id: p('client_id'),
+      content: p('content'),
+      public_key: p('public_key'),
+      reply_to_id: p('reply_to_id'),
+      created_at: p('created_at'),
+      updated_at: p('updated_at'),
+    })
+    .returningAll(),
+);
+
 export const messagesRepository = {
-  insert(db: Db, m: NewMessage): Promise<MessageRow> {
-    return db.insertInto('messages').values(m).returningAll().executeTakeFirstOrThrow();
+  async insert(db: Db, m: SentMessage): Promise<MessageRow> {
+    return (await insertSent(db, m))[0];
   },
 
   /** Bulk insert in chunks (imports, fixtures); no events are written. */

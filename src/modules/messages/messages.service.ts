@@ -63,16 +63,17 @@ export class MessagesService {
   async send(userId: number, input: SendInput, opts: { joinPublicGroup?: boolean } = {}): Promise<{ message: MessageView; created: boolean }> {
     await enforceLimit(this.ctx.limiter, `messages:${userId}`, this.ctx.config.rateLimits.messagesPerUserPerMin, 60);
     this.checkContent(input.content);
-    const access = opts.joinPublicGroup
-      ? await visibleRoom(this.ctx.db, userId, input.chat_room)
-      : await memberRoom(this.ctx.db, userId, input.chat_room);
-    if (input.client_id !== undefined) {
-      const first = await this.replay(userId, input.chat_room, input.client_id);
-      if (first) return { message: first, created: false };
-    }
-    const sender = await this.sender(userId);
     try {
-      const record = await withEvents(this.ctx, async (trx, events) => {
+      return await withEvents(this.ctx, async (trx, events) => {
+        // Checked in the sending transaction: no membership change can commit in between.
+        const access = opts.joinPublicGroup
+          ? await visibleRoom(trx, userId, input.chat_room)
+          : await memberRoom(trx, userId, input.chat_room);
+        if (input.client_id !== undefined) {
+          const first = await this.replay(trx, userId, input.chat_room, input.client_id);
+          if (first) return { message: first, created: false };
+        }
+        const sender = await this.sender(trx, userId);
         const now = nowIso();
         if (!isActiveMember(access)) await addMember(trx, events, { room: access.room, user: sender, actorId: userId, now });
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
@@ -88,15 +89,14 @@ export class MessagesService {
           created_at: now,
           updated_at: now,
         });
-        const rec = withNames(row, sender);
-        events.add('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id }, { message: messageView(rec) });
-        return rec;
+        const message = messageView(withNames(row, sender));
+        events.add('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id }, { message });
+        return { message, created: true };
       });
-      return { message: messageView(record), created: true };
     } catch (err) {
       // The same client_id raced in concurrently and committed first: that one is the message.
       if (input.client_id === undefined || !isUniqueViolation(err)) throw err;
-      const first = await this.replay(userId, input.chat_room, input.client_id);
+      const first = await this.replay(this.ctx.db, userId, input.chat_room, input.client_id);
       if (!first) throw err;
       return { message: first, created: false };
     }
@@ -169,15 +169,15 @@ export class MessagesService {
     return message;
   }
 
-  private async replay(userId: number, chatRoomId: number, clientId: string): Promise<MessageView | null> {
-    const first = await messagesRepository.findByClientId(this.ctx.db, userId, clientId);
+  private async replay(db: Db, userId: number, chatRoomId: number, clientId: string): Promise<MessageView | null> {
+    const first = await messagesRepository.findByClientId(db, userId, clientId);
     if (!first) return null;
     if (first.chat_room_id !== chatRoomId) throw conflict('This client_id was already used for a message in another chat room.');
     return messageView(first);
   }
 
-  private async sender(userId: number): Promise<UserRow> {
-    const user = await usersRepository.findActive(this.ctx.db, userId);
+  private async sender(db: Db, userId: number): Promise<UserRow> {
+    const user = await usersRepository.findActive(db, userId);
     if (!user) throw unauthorized();
     return user;
   }

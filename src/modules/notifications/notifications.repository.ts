@@ -1,7 +1,41 @@
 import type { Insertable } from 'kysely';
+import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
 
 const INSERT_CHUNK = 500;
+
+export type AudienceNotification = Pick<Insertable<NotificationsTable>, 'type' | 'body' | 'chat_room_id' | 'message_id' | 'actor_id' | 'created_at'> & {
+  chat_room_id: number;
+  /** The one member left out (the sender). */
+  except: number;
+};
+
+// One statement per message: the notification of every active, unmuted member but the sender
+// (prepared once: see db/prepared.ts). The casts let PostgreSQL type the selected parameters.
+const insertForAudience = preparedQuery((db, p: Param<AudienceNotification>) =>
+  db
+    .insertInto('notifications')
+    .columns(['type', 'body', 'chat_room_id', 'message_id', 'actor_id', 'created_at', 'user_id'])
+    .expression(
+      db
+        .selectFrom('memberships')
+        .select((eb) => [
+          eb.val(p('type')).as('type'),
+          eb.val(p('body')).as('body'),
+          eb.cast<number>(eb.val(p('chat_room_id')), 'integer').as('chat_room_id'),
+          eb.cast<number | null>(eb.val(p('message_id')), 'integer').as('message_id'),
+          eb.cast<number | null>(eb.val(p('actor_id')), 'integer').as('actor_id'),
+          eb.val(p('created_at')).as('created_at'),
+          'user_id',
+        ])
+        .where('chat_room_id', '=', p('chat_room_id'))
+        .where('is_active', '=', 1)
+        .where('is_muted', '=', 0)
+        .where('user_id', '<>', p('except'))
+        .orderBy('user_id'),
+    )
+    .returningAll(),
+);
 
 export const notificationsRepository = {
   /** Inserts in chunks, returning the rows in the order given. */
@@ -12,6 +46,11 @@ export const notificationsRepository = {
       out.push(...inserted.sort((a, b) => a.id - b.id));
     }
     return out;
+  },
+
+  /** A notification for each active member of the room who has not muted it, but `except`; in user order. */
+  async insertForAudience(db: Db, n: AudienceNotification): Promise<NotificationRow[]> {
+    return (await insertForAudience(db, n)).sort((a, b) => a.id - b.id);
   },
 
   findOwn(db: Db, userId: number, id: number): Promise<NotificationRow | undefined> {

@@ -3,7 +3,7 @@
 // Bodies name people and rooms, never message content (it may be ciphertext).
 import type { Insertable } from 'kysely';
 import { nowIso } from '../../context.js';
-import type { ChatRoomRow, Db, NotificationsTable } from '../../db/schema.js';
+import type { ChatRoomRow, Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
 import { NO_ROOM } from '../events/events.repository.js';
 import type { EventBatch, QueuedEvent, RoomEvents } from '../events/events.service.js';
 import { fullName } from '../messages/messages.view.js';
@@ -17,27 +17,31 @@ type Draft = Omit<Insertable<NotificationsTable>, 'user_id' | 'created_at'> & { 
 const roomLabel = (room: ChatRoomRow) => (room.name ? `"${room.name}"` : room.room_type === 'private' ? 'a private conversation' : 'a group');
 
 export async function notifyFor(trx: Db, events: EventBatch, e: QueuedEvent): Promise<void> {
-  const made = await draftsFor(trx, e);
-  const rows: Array<Insertable<NotificationsTable>> = [];
-  const createdAt = nowIso();
-  for (const { users, draft } of made) for (const user of users) rows.push({ ...draft, user_id: user, created_at: createdAt });
-  if (rows.length === 0) return;
-  for (const row of await repo.insertMany(trx, rows)) {
+  const rows = e.type === 'new_message' ? await forMessage(trx, e) : await repo.insertMany(trx, await rowsFor(trx, e));
+  for (const row of rows) {
     events.add('notification', { chatRoomId: NO_ROOM, userId: row.actor_id, recipientId: row.user_id }, { chat_room: row.chat_room_id, notification: notificationView(row) });
   }
 }
 
+/** A new message notifies every other member (one statement: the hot path of every send). */
+async function forMessage(trx: Db, e: QueuedEvent): Promise<NotificationRow[]> {
+  const { message } = e.payload as RoomEvents['new_message'];
+  const room = await roomsRepository.findById(trx, e.chatRoomId);
+  if (!room) return [];
+  const who = message.sender_full_name;
+  const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
+  return repo.insertForAudience(trx, { type: 'message', body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender, created_at: nowIso(), except: message.sender });
+}
+
+async function rowsFor(trx: Db, e: QueuedEvent): Promise<Array<Insertable<NotificationsTable>>> {
+  const rows: Array<Insertable<NotificationsTable>> = [];
+  const createdAt = nowIso();
+  for (const { users, draft } of await draftsFor(trx, e)) for (const user of users) rows.push({ ...draft, user_id: user, created_at: createdAt });
+  return rows;
+}
+
 async function draftsFor(trx: Db, e: QueuedEvent): Promise<Array<{ users: number[]; draft: Draft }>> {
   switch (e.type) {
-    case 'new_message': {
-      const { message } = e.payload as RoomEvents['new_message'];
-      const room = await roomsRepository.findById(trx, e.chatRoomId);
-      if (!room) return [];
-      const who = message.sender_full_name;
-      const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
-      const users = await repo.audience(trx, room.id, { except: [message.sender] });
-      return [{ users, draft: { type: 'message', body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender } }];
-    }
     case 'member_joined':
     case 'member_left': {
       const change = e.payload as RoomEvents['member_joined'];

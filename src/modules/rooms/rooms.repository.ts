@@ -1,16 +1,38 @@
 import type { Insertable, Updateable } from 'kysely';
+import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { ChatRoomRow, ChatRoomsTable, Db, MembershipRow, UserRow } from '../../db/schema.js';
 
 /** 'minId:maxId': the unique key of the private room between two users. */
 export const privateKey = (a: number, b: number) => `${Math.min(a, b)}:${Math.max(a, b)}`;
+
+// Both run on every send (prepared once: see db/prepared.ts).
+const byId = preparedQuery((db, p: Param<{ id: number }>) => db.selectFrom('chat_rooms').selectAll().where('id', '=', p('id')));
+const withMembership = preparedQuery((db, p: Param<{ id: number; userId: number }>) =>
+  db
+    .selectFrom('chat_rooms as r')
+    .leftJoin('memberships as m', (join) => join.onRef('m.chat_room_id', '=', 'r.id').on('m.user_id', '=', p('userId')))
+    .selectAll('r')
+    .select([
+      'm.id as m_id',
+      'm.role as m_role',
+      'm.is_active as m_is_active',
+      'm.joined_at as m_joined_at',
+      'm.left_at as m_left_at',
+      'm.last_read_message_id as m_last_read_message_id',
+      'm.marked_unread as m_marked_unread',
+      'm.hidden_at_message_id as m_hidden_at_message_id',
+      'm.is_muted as m_is_muted',
+    ])
+    .where('r.id', '=', p('id')),
+);
 
 export const roomsRepository = {
   insert(db: Db, room: Insertable<ChatRoomsTable>): Promise<ChatRoomRow> {
     return db.insertInto('chat_rooms').values(room).returningAll().executeTakeFirstOrThrow();
   },
 
-  findById(db: Db, id: number): Promise<ChatRoomRow | undefined> {
-    return db.selectFrom('chat_rooms').selectAll().where('id', '=', id).executeTakeFirst();
+  async findById(db: Db, id: number): Promise<ChatRoomRow | undefined> {
+    return (await byId(db, { id }))[0];
   },
 
   findByPrivateKey(db: Db, key: string): Promise<ChatRoomRow | undefined> {
@@ -19,23 +41,7 @@ export const roomsRepository = {
 
   /** The room and the user's membership row (active or not), in one query. */
   async findWithMembership(db: Db, id: number, userId: number): Promise<{ room: ChatRoomRow; membership: MembershipRow | null } | undefined> {
-    const row = await db
-      .selectFrom('chat_rooms as r')
-      .leftJoin('memberships as m', (join) => join.onRef('m.chat_room_id', '=', 'r.id').on('m.user_id', '=', userId))
-      .selectAll('r')
-      .select([
-        'm.id as m_id',
-        'm.role as m_role',
-        'm.is_active as m_is_active',
-        'm.joined_at as m_joined_at',
-        'm.left_at as m_left_at',
-        'm.last_read_message_id as m_last_read_message_id',
-        'm.marked_unread as m_marked_unread',
-        'm.hidden_at_message_id as m_hidden_at_message_id',
-        'm.is_muted as m_is_muted', // mute flag (issue 5)
-      ])
-      .where('r.id', '=', id)
-      .executeTakeFirst();
+    const [row] = await withMembership(db, { id, userId });
     if (!row) return undefined;
     const { m_id, m_role, m_is_active, m_joined_at, m_left_at, m_last_read_message_id, m_marked_unread, m_hidden_at_message_id, m_is_muted, ...room } = row;
     const membership: MembershipRow | null =

@@ -1,4 +1,5 @@
 import { sql, type Updateable } from 'kysely';
+import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { Db, UserRow, UsersTable } from '../../db/schema.js';
 
 export type NewUser = Pick<UserRow, 'username' | 'email' | 'password_hash' | 'first_name' | 'last_name' | 'bio' | 'profile_picture' | 'date_joined'>;
@@ -9,6 +10,9 @@ export const emailKey = (email: string) => email.trim().toLowerCase();
 /** `%term%` for LIKE, with the term's own wildcards escaped (used with ESCAPE '\'). */
 const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+// Runs on every send (prepared once: see db/prepared.ts).
+const activeById = preparedQuery((db, p: Param<{ id: number }>) => db.selectFrom('users').selectAll().where('id', '=', p('id')).where('is_active', '=', 1));
+
 export const usersRepository = {
   async insert(db: Db, u: NewUser): Promise<UserRow> {
     return db
@@ -18,8 +22,8 @@ export const usersRepository = {
       .executeTakeFirstOrThrow();
   },
 
-  findActive(db: Db, id: number): Promise<UserRow | undefined> {
-    return db.selectFrom('users').selectAll().where('id', '=', id).where('is_active', '=', 1).executeTakeFirst();
+  async findActive(db: Db, id: number): Promise<UserRow | undefined> {
+    return (await activeById(db, { id }))[0];
   },
 
   findByEmail(db: Db, email: string): Promise<UserRow | undefined> {
