@@ -1,4 +1,5 @@
 // One WebSocket: what it follows, and a send path that never grows memory without bound.
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../modules/auth/auth.service.js';
 
@@ -30,6 +31,7 @@ export class Client {
   private readonly lastPresence = new Map<number, string>();
   private pending: Array<{ bytes: Buffer; meta: EventMeta }> | null = [];
   alive = true;
+  private corked = false;
   private frameWindowStart = 0;
   private framesInWindow = 0;
 
@@ -79,7 +81,25 @@ export class Client {
       this.ws.close(CLOSE.slowConsumer, 'too slow: reconnect with ?since=<last event id>');
       return;
     }
+    this.cork();
     this.ws.send(data, { binary: false });
+  }
+
+  /**
+   * Frames sent in one turn of the event loop (a batch of committed events) leave in one
+   * write: the TCP socket under ws is corked until the turn's other work is done.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    // ws keeps its net.Socket in `_socket` (no public accessor); without it, frames go one by one.
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket) return;
+    this.corked = true;
+    socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   /** Counts a client frame; returns 'ok', 'throttled' (answer with an error) or 'flood' (close). */
