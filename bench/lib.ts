@@ -49,7 +49,9 @@ export async function startProcess(args: string[], env: Record<string, string>):
 /** Our server as production runs it: compiled, SQLite unless DATABASE_URL is given. */
 export function startChatServer(dataDir: string, extra: Record<string, string> = {}): Promise<Proc> {
   fs.mkdirSync(dataDir, { recursive: true });
-  return startProcess(['dist/server.js'], {
+  // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (see profile.ts).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  return startProcess([...prof, 'dist/server.js'], {
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     // Set-up creates many accounts from one address; the limits are not what is measured.
@@ -97,6 +99,13 @@ export function percentile(sorted: number[], p: number): number {
 export function rssKb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export interface LoadResult {

@@ -28,7 +28,7 @@ const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, cp
 
 log('ceiling: bare Fastify');
 const bare = await startProcess(['--import', 'tsx', 'bench/ceiling-server.ts'], {});
-results.ceiling = await ceiling(bare.base, SECONDS);
+results.ceiling = await ceiling(bare, SECONDS);
 await bare.stop();
 
 log('SQLite: sends, fan-out, login storm, connections');
@@ -71,11 +71,11 @@ fs.rmSync(tmp, { recursive: true, force: true });
 type Row = [string, string, string, string];
 const r = results as any;
 const pass = (ok: boolean) => (ok ? 'met' : 'NOT MET');
-const rows: Row[] = [['ceiling: bare Fastify POST→201', `${round(r.ceiling.rps)} req/s, p50 ${r.ceiling.p50} ms, p99 ${r.ceiling.p99} ms`, '', '']];
+const rows: Row[] = [['ceiling: bare Fastify POST→201', `${round(r.ceiling.rps)} req/s, p50 ${r.ceiling.p50} ms, p99 ${r.ceiling.p99} ms, ${r.ceiling.cpuUsPerRequest} µs CPU/req`, '', '']];
 if (r.sends) {
   const ratio = r.sends.rps / r.ceiling.rps;
   rows.push(
-    ['1. sends (SQLite, 32 conns)', `${round(r.sends.rps)} req/s, p50 ${r.sends.p50} ms, p99 ${r.sends.p99} ms`, 'ratio ≥ 0.5, all 201, all delivered', ''],
+    ['1. sends (SQLite, 32 conns)', `${round(r.sends.rps)} req/s, p50 ${r.sends.p50} ms, p99 ${r.sends.p99} ms, ${r.sends.cpuUsPerRequest} µs CPU/req`, 'ratio ≥ 0.5, all 201, all delivered', ''],
     ['   ratio to ceiling', `${round(ratio, 2)}`, '≥ 0.5', pass(ratio >= 0.5)],
     // A request still in flight when the load stops is delivered but not counted: delivered ≥ 201s.
     ['   201s / other / delivered', `${r.sends.created} / ${r.sends.requests - r.sends.created} / ${r.sends.delivered}`, 'all 201, all delivered', pass(r.sends.created === r.sends.requests && r.sends.delivered >= r.sends.created)],

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
 import type WebSocket from 'ws';
-import { PASSWORD, account, api, load, openSocket, percentile, round, rssKb, startChatServer, type Proc } from './lib.js';
+import { PASSWORD, account, api, cpuSeconds, load, openSocket, percentile, round, rssKb, startChatServer, type Proc } from './lib.js';
 
 const SHORT_MESSAGE = 'Hey, are we still on for lunch tomorrow at noon?';
 
@@ -22,6 +22,7 @@ export async function sends(server: Proc, seconds: number) {
   ws.on('message', (d) => {
     if (d.toString().includes('"type":"new_message"')) delivered++;
   });
+  const cpuBefore = cpuSeconds(server.pid);
   const r = await load({
     url: `${server.base}/api/messages/`,
     method: 'POST',
@@ -32,12 +33,16 @@ export async function sends(server: Proc, seconds: number) {
   });
   const created = r.statuses['201'] ?? 0;
   await until(() => delivered >= created, 10_000);
+  // The server's CPU time per request: steadier than requests/s when runs are noisy.
+  const cpuUsPerRequest = round(((cpuSeconds(server.pid) - cpuBefore) * 1e6) / r.requests);
   ws.close();
-  return { ...r, created, delivered };
+  return { ...r, created, delivered, cpuUsPerRequest };
 }
 
-export async function ceiling(base: string, seconds: number) {
-  return load({
+export async function ceiling(server: Proc, seconds: number) {
+  const base = server.base;
+  const cpuBefore = cpuSeconds(server.pid);
+  const r = await load({
     url: `${base}/api/messages/`,
     method: 'POST',
     connections: 32,
@@ -45,6 +50,7 @@ export async function ceiling(base: string, seconds: number) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ chat_room: 1, content: SHORT_MESSAGE }),
   });
+  return { ...r, cpuUsPerRequest: round(((cpuSeconds(server.pid) - cpuBefore) * 1e6) / r.requests) };
 }
 
 /** 2: 20 users × 25 sockets in one room, 50 messages/s; time from send to receipt at every socket. */
