@@ -4,7 +4,7 @@ import { CompiledQuery } from 'kysely';
 import type { Static } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
-import type { Db, EventRow } from '../../db/schema.js';
+import type { ChatRoomRow, Db, EventRow } from '../../db/schema.js';
 import type { Message } from '../messages/messages.schemas.js';
 import type { Notification } from '../notifications/notifications.schemas.js';
 import type { Reaction } from '../reactions/reactions.schemas.js';
@@ -43,6 +43,8 @@ export interface QueuedEvent {
   notifyUsers: number[];
   /** Set: the event goes to this user only (published on user:<id>, replayed to them alone). */
   recipientId: number | null;
+  /** The room as the change read it in this transaction, for observers (never sent to clients). */
+  room: ChatRoomRow | null;
 }
 
 /** The events of one transaction, appended to the log just before it commits. */
@@ -52,7 +54,7 @@ export class EventBatch {
 
   add<K extends RoomEventType>(
     type: K,
-    at: { chatRoomId: number; userId?: number | null; messageId?: number | null; notifyUsers?: number[]; recipientId?: number | null },
+    at: { chatRoomId: number; userId?: number | null; messageId?: number | null; notifyUsers?: number[]; recipientId?: number | null; room?: ChatRoomRow },
     payload: RoomEvents[K],
   ): void {
     this.queued.push({
@@ -63,6 +65,7 @@ export class EventBatch {
       payload,
       notifyUsers: at.notifyUsers ?? [],
       recipientId: at.recipientId ?? null,
+      room: at.room ?? null,
     });
   }
 }

@@ -90,7 +90,7 @@ export class MessagesService {
           updated_at: now,
         });
         const message = messageView(withNames(row, sender));
-        events.add('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id }, { message });
+        events.add('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
         return { message, created: true };
       });
     } catch (err) {

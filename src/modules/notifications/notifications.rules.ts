@@ -26,7 +26,7 @@ export async function notifyFor(trx: Db, events: EventBatch, e: QueuedEvent): Pr
 /** A new message notifies every other member (one statement: the hot path of every send). */
 async function forMessage(trx: Db, e: QueuedEvent): Promise<NotificationRow[]> {
   const { message } = e.payload as RoomEvents['new_message'];
-  const room = await roomsRepository.findById(trx, e.chatRoomId);
+  const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
   if (!room) return [];
   const who = message.sender_full_name;
   const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
