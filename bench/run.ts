@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ROOT, round, startChatServer, startProcess } from './lib.js';
 import { ceiling, connections, fanout, history, loginStorm, sends } from './scenarios.js';
+import { sqliteFloor } from './sqlite-floor.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const HISTORY_MESSAGES = Number(process.env.BENCH_HISTORY_MESSAGES ?? 1_000_000);
@@ -38,6 +39,11 @@ if (wanted('fanout')) results.fanout = await fanout(server, Math.max(3, Math.rou
 if (wanted('loginStorm')) results.loginStorm = await loginStorm(server, SECONDS);
 if (wanted('connections')) results.connections = await connections(server, SOCKETS);
 await server.stop();
+
+if (wanted('sqliteFloor')) {
+  log('the SQLite floor of a send');
+  results.sqliteFloor = await sqliteFloor(path.join(tmp, 'floor'));
+}
 
 if (wanted('history')) {
   log(`history: seeding ${HISTORY_MESSAGES} messages`);
@@ -80,6 +86,10 @@ if (r.sends) {
     // A request still in flight when the load stops is delivered but not counted: delivered ≥ 201s.
     ['   201s / other / delivered', `${r.sends.created} / ${r.sends.requests - r.sends.created} / ${r.sends.delivered}`, 'all 201, all delivered', pass(r.sends.created === r.sends.requests && r.sends.delivered >= r.sends.created)],
   );
+}
+if (r.sqliteFloor) {
+  const f = r.sqliteFloor;
+  rows.push(['   SQLite floor of a send (no HTTP/JS)', `${f.usPerSend} µs: message ${f.message}, notification ${f.notification}, 2 events ${f.events}, commit ${f.commit}`, `ceiling's 0.5 budget: ${round(2 * r.ceiling.cpuUsPerRequest)} µs CPU/send`, '']);
 }
 if (r.fanout) rows.push(['2. fan-out (500 sockets, 50 msg/s)', `p50 ${r.fanout.p50} ms, p99 ${r.fanout.p99} ms, max ${r.fanout.max} ms; ${r.fanout.received}/${r.fanout.expected} received`, 'p99 < 100 ms, none lost', pass(r.fanout.p99 < 100 && r.fanout.received === r.fanout.expected)]);
 if (r.history) rows.push([`3. history (${r.history.messages} msgs, page of 50)`, `p50 ${r.history.p50} ms, p99 ${r.history.p99} ms, ${round(r.history.rps)} req/s (1 conn)`, 'p99 < 5 ms', pass(r.history.p99 < 5)]);
