@@ -1,5 +1,6 @@
 // Summarizes a V8 CPU profile (from BENCH_CPU_PROF=<dir> npm run bench): self time by function
-// and by where the code lives. Usage: node --import tsx bench/profile.ts <file.cpuprofile> [top]
+// and by where the code lives, and inclusive time under the named functions.
+// Usage: node --import tsx bench/profile.ts <file.cpuprofile> [top] [fnA,fnB,…]
 import fs from 'node:fs';
 
 interface Node {
@@ -13,7 +14,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, inclusiveArg] = process.argv.slice(2);
 if (!file) {
   process.stderr.write('usage: bench/profile.ts <file.cpuprofile> [top]\n');
   process.exit(2);
@@ -52,3 +53,22 @@ const show = (title: string, m: Map<string, number>) => {
 process.stdout.write(`total ${(total / 1e6).toFixed(2)} s sampled\n`);
 show('self time by place', placeTotals);
 show('self time by function', fnTotals);
+
+// Inclusive: a sample counts for each named function on its stack (once, however deep).
+const named = new Set((inclusiveArg ?? '').split(',').filter(Boolean));
+if (named.size > 0) {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, number>();
+  for (const [id, us] of self) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const name = byId.get(at)!.callFrame.functionName;
+      if (named.has(name) && !seen.has(name)) {
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+      }
+    }
+  }
+  show('inclusive time under', inclusive);
+}

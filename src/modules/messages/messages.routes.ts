@@ -27,7 +27,9 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; messag
       description:
         '201 once the message is committed. A `client_id` already used by you returns that first message with 200 and stores nothing ' +
         '(409 if it was used in another room). `reply_to` must be a message of the same room. Content over MESSAGE_MAX_BYTES → 413. ' +
-        'A public group you have not joined → 403; a room you cannot see → 404. With RATE_LIMIT_MESSAGES_PER_USER set, sends beyond it per minute → 429.',
+        'A public group you have not joined → 403; a room you cannot see → 404. Membership is checked in the transaction that stores the message, ' +
+        'so a send racing your leaving or removal is either committed before it (its event comes first) or refused. ' +
+        'With RATE_LIMIT_MESSAGES_PER_USER set, sends beyond it per minute → 429.',
       body: SendBody,
       response: { 201: Message, 200: Message, ...errors(400, 401, 403, 404, 409, 413, 429) },
     },
