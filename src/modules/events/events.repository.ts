@@ -38,12 +38,12 @@ const eventValues = (e: NewEvent) => ({
 type EventValues = ReturnType<typeof eventValues>;
 const COLUMNS = ['chat_room_id', 'user_id', 'message_id', 'type', 'payload', 'created_at', 'recipient_id'] as const;
 
-// insertRows[n]: the insert of n rows, parameters named `<row>.<column>` (see db/prepared.ts).
-const insertRows = Array.from({ length: PREPARED_ROWS + 1 }, (_, n) =>
+// insertRows[n - 1]: the insert of n rows, parameters named `<row>.<column>` (see db/prepared.ts).
+const insertRows = Array.from({ length: PREPARED_ROWS }, (_, last) =>
   preparedQuery((db, p: Param<Record<string, unknown>>) =>
     db
       .insertInto('events')
-      .values(Array.from({ length: Math.max(n, 1) }, (_, i) => Object.fromEntries(COLUMNS.map((c) => [c, p(`${i}.${c}`)])) as EventValues))
+      .values(Array.from({ length: last + 1 }, (_, i) => Object.fromEntries(COLUMNS.map((c) => [c, p(`${i}.${c}`)])) as EventValues))
       .returningAll(),
   ),
 );
@@ -54,7 +54,7 @@ function insertEvents(trx: Db, rows: EventValues[]): Promise<EventRow[]> {
   rows.forEach((row, i) => {
     for (const c of COLUMNS) params[`${i}.${c}`] = row[c];
   });
-  return insertRows[rows.length](trx, params);
+  return insertRows[rows.length - 1](trx, params);
 }
 
 const locked = new WeakSet<object>();
