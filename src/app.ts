@@ -104,7 +104,6 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const ctx: AppContext = {
     config,
     db: database.db,
-    dialect: database.dialect,
     bus,
     limiter: redisBus ? new RedisRateLimiter(redisBus.client, `${config.redisPrefix}rl:`) : new MemoryRateLimiter(),
     hasher: new PasswordHasher(config.passwordHashConcurrency),

@@ -2,7 +2,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/schema.js';
-import type { DialectName } from './db/dialect.js';
 import type { PasswordHasher } from './lib/passwords.js';
 import type { RateLimiter } from './lib/rate-limit.js';
 import type { FileStore } from './lib/storage.js';
@@ -18,7 +17,6 @@ export interface PresenceReader {
 export interface AppContext {
   config: Readonly<Config>;
   db: Db;
-  dialect: DialectName;
   bus: Bus;
   limiter: RateLimiter;
   hasher: PasswordHasher;

@@ -30,7 +30,7 @@ const EVENT_LOG_LOCK = 727_274_002;
  * and the ids of rows written under the lock, are in commit order. Take it before writing.
  */
 export async function lockEventLog(trx: Kysely<any>): Promise<void> {
-  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+  if (isPostgres(trx)) {
     await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
   }
 }

@@ -9,11 +9,20 @@ const IMAGE_TYPES = new Map([
   ['image/webp', 'webp'],
 ]);
 
+/**
+ * Splits a base64 data URL into its media type (as written) and its still-encoded payload, so a
+ * caller can check the payload's length before decoding it; null when the string is not one.
+ */
+export function parseDataUrl(value: string): { mime: string; base64: string } | null {
+  const m = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w=.+-]+)*;base64,([A-Za-z0-9+/=\s]*)$/.exec(value);
+  return m ? { mime: m[1], base64: m[2] } : null;
+}
+
 /** Decodes a base64 data URL; null when the string is not one. */
 export function decodeDataUrl(value: string): { mime: string; data: Buffer } | null {
-  const m = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w=.+-]+)*;base64,([A-Za-z0-9+/=\s]*)$/.exec(value);
-  if (!m) return null;
-  return { mime: m[1].toLowerCase(), data: Buffer.from(m[2], 'base64') };
+  const parsed = parseDataUrl(value);
+  if (!parsed) return null;
+  return { mime: parsed.mime.toLowerCase(), data: Buffer.from(parsed.base64, 'base64') };
 }
 
 /** Accepts a Buffer (uploaded file) or a data URL; returns the bytes and extension of a real image. */

@@ -11,8 +11,6 @@ export interface Verdict {
 export interface RateLimiter {
   /** Counts one hit and says whether it is within `limit` per `windowSec`. */
   consume(key: string, limit: number, windowSec: number): Promise<Verdict>;
-  /** Whether the count already reached `limit`, without counting. */
-  peek(key: string, limit: number): Promise<Verdict>;
   reset(key: string): Promise<void>;
 }
 
@@ -36,13 +34,6 @@ export class MemoryRateLimiter implements RateLimiter {
     return { ok: w.count <= limit, retryAfterSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
   }
 
-  async peek(key: string, limit: number): Promise<Verdict> {
-    const now = Date.now();
-    const w = this.windows.get(key);
-    if (!w || w.resetAt <= now) return { ok: true, retryAfterSec: 0 };
-    return { ok: w.count < limit, retryAfterSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
-  }
-
   async reset(key: string): Promise<void> {
     this.windows.delete(key);
   }
@@ -63,13 +54,6 @@ export class RedisRateLimiter implements RateLimiter {
     const count = Number(res?.[0]?.[1] ?? 0);
     const ttl = Number(res?.[2]?.[1] ?? windowSec * 1000);
     return { ok: count <= limit, retryAfterSec: Math.max(1, Math.ceil(ttl / 1000)) };
-  }
-
-  async peek(key: string, limit: number): Promise<Verdict> {
-    const k = this.prefix + key;
-    const [count, ttl] = await Promise.all([this.redis.get(k), this.redis.pttl(k)]);
-    const ok = Number(count ?? 0) < limit;
-    return { ok, retryAfterSec: ok ? 0 : Math.max(1, Math.ceil(ttl / 1000)) };
   }
 
   async reset(key: string): Promise<void> {

@@ -25,9 +25,8 @@ export const CLOSE = {
 
 export class Client {
   readonly rooms = new Set<number>();
-  /** Ids recently sent, so an event reaching us twice (replay and live, room and user channel) is sent once. */
+  /** Ids recently sent, oldest first, so an event reaching us twice (replay and live, room and user channel) is sent once. */
   private readonly recent = new Set<number>();
-  private readonly recentOrder: number[] = [];
   private readonly lastPresence = new Map<number, string>();
   private pending: Array<{ bytes: Buffer; meta: EventMeta }> | null = [];
   alive = true;
@@ -123,7 +122,6 @@ export class Client {
 
   private remember(id: number) {
     this.recent.add(id);
-    this.recentOrder.push(id);
-    if (this.recentOrder.length > this.recentCap) this.recent.delete(this.recentOrder.shift()!);
+    if (this.recent.size > this.recentCap) this.recent.delete(this.recent.values().next().value!);
   }
 }

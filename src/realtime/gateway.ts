@@ -2,6 +2,7 @@
 // handles client frames, tracks presence, keeps sockets healthy.
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../context.js';
+import type { EventRow } from '../db/schema.js';
 import { nowIso } from '../context.js';
 import type { Principal } from '../modules/auth/auth.service.js';
 import { CLOSE, Client, type Endpoint, type EventMeta } from './client.js';
@@ -21,7 +22,6 @@ export interface GatewayDeps {
 export class Gateway {
   readonly hub: Hub;
   readonly presence: Presence;
-  private readonly bySession = new Map<number, Set<Client>>();
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly ctx: AppContext, private readonly deps: GatewayDeps) {
@@ -34,7 +34,8 @@ export class Gateway {
   async start(): Promise<void> {
     await this.presence.start();
     this.ctx.revocations.onRevoked((sessionIds) => {
-      for (const sid of sessionIds) for (const c of this.bySession.get(sid) ?? []) c.ws.close(CLOSE.unauthorized, 'session revoked');
+      const revoked = new Set(sessionIds);
+      for (const c of this.hub.clients) if (revoked.has(c.principal.sessionId)) c.ws.close(CLOSE.unauthorized, 'session revoked');
     });
     const rt = this.ctx.config.realtime;
     const every = (ms: number, fn: () => void) => {
@@ -43,7 +44,8 @@ export class Gateway {
       this.timers.push(t);
     };
     every(rt.heartbeatMs, () => this.heartbeat());
-    every(Math.min(3_600_000, rt.eventRetentionHours * 3_600_000), () => {
+    // Hourly (the retention is at least an hour).
+    every(3_600_000, () => {
       this.prune().catch((err) => this.ctx.log.warn({ err }, 'pruning the event log failed'));
     });
   }
@@ -59,13 +61,8 @@ export class Gateway {
   async open(ws: WebSocket, endpoint: Endpoint, principal: Principal, since: number | null): Promise<void> {
     const rt = this.ctx.config.realtime;
     const client = new Client(ws, endpoint, principal, rt.maxBufferedBytes, rt.replayMaxEvents + 256);
-    let sessionSet = this.bySession.get(principal.sessionId);
-    if (!sessionSet) this.bySession.set(principal.sessionId, (sessionSet = new Set()));
-    sessionSet.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => {
-      sessionSet!.delete(client);
-      if (sessionSet!.size === 0) this.bySession.delete(principal.sessionId);
       void this.hub.remove(client);
       if (endpoint === 'user_status') this.presence.disconnect(client.userId);
     });
@@ -106,17 +103,14 @@ export class Gateway {
       client.write(JSON.stringify({ type: 'resync_required', detail: `${reason}: reload state over REST, then reconnect without since.` }));
       return;
     }
-    for (const row of rows) {
-      const wire = serializeEvent(row);
-      client.sendEvent(Buffer.from(wire), { id: row.id, type: row.type, chat_room: row.chat_room_id });
-    }
+    sendRows(client, rows);
   }
 
   /** The user's own membership changed (joined, left, room deleted): follow or stop following. */
   private onOwnMembership(client: Client, meta: EventMeta) {
     const room = meta.chat_room;
     if (room === undefined) return;
-    if ((meta.type === 'member_joined' || meta.type === 'room_created') && (meta.user === client.userId || meta.type === 'room_created')) {
+    if (meta.type === 'room_created' || (meta.type === 'member_joined' && meta.user === client.userId)) {
       if (client.rooms.has(room)) return;
       void this.hub.follow(client, room).then(() => this.backfill(client, room, meta.id ?? 0));
     } else if ((meta.type === 'member_left' && meta.user === client.userId) || meta.type === 'room_deleted') {
@@ -126,8 +120,7 @@ export class Gateway {
 
   /** Events of a newly followed room committed while its channel was being subscribed. */
   private async backfill(client: Client, room: number, afterId: number) {
-    const rows = await repo.eventsAfter(this.ctx.db, afterId, [room], this.ctx.config.realtime.replayMaxEvents);
-    for (const row of rows) client.sendEvent(Buffer.from(serializeEvent(row)), { id: row.id, type: row.type, chat_room: row.chat_room_id });
+    sendRows(client, await repo.eventsAfter(this.ctx.db, afterId, [room], this.ctx.config.realtime.replayMaxEvents));
   }
 
   private async onFrame(client: Client, data: string | null) {
@@ -188,4 +181,9 @@ export class Gateway {
     const n = await repo.pruneEvents(this.ctx.db, cutoff);
     if (n) this.ctx.log.info({ pruned: n }, 'pruned old events');
   }
+}
+
+/** Logged events (replay, backfill) to one socket, deduplicated against live ones by id. */
+function sendRows(client: Client, rows: EventRow[]): void {
+  for (const row of rows) client.sendEvent(Buffer.from(serializeEvent(row)), { id: row.id, type: row.type, chat_room: row.chat_room_id });
 }

@@ -19,7 +19,11 @@ export class MemoryTicketStore implements TicketStore {
 
   async issue(p: Principal): Promise<string> {
     const now = Date.now();
-    for (const [k, v] of this.tickets) if (v.expiresAt <= now) this.tickets.delete(k);
+    // Every ticket lives equally long, so insertion order is expiry order: drop the expired head.
+    for (const [k, v] of this.tickets) {
+      if (v.expiresAt > now) break;
+      this.tickets.delete(k);
+    }
     const ticket = newTicket();
     this.tickets.set(ticket, { p, expiresAt: now + TICKET_TTL_SEC * 1000 });
     return ticket;

@@ -3,10 +3,11 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { AttachmentFileType, AttachmentRow, Db } from '../../db/schema.js';
-import { AppError, badRequest, fieldError, forbidden, notFound } from '../../errors.js';
+import { AppError, fieldError, forbidden, notFound } from '../../errors.js';
+import { parseDataUrl } from '../../lib/images.js';
 import { newKey } from '../../lib/storage.js';
 import { onCommit, withEvents, type EventBatch } from '../events/events.service.js';
-import { memberMessage } from '../messages/messages.access.js';
+import { activeMemberOf, memberMessage } from '../messages/messages.access.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { messageView } from '../messages/messages.view.js';
@@ -120,11 +121,11 @@ export class AttachmentsService {
 
   /** A `data:` URL (JSON or form body): decoded, checked the same way, stored. */
   async receiveDataUrl(value: string, fileName: string | undefined, expected?: AttachmentFileType): Promise<ReceivedFile> {
-    const m = /^data:[\w.+-]+\/[\w.+-]+(?:;[\w=.+-]+)*;base64,([A-Za-z0-9+/=\s]*)$/.exec(value);
-    if (!m) throw fieldError('file', 'Upload the file as multipart/form-data, or send a data:<type>;base64,<data> URL.');
-    // Base64 needs 4 characters per 3 bytes: anything longer than this cannot fit.
-    if (m[1].length > Math.ceil(this.maxBytes / 3) * 4 + 4096) throw this.tooLarge();
-    const data = Buffer.from(m[1], 'base64');
+    const parsed = parseDataUrl(value);
+    if (!parsed) throw fieldError('file', 'Upload the file as multipart/form-data, or send a data:<type>;base64,<data> URL.');
+    // Base64 needs 4 characters per 3 bytes: anything longer than this cannot fit (checked before decoding).
+    if (parsed.base64.length > Math.ceil(this.maxBytes / 3) * 4 + 4096) throw this.tooLarge();
+    const data = Buffer.from(parsed.base64, 'base64');
     if (data.length > this.maxBytes) throw this.tooLarge();
     const sniffed = await sniff(data, true, fileName ?? '');
     if (expected) contentTypeFor(sniffed, expected);
@@ -168,11 +169,7 @@ export class AttachmentsService {
   async get(userId: number, id: number): Promise<AttachmentWithMessage> {
     const a = await attachmentsRepository.findWithMessage(this.ctx.db, id);
     if (!a) throw notFound(NO_ATTACHMENT);
-    try {
-      await memberMessage(this.ctx.db, userId, a.message_id);
-    } catch {
-      throw notFound(NO_ATTACHMENT);
-    }
+    await activeMemberOf(this.ctx.db, userId, a.chat_room_id, NO_ATTACHMENT);
     return a;
   }
 
@@ -192,8 +189,8 @@ export class AttachmentsService {
   /** The message now shows its new attachment (or none): one `message_updated` event. */
   private async messageChanged(trx: Db, events: EventBatch, userId: number, messageId: number): Promise<void> {
     await messagesRepository.update(trx, messageId, { updated_at: nowIso() });
-    const record = await messagesRepository.findById(trx, messageId);
-    if (!record) throw badRequest('The message was deleted.');
+    // Messages are only soft-deleted, and the update above throws when the row is missing.
+    const record = (await messagesRepository.findById(trx, messageId))!;
     events.add('message_updated', { chatRoomId: record.chat_room_id, userId, messageId }, { message: messageView(record) });
   }
 

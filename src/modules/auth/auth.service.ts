@@ -4,7 +4,8 @@ import { nowIso } from '../../context.js';
 import { AppError, fieldErrors, unauthorized } from '../../errors.js';
 import { passwordProblems } from '../../lib/passwords.js';
 import { sha256 } from '../../lib/tokens.js';
-import { usersRepository } from '../users/users.repository.js';
+import { callerAccount } from '../users/users.access.js';
+import { emailKey, usersRepository } from '../users/users.repository.js';
 import { sessionsRepository } from './sessions.repository.js';
 
 export interface TokenPair {
@@ -37,7 +38,7 @@ export class AuthService {
     const { limiter, config } = this.ctx;
     // Every attempt is counted before the (slow) check, so parallel guesses cannot all pass;
     // a success clears the count.
-    const accountKey = `login:${email.trim().toLowerCase()}`;
+    const accountKey = `login:${emailKey(email)}`;
     await this.countAttempt(accountKey);
     const user = await usersRepository.findByEmail(this.ctx.db, email);
     const ok = user && user.is_active ? await this.ctx.hasher.verify(user.password_hash, password) : await this.ctx.hasher.verifyNothing(password);
@@ -106,8 +107,7 @@ export class AuthService {
   }
 
   async changePassword(p: Principal, oldPassword: string, newPassword: string): Promise<void> {
-    const user = await usersRepository.findActive(this.ctx.db, p.userId);
-    if (!user) throw unauthorized();
+    const user = await callerAccount(this.ctx.db, p.userId);
     await this.countAttempt(`password:${user.id}`);
     if (!(await this.ctx.hasher.verify(user.password_hash, oldPassword))) {
       throw fieldErrors({ old_password: ['Your old password was entered incorrectly.'] });

@@ -93,20 +93,6 @@ export function serializeEvent(row: EventRow): string {
 }
 
 export const eventsRepository = {
-  /** Room events after `afterId` in the given rooms, oldest first (for replay); never one addressed to a user. */
-  listAfter(db: Db, opts: { afterId: number; roomIds: number[]; limit: number }): Promise<EventRow[]> {
-    if (opts.roomIds.length === 0) return Promise.resolve([]);
-    return db
-      .selectFrom('events')
-      .selectAll()
-      .where('id', '>', opts.afterId)
-      .where('chat_room_id', 'in', opts.roomIds)
-      .where('recipient_id', 'is', null)
-      .orderBy('id')
-      .limit(opts.limit)
-      .execute();
-  },
-
   /** Replaces the payload of a message's earlier events (a deleted message's content must not survive in the log). */
   async scrubMessage(db: Db, messageId: number, types: string[], payload: Record<string, unknown>): Promise<void> {
     await db

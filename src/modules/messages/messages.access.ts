@@ -1,15 +1,28 @@
 // A message as its room's active members see it (reactions and attachments check access here).
-import type { ChatRoomRow, Db, MembershipRow, MessageRow } from '../../db/schema.js';
+import type { Db, MessageRow } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
-import { isActiveMember } from '../rooms/rooms.access.js';
+import { isActiveMember, type MemberAccess } from '../rooms/rooms.access.js';
 import { roomsRepository } from '../rooms/rooms.repository.js';
 
 export const MESSAGE_NOT_FOUND = 'No such message.';
 
-/** The message if `userId` is an active member of its room; 404 otherwise, exactly as for a missing message. */
-export async function memberMessage(db: Db, userId: number, messageId: number): Promise<{ message: MessageRow; room: ChatRoomRow; membership: MembershipRow }> {
+/**
+ * The room and membership if `userId` is an active member of `chatRoomId`; otherwise 404 with
+ * `notFoundText`, the text for whatever (a message, a reaction, an attachment) was looked up in it.
+ */
+export async function activeMemberOf(db: Db, userId: number, chatRoomId: number, notFoundText: string): Promise<MemberAccess> {
+  const access = await roomsRepository.findWithMembership(db, chatRoomId, userId);
+  if (!access || !isActiveMember(access)) throw notFound(notFoundText);
+  return access;
+}
+
+/**
+ * The message if `userId` is an active member of its room; 404 otherwise, exactly as for a missing
+ * message (with `notFoundText`, by default the message's own).
+ */
+export async function memberMessage(db: Db, userId: number, messageId: number, notFoundText = MESSAGE_NOT_FOUND): Promise<{ message: MessageRow } & MemberAccess> {
   const message = await db.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirst();
-  const access = message && (await roomsRepository.findWithMembership(db, message.chat_room_id, userId));
-  if (!message || !access || !isActiveMember(access)) throw notFound(MESSAGE_NOT_FOUND);
-  return { message, room: access.room, membership: access.membership };
+  if (!message) throw notFound(notFoundText);
+  const { room, membership } = await activeMemberOf(db, userId, message.chat_room_id, notFoundText);
+  return { message, room, membership };
 }

@@ -3,13 +3,13 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { Db, MessageRow, UserRow } from '../../db/schema.js';
-import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge, unauthorized } from '../../errors.js';
+import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge } from '../../errors.js';
 import { eventsRepository } from '../events/events.repository.js';
 import { withEvents } from '../events/events.service.js';
 import { addMember } from '../rooms/memberships.changes.js';
 import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
-import { roomsRepository } from '../rooms/rooms.repository.js';
-import { usersRepository } from '../users/users.repository.js';
+import { callerAccount } from '../users/users.access.js';
+import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
 import { messagesRepository } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
 
@@ -73,7 +73,7 @@ export class MessagesService {
           const first = await this.replay(trx, userId, input.chat_room, input.client_id);
           if (first) return { message: first, created: false };
         }
-        const sender = await this.sender(trx, userId);
+        const sender = await callerAccount(trx, userId);
         const now = nowIso();
         if (!isActiveMember(access)) await addMember(trx, events, { room: access.room, user: sender, actorId: userId, now });
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
@@ -164,8 +164,8 @@ export class MessagesService {
   /** A message its room's active members may see; 404 for everyone else. */
   private async visible(userId: number, id: number): Promise<MessageRecord> {
     const message = await messagesRepository.findById(this.ctx.db, id);
-    const access = message && (await roomsRepository.findWithMembership(this.ctx.db, message.chat_room_id, userId));
-    if (!message || !access || !isActiveMember(access)) throw notFound('No such message.');
+    if (!message) throw notFound(MESSAGE_NOT_FOUND);
+    await activeMemberOf(this.ctx.db, userId, message.chat_room_id, MESSAGE_NOT_FOUND);
     return message;
   }
 
@@ -174,12 +174,6 @@ export class MessagesService {
     if (!first) return null;
     if (first.chat_room_id !== chatRoomId) throw conflict('This client_id was already used for a message in another chat room.');
     return messageView(first);
-  }
-
-  private async sender(db: Db, userId: number): Promise<UserRow> {
-    const user = await usersRepository.findActive(db, userId);
-    if (!user) throw unauthorized();
-    return user;
   }
 
   private checkContent(content: string): void {

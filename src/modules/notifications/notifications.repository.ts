@@ -1,6 +1,7 @@
 import type { Insertable } from 'kysely';
 import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
+import { fullName } from '../messages/messages.view.js';
 
 const INSERT_CHUNK = 500;
 
@@ -10,6 +11,10 @@ export type AudienceNotification = Pick<Insertable<NotificationsTable>, 'type' |
   except: number;
 };
 
+/** Who a room's notifications go to: its active members who have not muted it. */
+const listeners = (db: Db, chatRoomId: number) =>
+  db.selectFrom('memberships').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).where('is_muted', '=', 0);
+
 // One statement per message: the notification of every active, unmuted member but the sender
 // (prepared once: see db/prepared.ts). The casts let PostgreSQL type the selected parameters.
 const insertForAudience = preparedQuery((db, p: Param<AudienceNotification>) =>
@@ -17,8 +22,7 @@ const insertForAudience = preparedQuery((db, p: Param<AudienceNotification>) =>
     .insertInto('notifications')
     .columns(['type', 'body', 'chat_room_id', 'message_id', 'actor_id', 'created_at', 'user_id'])
     .expression(
-      db
-        .selectFrom('memberships')
+      listeners(db, p('chat_room_id'))
         .select((eb) => [
           eb.val(p('type')).as('type'),
           eb.val(p('body')).as('body'),
@@ -28,9 +32,6 @@ const insertForAudience = preparedQuery((db, p: Param<AudienceNotification>) =>
           eb.val(p('created_at')).as('created_at'),
           'user_id',
         ])
-        .where('chat_room_id', '=', p('chat_room_id'))
-        .where('is_active', '=', 1)
-        .where('is_muted', '=', 0)
         .where('user_id', '<>', p('except'))
         .orderBy('user_id'),
     )
@@ -95,16 +96,16 @@ export const notificationsRepository = {
   /** Of `userIds` (or of every member when omitted), the active members of the room who have not muted it, minus `except`. */
   async audience(db: Db, chatRoomId: number, o: { only?: number[]; except?: number[] }): Promise<number[]> {
     if (o.only && o.only.length === 0) return [];
-    let q = db.selectFrom('memberships').select('user_id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).where('is_muted', '=', 0);
+    let q = listeners(db, chatRoomId).select('user_id');
     if (o.only) q = q.where('user_id', 'in', o.only);
     if (o.except?.length) q = q.where('user_id', 'not in', o.except);
     return (await q.orderBy('user_id').execute()).map((r) => r.user_id);
   },
 
   /** Display names (first and last name, or the username) of the given users. */
-  async names(db: Db, userIds: number[]): Promise<Map<number, { first_name: string; last_name: string; username: string }>> {
+  async names(db: Db, userIds: number[]): Promise<Map<number, string>> {
     if (userIds.length === 0) return new Map();
     const rows = await db.selectFrom('users').select(['id', 'first_name', 'last_name', 'username']).where('id', 'in', userIds).execute();
-    return new Map(rows.map((r) => [r.id, r]));
+    return new Map(rows.map((r) => [r.id, fullName(r.first_name, r.last_name, r.username)]));
   },
 };

@@ -6,7 +6,6 @@ import { nowIso } from '../../context.js';
 import type { ChatRoomRow, Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
 import { NO_ROOM } from '../events/events.repository.js';
 import type { EventBatch, QueuedEvent, RoomEvents } from '../events/events.service.js';
-import { fullName } from '../messages/messages.view.js';
 import { roomsRepository } from '../rooms/rooms.repository.js';
 import { notificationsRepository as repo } from './notifications.repository.js';
 import type { NotificationType } from './notifications.schemas.js';
@@ -48,16 +47,12 @@ async function draftsFor(trx: Db, e: QueuedEvent): Promise<Array<{ users: number
       const room = await roomsRepository.findById(trx, e.chatRoomId);
       if (!room) return [];
       const names = await repo.names(trx, [change.user, change.by]);
-      const name = (id: number) => {
-        const u = names.get(id);
-        return u ? fullName(u.first_name, u.last_name, u.username) : change.username;
-      };
+      const name = (id: number) => names.get(id) ?? change.username;
       const base = { chat_room_id: room.id, actor_id: change.by };
-      if (e.type === 'member_left') {
-        const users = await repo.audience(trx, room.id, { except: [change.user, change.by] });
-        return [{ users, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
-      }
       const others = await repo.audience(trx, room.id, { except: [change.user, change.by] });
+      if (e.type === 'member_left') {
+        return [{ users: others, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
+      }
       const joinedBody = change.by === change.user ? `${name(change.user)} joined ${roomLabel(room)}` : `${name(change.by)} added ${name(change.user)} to ${roomLabel(room)}`;
       const drafts = [{ users: others, draft: { ...base, type: 'join' as const, body: joinedBody } }];
       if (change.by !== change.user) {
@@ -69,10 +64,9 @@ async function draftsFor(trx: Db, e: QueuedEvent): Promise<Array<{ users: number
     case 'room_created': {
       const { members } = e.payload as RoomEvents['room_created'];
       const creator = e.userId;
-      const room = await roomsRepository.findById(trx, e.chatRoomId);
+      const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
       if (!room || creator === null) return [];
-      const u = (await repo.names(trx, [creator])).get(creator);
-      const who = u ? fullName(u.first_name, u.last_name, u.username) : 'Someone';
+      const who = (await repo.names(trx, [creator])).get(creator) ?? 'Someone';
       const body = room.room_type === 'private' ? `${who} started a private conversation with you` : `${who} added you to ${roomLabel(room)}`;
       const users = await repo.audience(trx, room.id, { only: members.filter((m) => m !== creator) });
       return [{ users, draft: { type: 'join', body, chat_room_id: room.id, actor_id: creator } }];
@@ -82,8 +76,7 @@ async function draftsFor(trx: Db, e: QueuedEvent): Promise<Array<{ users: number
       if (action !== 'added') return [];
       const message = await trx.selectFrom('messages').select(['sender_id', 'chat_room_id']).where('id', '=', reaction.message).executeTakeFirst();
       if (!message || message.sender_id === reaction.user) return [];
-      const u = (await repo.names(trx, [reaction.user])).get(reaction.user);
-      const who = u ? fullName(u.first_name, u.last_name, u.username) : 'Someone';
+      const who = (await repo.names(trx, [reaction.user])).get(reaction.user) ?? 'Someone';
       const users = await repo.audience(trx, message.chat_room_id, { only: [message.sender_id] });
       return [{
         users,

@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
-import type { Db, ReactionRow } from '../../db/schema.js';
+import type { Db, MessageRow, ReactionRow } from '../../db/schema.js';
 import { fieldError, forbidden, notFound } from '../../errors.js';
 import { withEvents } from '../events/events.service.js';
 import { memberMessage } from '../messages/messages.access.js';
@@ -27,17 +27,15 @@ export class ReactionsService {
   }
 
   async get(userId: number, id: number): Promise<ReactionView> {
-    return reactionView(await this.visible(userId, id));
+    return reactionView((await this.visible(userId, id)).row);
   }
 
   /** One reaction per user per message (a second → 400); not on a deleted message. */
   async create(userId: number, input: { message: number; reaction_type: ReactionTypeName }): Promise<ReactionView> {
-    const { message } = await memberMessage(this.ctx.db, userId, input.message);
-    if (message.is_deleted) throw fieldError('message', DELETED);
     try {
       const row = await withEvents(this.ctx, async (trx, events) => {
-        // Checked again under the event-log lock: a concurrent delete or reaction has committed by now.
-        await this.checkOpen(trx, userId, input.message);
+        // Checked under the event-log lock: a concurrent delete or reaction has committed by now.
+        const message = await this.checkOpen(trx, userId, input.message);
         const now = nowIso();
         const row = await reactionsRepository.insert(trx, { message_id: input.message, user_id: userId, reaction_type: input.reaction_type, created_at: now, updated_at: now });
         events.add('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(row), action: 'added' });
@@ -52,10 +50,9 @@ export class ReactionsService {
 
   /** Its author only (403 for other members of the room). Changing to the same type is a no-op. */
   async update(userId: number, id: number, reactionType: ReactionTypeName): Promise<ReactionView> {
-    const current = await this.visible(userId, id);
+    const { row: current, message } = await this.visible(userId, id);
     if (current.user_id !== userId) throw forbidden('Only its author can change this reaction.');
     if (current.reaction_type === reactionType) return reactionView(current);
-    const { message } = await memberMessage(this.ctx.db, userId, current.message_id);
     const row = await withEvents(this.ctx, async (trx, events) => {
       await this.stillThere(trx, id);
       const row = await reactionsRepository.update(trx, id, { reaction_type: reactionType, updated_at: nowIso() });
@@ -67,9 +64,8 @@ export class ReactionsService {
 
   /** Its author only (403 for other members of the room). */
   async remove(userId: number, id: number): Promise<void> {
-    const current = await this.visible(userId, id);
+    const { row: current, message } = await this.visible(userId, id);
     if (current.user_id !== userId) throw forbidden('Only its author can remove this reaction.');
-    const { message } = await memberMessage(this.ctx.db, userId, current.message_id);
     await withEvents(this.ctx, async (trx, events) => {
       await this.stillThere(trx, id);
       await reactionsRepository.delete(trx, id);
@@ -77,16 +73,12 @@ export class ReactionsService {
     });
   }
 
-  /** A reaction whose message the user may see (404 otherwise, as for a missing one). */
-  private async visible(userId: number, id: number): Promise<ReactionRow> {
+  /** A reaction whose message the user may see, with that message (404 otherwise, as for a missing one). */
+  private async visible(userId: number, id: number): Promise<{ row: ReactionRow; message: MessageRow }> {
     const row = await reactionsRepository.findById(this.ctx.db, id);
     if (!row) throw notFound(NO_REACTION);
-    try {
-      await memberMessage(this.ctx.db, userId, row.message_id);
-    } catch {
-      throw notFound(NO_REACTION);
-    }
-    return row;
+    const { message } = await memberMessage(this.ctx.db, userId, row.message_id, NO_REACTION);
+    return { row, message };
   }
 
   /** Under the event-log lock: a concurrent removal (or message deletion) has committed by now. */
@@ -94,10 +86,12 @@ export class ReactionsService {
     if (!(await reactionsRepository.findById(trx, id))) throw notFound(NO_REACTION);
   }
 
-  private async checkOpen(trx: Db, userId: number, messageId: number): Promise<void> {
+  /** The message if the user may react to it: 404 unless a member of its room, then 400 if it is deleted or already has their reaction. */
+  private async checkOpen(trx: Db, userId: number, messageId: number): Promise<MessageRow> {
     const { message } = await memberMessage(trx, userId, messageId);
     if (message.is_deleted) throw fieldError('message', DELETED);
     const mine = await trx.selectFrom('reactions').select('id').where('message_id', '=', messageId).where('user_id', '=', userId).executeTakeFirst();
     if (mine) throw fieldError('message', ALREADY);
+    return message;
   }
 }

@@ -64,12 +64,24 @@ export class MembershipsService {
   /** Moves the read position (forward only), marks read/unread, hides or shows the conversation. */
   async update(userId: number, id: number, patch: MembershipPatch): Promise<MembershipView> {
     const m = await this.own(userId, id);
+    return this.viewOf(this.ctx.db, await this.apply(userId, m, patch));
+  }
+
+  /** The socket `read` frame: moves the caller's read position in a room (404 for non-members). */
+  async markRead(userId: number, chatRoomId: number, messageId: number): Promise<void> {
+    const access = await memberRoom(this.ctx.db, userId, chatRoomId);
+    await this.apply(userId, access.membership, { last_seen_message: messageId });
+  }
+
+  /** Writes a patch to the caller's own active membership `m`; the updated row. */
+  private async apply(userId: number, m: MembershipRow, patch: MembershipPatch): Promise<MembershipRow> {
     const roomId = m.chat_room_id;
     if (patch.last_seen_message !== undefined && !(await messagesRepository.inRoom(this.ctx.db, patch.last_seen_message, roomId))) {
       throw fieldError('last_seen_message', `Invalid pk "${patch.last_seen_message}" - object does not exist.`);
     }
     const updated = await withEvents(this.ctx, async (trx, events) => {
-      const lastId = await messagesRepository.lastId(trx, roomId);
+      // The room's newest message matters only to "mark read" and "hide".
+      const lastId = patch.is_read === true || patch.is_active === false ? await messagesRepository.lastId(trx, roomId) : null;
       const advance = async (messageId: number) => {
         if (await membershipsRepository.advanceRead(trx, m.id, messageId)) {
           events.add('read', { chatRoomId: roomId, userId, messageId }, { user: userId, message: messageId });
@@ -83,13 +95,7 @@ export class MembershipsService {
       if (patch.is_muted !== undefined) values.is_muted = patch.is_muted ? 1 : 0; // mute flag (issue 5)
       return Object.keys(values).length ? membershipsRepository.update(trx, m.id, values) : membershipsRepository.findById(trx, m.id);
     });
-    return this.viewOf(this.ctx.db, updated!);
-  }
-
-  /** The socket `read` frame: moves the caller's read position in a room (404 for non-members). */
-  async markRead(userId: number, chatRoomId: number, messageId: number): Promise<void> {
-    const access = await memberRoom(this.ctx.db, userId, chatRoomId);
-    await this.update(userId, access.membership.id, { last_seen_message: messageId });
+    return updated!;
   }
 
   /** Hides the conversation from the caller's list until a new message arrives; membership is unchanged. */

@@ -2,10 +2,10 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { ChatRoomRow, Db, UserRow } from '../../db/schema.js';
-import { badRequest, fieldError, forbidden, unauthorized } from '../../errors.js';
+import { badRequest, fieldError, forbidden } from '../../errors.js';
 import { eventsRepository } from '../events/events.repository.js';
 import { withEvents } from '../events/events.service.js';
-import { usersRepository } from '../users/users.repository.js';
+import { callerAccount } from '../users/users.access.js';
 import { membershipsRepository } from './memberships.repository.js';
 import { addMember, PRIVATE_IS_TWO, removeMember } from './memberships.changes.js';
 import { isActiveMember, isPublicGroup, memberRoom, NOT_A_MEMBER, visibleRoom } from './rooms.access.js';
@@ -37,7 +37,7 @@ export class RoomsService {
 
   /** `created` is false when the private room of this pair already existed (it is returned instead). */
   async create(userId: number, input: CreateRoomInput): Promise<{ room: RoomView; created: boolean }> {
-    const me = await this.activeUser(userId);
+    const me = await callerAccount(this.ctx.db, userId);
     const others = await this.memberUsers(userId, input.members ?? []);
     const isPrivate = input.room_type === 'private';
     if (isPrivate && others.length > 1) throw fieldError('members', PRIVATE_IS_TWO);
@@ -65,7 +65,7 @@ export class RoomsService {
           members.map((u, i) => ({ chat_room_id: room.id, user_id: u.id, role: i === 0 ? 'owner' : 'member', is_active: 1, joined_at: now })),
         );
         const ids = members.map((u) => u.id);
-        events.add('room_created', { chatRoomId: room.id, userId, notifyUsers: ids }, { room: roomView(room, ids.length), members: ids });
+        events.add('room_created', { chatRoomId: room.id, userId, notifyUsers: ids, room }, { room: roomView(room, ids.length), members: ids });
         return { room, created: true };
       });
     let result: { room: ChatRoomRow; created: boolean };
@@ -108,13 +108,13 @@ export class RoomsService {
     if (patch.name !== undefined && patch.name !== room.name) values.name = patch.name;
     if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
     if (Object.keys(values).length === 0) return this.view(room);
-    const updated = await withEvents(this.ctx, async (trx, events) => {
+    return withEvents(this.ctx, async (trx, events) => {
       const row = await roomsRepository.update(trx, roomId, { ...values, updated_at: nowIso() });
       const [count] = (await roomsRepository.memberCounts(trx, [roomId])).values();
-      events.add('room_updated', { chatRoomId: roomId, userId }, { room: roomView(row, count ?? 0) });
-      return row;
+      const view = roomView(row, count ?? 0);
+      events.add('room_updated', { chatRoomId: roomId, userId }, { room: view });
+      return view;
     });
-    return this.view(updated);
   }
 
   /** Owner only. The room, its memberships, messages and earlier events are deleted; one room_deleted event remains. */
@@ -135,19 +135,20 @@ export class RoomsService {
   async join(userId: number, roomId: number): Promise<RoomView> {
     const { room } = await visibleRoom(this.ctx.db, userId, roomId);
     if (!isPublicGroup(room)) throw badRequest('Only public groups can be joined.', 'not_joinable');
-    const me = await this.activeUser(userId);
+    const me = await callerAccount(this.ctx.db, userId);
     await withEvents(this.ctx, async (trx, events) => {
       const { membership: m, outcome } = await addMember(trx, events, { room, user: me, actorId: userId, now: nowIso() });
       if (outcome === 'existing' && m.hidden_at_message_id !== null) await membershipsRepository.update(trx, m.id, { hidden_at_message_id: null });
     });
-    return this.get(userId, roomId);
+    // Joining a public group changes its member count, not the room row.
+    return this.view(room);
   }
 
   async leave(userId: number, roomId: number): Promise<void> {
     const access = await visibleRoom(this.ctx.db, userId, roomId);
     if (!isActiveMember(access)) throw badRequest(NOT_A_MEMBER, 'not_a_member');
     if (access.room.room_type !== 'group') throw badRequest('Only groups can be left.', 'not_leavable');
-    const me = await this.activeUser(userId);
+    const me = await callerAccount(this.ctx.db, userId);
     await withEvents(this.ctx, (trx, events) =>
       removeMember(trx, events, { room: access.room, membership: access.membership, username: me.username, actorId: userId, now: nowIso() }),
     );
@@ -162,12 +163,6 @@ export class RoomsService {
   private async view(room: ChatRoomRow): Promise<RoomView> {
     const counts = await roomsRepository.memberCounts(this.ctx.db, [room.id]);
     return roomView(room, counts.get(room.id) ?? 0);
-  }
-
-  private async activeUser(userId: number): Promise<UserRow> {
-    const user = await usersRepository.findActive(this.ctx.db, userId);
-    if (!user) throw unauthorized();
-    return user;
   }
 
   /** The distinct other users to add; every one must be an active account. */
