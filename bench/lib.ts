@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
-import { freePort, request } from '../test/process-helpers.js';
+import { account as newAccount, freePort, request, type Account } from '../test/process-helpers.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PASSWORD = 'bench-password-2026';
@@ -69,12 +69,10 @@ export async function api(base: string, method: string, url: string, token: stri
 }
 
 let seq = 0;
-export async function account(base: string, tag: string): Promise<{ id: number; token: string; email: string }> {
+/** A new account (signed up and logged in), named `<tag><pid>n<seq>`: unique per process. */
+export function account(base: string, tag: string): Promise<Account> {
   const username = `${tag}${process.pid}n${++seq}`;
-  const email = `${username}@bench.example`;
-  const user = await api(base, 'POST', '/api/users/', null, { username, email, password: PASSWORD });
-  const { access } = await api(base, 'POST', '/api/auth/token/', null, { email, password: PASSWORD });
-  return { id: user.id, token: access, email };
+  return newAccount(base, username, PASSWORD, `${username}@bench.example`);
 }
 
 export function openSocket(base: string, token: string, path = '/ws/general_updates/'): Promise<WebSocket> {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { roomChannel } from '../src/realtime/channels.js';
 import type { TestApp, TestUser } from './helpers.js';
 import { call, chatApp, group, nextEvent, ok, privateRoom, send, users } from './chat-helpers.js';
-import { FILES, bigVideo, dataUrl, storedFiles, uploadDataUrl, uploadMultipart, type FileName } from './media-helpers.js';
+import { FILES, bigVideo, dataUrl, padTo, storedFiles, uploadDataUrl, uploadMultipart, type FileName } from './media-helpers.js';
 
 const ATTACHMENT_KEYS = ['created_at', 'download_url', 'file', 'file_name', 'file_type', 'id', 'message', 'mime_type', 'size'];
 
@@ -327,7 +327,7 @@ describe('attachments over HTTP', () => {
     const huge = await fetch(`${base}/api/attachments/`, { method: 'POST', headers: a.auth, body: form(msg.id, 'video', bigVideo(4 * 1024 * 1024 + 1), 'huge.mp4') });
     assert.equal(huge.status, 413);
     assert.ok(((await huge.json()) as any).file);
-    const exe = Buffer.concat([FILES.exe, Buffer.alloc(2 * 1024 * 1024)]);
+    const exe = padTo(FILES.exe, FILES.exe.length + 2 * 1024 * 1024);
     const refused = await fetch(`${base}/api/attachments/`, { method: 'POST', headers: a.auth, body: form(msg.id, 'document', exe, 'setup.pdf') });
     assert.equal(refused.status, 400);
     await refused.text();

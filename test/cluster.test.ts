@@ -5,17 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { NO_LIMITS } from './chat-helpers.js';
 import { DIALECT, PASSWORD, REDIS_URL, createTestEnv, uniq, type TestEnv } from './helpers.js';
-import { request, startServer, type Server } from './process-helpers.js';
+import { account as newAccount, request, startServer, type Account, type Server } from './process-helpers.js';
 import { connect, type Sock } from './ws-helpers.js';
 
 const needs = DIALECT === 'postgres' && REDIS_URL ? false : 'needs PostgreSQL and Redis (TEST_DB=postgres, TEST_REDIS_URL)';
 const HEARTBEAT_MS = 200;
-
-interface Account {
-  id: number;
-  email: string;
-  token: string;
-}
 
 describe('several instances', { skip: needs }, () => {
   let env: TestEnv;
@@ -24,14 +18,7 @@ describe('several instances', { skip: needs }, () => {
   const sockets: Sock[] = [];
   const ws = (s: Server) => s.base.replace('http', 'ws');
 
-  const account = async (s: Server): Promise<Account> => {
-    const username = uniq('cl');
-    const email = `${username}@example.com`;
-    const created = await request(s.base, 'POST', '/api/users/', null, { username, email, password: PASSWORD });
-    assert.equal(created.status, 201);
-    const login = await request(s.base, 'POST', '/api/auth/token/', null, { email, password: PASSWORD });
-    return { id: created.body.id, email, token: login.body.access };
-  };
+  const account = (s: Server) => newAccount(s.base, uniq('cl'), PASSWORD);
   const sock = async (s: Server, user: Account, path: string, query?: Record<string, number>) => {
     const c = await connect(ws(s), path, { token: user.token, query });
     sockets.push(c);

@@ -2,6 +2,7 @@
 // its schemas, and checks of the contract's error shape. Used by malformed.test.ts.
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import type { Method } from './chat-helpers.js';
 
 /** The parts of a JSON Schema (as @fastify/swagger publishes TypeBox schemas) that the walk reads. */
 export interface Schema {
@@ -19,10 +20,8 @@ export interface Schema {
   minimum?: number;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
 export interface Operation {
-  method: HttpMethod;
+  method: Method;
   /** The templated path, as documented: `/api/users/{id}/`. */
   path: string;
   /** `GET /api/users/{id}/`, for failure lists. */
@@ -35,7 +34,7 @@ export interface Operation {
   body: Record<string, Schema> | null;
 }
 
-const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** Every documented operation except WebSocket upgrades (`/ws/…`) and the documentation pages (`/docs…`). */
 export function operations(spec: { paths: Record<string, Record<string, any>> }): Operation[] {
@@ -43,7 +42,7 @@ export function operations(spec: { paths: Record<string, Record<string, any>> })
   for (const [path, item] of Object.entries(spec.paths)) {
     if (path.startsWith('/ws/') || path.startsWith('/docs')) continue;
     for (const [m, op] of Object.entries(item)) {
-      const method = m.toUpperCase() as HttpMethod;
+      const method = m.toUpperCase() as Method;
       if (!METHODS.includes(method)) continue;
       const params: Array<{ in: string; name: string; required?: boolean; schema: Schema }> = [...(item.parameters ?? []), ...(op.parameters ?? [])];
       const body = op.requestBody?.content
@@ -153,7 +152,7 @@ export function allWrong(schema: Schema, kind: WrongKind): Record<string, unknow
 }
 
 /** Short description of a response for failure lists. */
-export function describeResponse(res: LightMyRequestResponse): string {
+function describeResponse(res: LightMyRequestResponse): string {
   const body = res.body.length > 300 ? `${res.body.slice(0, 300)}…` : res.body;
   return `${res.statusCode} [${res.headers['content-type'] ?? 'no content-type'}] ${body}`;
 }
@@ -162,7 +161,7 @@ export function describeResponse(res: LightMyRequestResponse): string {
  * Why the response is not a contract error body (JSON: `{"detail": "..."}`, or DRF-style
  * `{"field": ["message", ...]}`), or null when it is one.
  */
-export function errorBodyProblem(res: LightMyRequestResponse): string | null {
+function errorBodyProblem(res: LightMyRequestResponse): string | null {
   const type = String(res.headers['content-type'] ?? '');
   if (!/^application\/json\b/.test(type)) return 'the body is not application/json';
   let body: unknown;
@@ -190,7 +189,7 @@ export type Expectation =
   | 'not-5xx';
 
 /** Why `res` does not meet the expectation, or null. */
-export function unmet(res: LightMyRequestResponse, expected: Expectation): string | null {
+function unmet(res: LightMyRequestResponse, expected: Expectation): string | null {
   const status = res.statusCode;
   if (status >= 500) return 'a server error';
   if (typeof expected === 'number') {

@@ -5,23 +5,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../src/db/connect.js';
 import { createTestEnv, PASSWORD, uniq, type TestEnv } from './helpers.js';
-import { NO_LIMITS } from './chat-helpers.js';
-import { request, startServer as start, type Server } from './process-helpers.js';
+import { NO_LIMITS, pathOf } from './chat-helpers.js';
+import { account as newAccount, request, startServer as start, type Server } from './process-helpers.js';
 
 const WORKERS = 8;
 const KILL_AFTER = 150;
 
 const startServer = (env: TestEnv) => start({ ...env.env, ...NO_LIMITS });
 
-async function account(base: string): Promise<{ id: number; token: string }> {
-  const username = uniq('dur');
-  const email = `${username}@example.com`;
-  const created = await request(base, 'POST', '/api/users/', null, { username, email, password: PASSWORD });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const login = await request(base, 'POST', '/api/auth/token/', null, { email, password: PASSWORD });
-  assert.equal(login.status, 200);
-  return { id: created.body.id, token: login.body.access };
-}
+const account = (base: string) => newAccount(base, uniq('dur'), PASSWORD);
 
 describe('durability', () => {
   let env: TestEnv;
@@ -116,7 +108,7 @@ describe('durability', () => {
       const page = await onSecond('GET', url, a.token);
       assert.equal(page.status, 200);
       history.unshift(...page.body.results);
-      url = page.body.previous ? new URL(page.body.previous).pathname + new URL(page.body.previous).search : null;
+      url = page.body.previous ? pathOf(page.body.previous) : null;
     }
     const byClientId = new Map<string, any[]>();
     for (const m of history) byClientId.set(m.client_id, [...(byClientId.get(m.client_id) ?? []), m]);

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
 
 export const DIALECT = process.env.TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
-export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL || null;
 
 export interface TestEnv {

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
-import { PASSWORD, PNG, createTestApp, createTestEnv, multipart, signup, uniq, type TestApp, type TestEnv, type TestUser } from './helpers.js';
+import { chatApp } from './chat-helpers.js';
+import { PASSWORD, PNG, multipart, signup, uniq, type TestApp, type TestUser } from './helpers.js';
+import { dataUrl } from './media-helpers.js';
 import {
   BIG_STRING,
   Failures,
@@ -22,8 +24,6 @@ import {
   type ValueHints,
   type WrongKind,
 } from './contract-helpers.js';
-
-const NO_LIMITS = { RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' };
 
 /** Path parameter values that are no valid id: not a number, zero, negative, over 2^31-1, and far beyond any integer type. */
 const BAD_PATH_VALUES = ['abc', '0', '-1', '99999999999', '9'.repeat(400)];
@@ -61,7 +61,6 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const deeplyNested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('malformed input on every route, never a 5xx', () => {
-  let env: TestEnv;
   let t: TestApp;
   let user: TestUser;
   let other: TestUser;
@@ -71,9 +70,8 @@ describe('malformed input on every route, never a 5xx', () => {
   const real: Record<string, number | string> = {};
 
   before(async () => {
-    env = await createTestEnv();
-    t = await createTestApp(NO_LIMITS, env);
-    user = await signup(t.app, { profile_picture: `data:image/png;base64,${PNG.toString('base64')}` });
+    t = await chatApp();
+    user = await signup(t.app, { profile_picture: dataUrl(PNG, 'image/png') });
     other = await signup(t.app);
     const req = async (who: TestUser, method: InjectOptions['method'], url: string, payload?: unknown, status = 201) => {
       const res = await t.app.inject({ method, url, headers: who.auth, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
@@ -113,7 +111,7 @@ describe('malformed input on every route, never a 5xx', () => {
         new_password: () => 'another-horse-battery-7',
         refresh: () => 'not-a-refresh-token',
         public_key: () => publicKey,
-        file: () => `data:image/png;base64,${PNG.toString('base64')}`,
+        file: () => dataUrl(PNG, 'image/png'),
         client_id: () => uniq('c'),
       },
     };
@@ -121,10 +119,7 @@ describe('malformed input on every route, never a 5xx', () => {
     ops = operations(spec);
   });
 
-  after(async () => {
-    await t.app.close();
-    await env.cleanup();
-  });
+  after(() => t.close());
 
   /** Values of an operation's path parameters that name real objects of the user (1 where none is known). */
   function realPathValues(op: Operation): Record<string, string> {

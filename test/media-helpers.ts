@@ -15,7 +15,7 @@ function box(type: string, body: Buffer): Buffer {
 }
 
 /** A ZIP with stored (uncompressed) entries: enough for Office Open XML and OpenDocument detection. */
-export function zip(entries: Array<[string, string]>): Buffer {
+function zip(entries: Array<[string, string]>): Buffer {
   const parts: Buffer[] = [];
   for (const [name, content] of entries) {
     const data = Buffer.from(content);

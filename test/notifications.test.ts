@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { realtimeRepository } from '../src/realtime/realtime.repository.js';
 import type { TestApp, TestUser } from './helpers.js';
-import { call, chatApp, group, membershipOf, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
+import { call, chatApp, createRoom, group, membershipOf, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
 import { connect, listen, type Sock } from './ws-helpers.js';
 
 const GENERAL = '/ws/general_updates/';
@@ -31,7 +31,7 @@ describe('notifications', () => {
   it('notifies the other members of a new message, never the sender, without its content', async () => {
     const [owner, m1, m2] = await users(t, 3);
     await ok(call(t, owner, 'PATCH', `/api/users/${owner.id}/`, { first_name: 'Olga', last_name: 'Owner' }));
-    const g = await createNamedGroup(owner, 'Team', [m1, m2]);
+    const g = await createRoom(t, owner, { room_type: 'group', name: 'Team', members: [m1.id, m2.id] });
     const msg = await send(t, owner, g.id, 'the secret plan');
     for (const user of [m1, m2]) {
       const [n] = (await list(user)).filter((x) => x.type === 'message');
@@ -72,7 +72,7 @@ describe('notifications', () => {
 
   it('notifies the other members of joins and leaves, and you when someone adds you', async () => {
     const [owner, member, joiner, added] = await users(t, 4);
-    const g = await createNamedGroup(owner, 'Open house', [member]);
+    const g = await createRoom(t, owner, { room_type: 'group', name: 'Open house', members: [member.id] });
     assert.equal((await list(member)).find((x) => x.type === 'join').body, `${owner.username} added you to "Open house"`);
     await ok(call(t, joiner, 'POST', `/api/chat_rooms/${g.id}/join/`));
     for (const user of [owner, member]) {
@@ -191,7 +191,7 @@ describe('notifications', () => {
 
   it('makes none for a muted conversation, and again once unmuted', async () => {
     const [owner, muted, other] = await users(t, 3);
-    const g = await createNamedGroup(owner, 'Noisy', [muted]);
+    const g = await createRoom(t, owner, { room_type: 'group', name: 'Noisy', members: [muted.id] });
     const membership = await membershipOf(t, muted, g.id);
     assert.equal(membership.is_muted, false);
     const updated = await ok(call(t, muted, 'PATCH', `/api/user_chats/${membership.id}/`, { is_muted: true }));
@@ -226,7 +226,7 @@ describe('notifications', () => {
 
   it('drops the notifications of a deleted message and of a deleted room', async () => {
     const [owner, member] = await users(t, 2);
-    const g = await createNamedGroup(owner, 'Temp', [member]);
+    const g = await createRoom(t, owner, { room_type: 'group', name: 'Temp', members: [member.id] });
     const msg = await send(t, owner, g.id, 'soon gone');
     assert.ok((await list(member)).some((x) => x.message === msg.id));
     await ok(call(t, owner, 'DELETE', `/api/messages/${msg.id}/`), 204);
@@ -235,8 +235,4 @@ describe('notifications', () => {
     await ok(call(t, owner, 'DELETE', `/api/chat_rooms/${g.id}/`), 204);
     assert.ok(!(await list(member)).some((x) => x.chat_room === g.id));
   });
-
-  async function createNamedGroup(owner: TestUser, name: string, members: TestUser[]) {
-    return ok(call(t, owner, 'POST', '/api/chat_rooms/', { room_type: 'group', name, members: members.map((m) => m.id) }), 201);
-  }
 });

@@ -1,4 +1,5 @@
 // The real server as a child process (src/server.ts), for shutdown, crash and multi-instance tests.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -81,4 +82,20 @@ export async function request(base: string, method: string, url: string, token: 
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export interface Account {
+  id: number;
+  email: string;
+  /** The access token. */
+  token: string;
+}
+
+/** Signs up a new account on a running server (must be 201) and logs it in (must be 200). */
+export async function account(base: string, username: string, password: string, email = `${username}@example.com`): Promise<Account> {
+  const created = await request(base, 'POST', '/api/users/', null, { username, email, password });
+  assert.equal(created.status, 201, `signup failed: ${created.status} ${JSON.stringify(created.body)}`);
+  const login = await request(base, 'POST', '/api/auth/token/', null, { email, password });
+  assert.equal(login.status, 200, `login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return { id: created.body.id, email, token: login.body.access };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call, chatApp, group, ok, privateRoom, send, users } from './chat-helpers.js';
+import { call, chatApp, group, membershipOf, ok, privateRoom, send, users } from './chat-helpers.js';
 import { sql } from 'kysely';
 import { DIALECT, type TestApp, type TestUser } from './helpers.js';
 import { connect, listen, refusedStatus, type Sock } from './ws-helpers.js';
@@ -113,7 +113,7 @@ describe('WebSocket gateway', () => {
     assert.equal(read.user, b.id);
     assert.equal(read.message, msg.id);
     assert.ok(!sa.events.some((e) => e.type === 'typing'), 'no echo of your own typing');
-    const membership = (await ok<any[]>(call(t, b, 'GET', '/api/user_chats/'))).find((m) => m.chat_room === room.id);
+    const membership = await membershipOf(t, b, room.id);
     assert.equal(membership.last_seen_message, msg.id);
     assert.equal(membership.unread_count, 0);
   });

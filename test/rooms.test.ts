@@ -6,13 +6,14 @@ import { call, chatApp, createRoom, group, membershipOf, nextEvent, ok, pathOf, 
 
 const ROOM_KEYS = ['created_at', 'created_by', 'id', 'is_public', 'member_count', 'name', 'room_type', 'updated_at'];
 
-describe('rooms', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await chatApp();
-  });
-  after(() => t.close());
+// One app for the whole file: every suite here runs on the defaults and works in rooms of its own.
+let t: TestApp;
+before(async () => {
+  t = await chatApp();
+});
+after(() => t.close());
 
+describe('rooms', () => {
   it('creates a public group by default, with the creator as owner and the given members', async () => {
     const [a, b, c] = await users(t, 3);
     const room = await createRoom(t, a, { room_type: 'group', name: 'Team', members: [b.id, c.id, b.id, a.id] });
@@ -220,12 +221,6 @@ describe('rooms', () => {
 });
 
 describe('memberships (user_chats)', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await chatApp();
-  });
-  after(() => t.close());
-
   it('lists conversations with names, unread counts, last message and read position', async () => {
     const [a, b, c] = await users(t, 3);
     const priv = await privateRoom(t, a, b);

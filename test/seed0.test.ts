@@ -10,13 +10,14 @@ async function seed0User(t: TestApp): Promise<TestUser> {
   return { id: body.user.id, username: body.user.username, email, access: body.access, refresh: body.refresh, auth: { authorization: `Bearer ${body.access}` } };
 }
 
-describe('seed 0: /chat/ and /message/', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await chatApp();
-  });
-  after(() => t.close());
+// One app for the whole file: every suite here runs on the defaults and works in rooms of its own.
+let t: TestApp;
+before(async () => {
+  t = await chatApp();
+});
+after(() => t.close());
 
+describe('seed 0: /chat/ and /message/', () => {
   it('creates a public group, lists it, and lets another user post into it (joining first)', async () => {
     const alice = await seed0User(t);
     const bob = await seed0User(t);
@@ -76,12 +77,6 @@ describe('seed 0: /chat/ and /message/', () => {
 });
 
 describe('seed 1: the Postman collection flow', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await chatApp();
-  });
-  after(() => t.close());
-
   it('runs the collection requests in order', async () => {
     const [a, b] = await users(t, 2);
     const room = await ok(call(t, a, 'POST', '/api/chat_rooms/', { room_type: 'private' }), 201);

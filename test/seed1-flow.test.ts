@@ -3,11 +3,10 @@
 // seed system sends over the wire, and that both APIs share one set of accounts and rooms.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { PASSWORD, PNG, createTestApp, createTestEnv, uniq, type TestApp, type TestEnv } from './helpers.js';
+import { chatApp } from './chat-helpers.js';
+import { PASSWORD, PNG, uniq, type TestApp } from './helpers.js';
 
-const NO_LIMITS = { RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' };
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const USER_KEYS = ['bio', 'date_joined', 'email', 'first_name', 'id', 'last_name', 'last_seen', 'profile_picture', 'status', 'username'];
 const ROOM_KEYS = ['created_at', 'created_by', 'id', 'is_public', 'member_count', 'name', 'room_type', 'updated_at'];
@@ -28,21 +27,15 @@ interface Account {
 }
 
 describe('seed 1 (Postman collection) and seed 0 over real HTTP, on one server', () => {
-  let env: TestEnv;
   let t: TestApp;
   let base: string;
 
   before(async () => {
-    env = await createTestEnv();
-    t = await createTestApp(NO_LIMITS, env);
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    t = await chatApp();
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
   });
 
-  after(async () => {
-    await t.app.close();
-    await env.cleanup();
-  });
+  after(() => t.close());
 
   /** One request: `json` is sent as JSON, `form` (FormData or URLSearchParams) as fetch encodes it. */
   async function http(method: string, path: string, opts: { token?: string; json?: unknown; form?: FormData | URLSearchParams } = {}): Promise<Reply> {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { DIALECT, PASSWORD, createTestEnv } from './helpers.js';
-import { startServer } from './process-helpers.js';
+import { request, startServer } from './process-helpers.js';
 
 const exitCode = async (child: ChildProcess) => (child.exitCode ?? (await once(child, 'exit'))[0]) as number;
 
@@ -19,8 +19,7 @@ describe('server process', () => {
       const secretFile = `${env.dataDir}/jwt-secret`;
       assert.equal(fs.statSync(secretFile).mode & 0o777, 0o600);
       const secret = fs.readFileSync(secretFile, 'utf8');
-      const body = JSON.stringify({ username: 'proc_user', email: 'proc@example.com', password: PASSWORD });
-      const pending = fetch(`${s.base}/api/users/`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const pending = request(s.base, 'POST', '/api/users/', null, { username: 'proc_user', email: 'proc@example.com', password: PASSWORD });
       await s.waitFor((l) => l.msg === 'incoming request' && (l.req as { path?: string })?.path === '/api/users/');
       s.proc.kill('SIGTERM');
       const res = await pending;
@@ -29,7 +28,7 @@ describe('server process', () => {
       assert.ok(s.lines.some((l) => l.msg === 'shutting down'));
       const again = await startServer(env.env);
       assert.equal(fs.readFileSync(secretFile, 'utf8'), secret, 'the secret is kept across restarts');
-      const login = await fetch(`${again.base}/api/auth/token/`, { method: 'POST', body: JSON.stringify({ email: 'proc@example.com', password: PASSWORD }), headers: { 'content-type': 'application/json' } });
+      const login = await request(again.base, 'POST', '/api/auth/token/', null, { email: 'proc@example.com', password: PASSWORD });
       assert.equal(login.status, 200);
       again.proc.kill('SIGTERM');
       assert.equal(await again.exited, 0);
@@ -43,9 +42,15 @@ describe('server process', () => {
     try {
       const s = await startServer(env.env);
       const secretPassword = 'very-secret-password-77';
-      await fetch(`${s.base}/api/users/`, { method: 'POST', body: JSON.stringify({ username: 'logcheck', email: 'logcheck@example.com', password: secretPassword }), headers: { 'content-type': 'application/json' } });
-      const tokens = (await (await fetch(`${s.base}/api/auth/token/`, { method: 'POST', body: JSON.stringify({ email: 'logcheck@example.com', password: secretPassword }), headers: { 'content-type': 'application/json' } })).json()) as { access: string; refresh: string };
-      await fetch(`${s.base}/api/users/?search=x`, { headers: { authorization: `Bearer ${tokens.access}` } });
+      const created = await request(s.base, 'POST', '/api/users/', null, { username: 'logcheck', email: 'logcheck@example.com', password: secretPassword });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const login = await request(s.base, 'POST', '/api/auth/token/', null, { email: 'logcheck@example.com', password: secretPassword });
+      assert.equal(login.status, 200, JSON.stringify(login.body));
+      const tokens = login.body as { access: string; refresh: string };
+      assert.ok(typeof tokens.access === 'string' && tokens.access.length > 0, 'login returned an access token');
+      assert.ok(typeof tokens.refresh === 'string' && tokens.refresh.length > 0, 'login returned a refresh token');
+      const listed = await request(s.base, 'GET', '/api/users/?search=x', tokens.access);
+      assert.equal(listed.status, 200, 'the authenticated request (whose header must not be logged) was served');
       s.proc.kill('SIGTERM');
       assert.equal(await s.exited, 0);
       const log = JSON.stringify(s.lines);

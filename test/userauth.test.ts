@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PASSWORD, PNG, createTestApp, uniq, type TestApp } from './helpers.js';
+import { dataUrl } from './media-helpers.js';
 
 describe('seed-0 /userauth routes', () => {
   let t: TestApp;
@@ -34,7 +35,7 @@ describe('seed-0 /userauth routes', () => {
   });
 
   it('accepts a data: URL profile and applies the same rules as /api/users/', async () => {
-    const ok = await t.app.inject({ method: 'POST', url: '/userauth/userSignup', payload: { email: `${uniq()}@example.com`, password: PASSWORD, profile: `data:image/png;base64,${PNG.toString('base64')}` } });
+    const ok = await t.app.inject({ method: 'POST', url: '/userauth/userSignup', payload: { email: `${uniq()}@example.com`, password: PASSWORD, profile: dataUrl(PNG, 'image/png') } });
     assert.equal(ok.statusCode, 201);
     assert.match(ok.json().user.profile_picture, /\.png$/);
     const weak = await t.app.inject({ method: 'POST', url: '/userauth/userSignup', payload: { email: `${uniq()}@example.com`, password: '1234567' } });
