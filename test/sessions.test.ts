@@ -177,6 +177,22 @@ describe('rate limits', () => {
     }
   });
 
+  it('keeps per-account and per-address login counters apart: a body naming an address uses up nothing of it', async () => {
+    const t = await createTestApp({ RATE_LIMIT_LOGIN_PER_IP: '3', RATE_LIMIT_LOGIN_FAILURES: '100' });
+    try {
+      // Sent from 10.0.0.7 as a login for the "account" 10.0.0.8: three failures, then the address limit.
+      const from = (remoteAddress: string) =>
+        t.app.inject({ method: 'POST', url: '/api/auth/token/', payload: { email: '10.0.0.8', password: 'wrong-password-1' }, remoteAddress }).then((r) => r.statusCode);
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push(await from('10.0.0.7'));
+      assert.deepEqual(codes, [400, 400, 400, 429]);
+      // 10.0.0.8 itself still has its whole allowance.
+      assert.equal(await from('10.0.0.8'), 400);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('takes the client address from X-Forwarded-For only from trusted proxies', async () => {
     for (const [trust, expected] of [['loopback', [201, 201]], ['false', [201, 429]]] as const) {
       const t = await createTestApp({ RATE_LIMIT_SIGNUP_PER_IP: '1', TRUST_PROXY: trust });
