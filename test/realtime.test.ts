@@ -285,6 +285,15 @@ describe('WebSocket gateway', () => {
     assert.equal(watcher.events.filter((e) => e.type === 'presence' && e.user === a.id).length, 2, 'one online, one offline');
   });
 
+  it('carries presence only on user_status, even with ?since=', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    await send(t, a, room.id, 'not for the status socket');
+    const st = await sock(b, STATUS, { since: 0 });
+    // `ready` comes after any replay: by now everything replayed has arrived.
+    assert.deepEqual(st.events.filter((e) => e.type !== 'presence' && e.type !== 'ready'), []);
+  });
+
   it('sends a presence snapshot of online room mates on connect', async () => {
     const [a, b] = await users(t, 2);
     await privateRoom(t, a, b);

@@ -48,7 +48,6 @@ export class Client {
 
   /** Sends (or, while replay runs, holds) one event. */
   deliver(bytes: Buffer, meta: EventMeta): void {
-    if (!this.wants(meta)) return;
     if (this.pending) this.pending.push({ bytes, meta });
     else this.sendEvent(bytes, meta);
   }
@@ -60,7 +59,9 @@ export class Client {
     for (const { bytes, meta } of held) this.sendEvent(bytes, meta);
   }
 
+  /** Every event to this socket passes here (live, replayed, backfilled): what the endpoint does not carry stops here. */
   sendEvent(bytes: Buffer, meta: EventMeta): void {
+    if (!this.wants(meta)) return;
     if (meta.id !== undefined) {
       if (this.recent.has(meta.id)) return;
       this.remember(meta.id);

@@ -85,7 +85,8 @@ export class Gateway {
       await Promise.all(rooms.map((room) => this.hub.follow(client, room)));
       // Closed while subscribing: its close handler ran before it was registered everywhere.
       if (ws.readyState !== ws.OPEN) return void (await this.hub.remove(client));
-      if (since !== null) await this.replay(client, since, rooms);
+      // user_status carries presence only, which is not logged: nothing to replay.
+      if (since !== null && endpoint === 'general_updates') await this.replay(client, since, rooms);
       if (endpoint === 'user_status') await this.sendPresenceSnapshot(client);
     } finally {
       client.goLive();
