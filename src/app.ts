@@ -13,6 +13,7 @@ import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerNotFound } from './http/not-found.js';
+import { webRoutes } from './http/web.js';
 import { PasswordHasher } from './lib/passwords.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './lib/rate-limit.js';
 import { loadSigningSecret } from './lib/secret.js';
@@ -129,6 +130,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   registerAuthHook(app, auth);
 
   await app.register(healthRoutes, { ctx });
+  await app.register(webRoutes, { config });
   await app.register(authRoutes, { ctx, auth });
   await app.register(usersRoutes, { ctx, users });
   await app.register(userauthRoutes, { ctx, users, auth });

@@ -1,6 +1,13 @@
 // The only reader of process.env. Everything is parsed and checked once, at start;
 // a bad value stops the server with a message naming the variable.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Where `npm run build` writes the browser client: `<package root>/dist/web`, found from this
+ * module's own location, which is `src/` under tsx and `dist/` once compiled (both one level down).
+ */
+const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
 export interface Config {
   host: string;
@@ -47,6 +54,8 @@ export interface Config {
   prekeyClaimsPerUserPerMin: number;
   /** Unclaimed one-time prekeys one user may hold. */
   prekeyMaxUnclaimed: number;
+  /** The built web client (index.html and assets/), served at / and /assets/. */
+  webRoot: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -150,5 +159,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     prekeyClaimsPerUserPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_USER', 60, 0),
     prekeyMaxUnclaimed: int(env, 'PREKEY_MAX_UNCLAIMED', 1000, 1, 100_000),
+    webRoot: path.resolve(env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT),
   });
 }
