@@ -46,6 +46,7 @@ import { NotificationsService } from './modules/notifications/notifications.serv
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { KeysService } from './modules/keys/keys.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
+import { clientConfigRoutes } from './modules/client-config/client-config.routes.js';
 
 export type App = FastifyInstance;
 
@@ -131,6 +132,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
 
   await app.register(healthRoutes, { ctx });
   await app.register(webRoutes, { config });
+  await app.register(clientConfigRoutes, { ctx });
   await app.register(authRoutes, { ctx, auth });
   await app.register(usersRoutes, { ctx, users });
   await app.register(userauthRoutes, { ctx, users, auth });

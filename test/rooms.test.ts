@@ -318,6 +318,30 @@ describe('memberships (user_chats)', () => {
     assert.equal((await call(t, a, 'POST', '/api/user_chats/', { user: c.id })).statusCode, 400);
   });
 
+  it("lists members with their presence and read position (for read receipts)", async () => {
+    const [a, b, c] = await users(t, 3);
+    const room = await group(t, a, [b, c]);
+    const m1 = await send(t, a, room.id, 'one');
+    await send(t, a, room.id, 'two');
+    await ok(call(t, b, 'PATCH', `/api/user_chats/${(await membershipOf(t, b, room.id)).id}/`, { last_seen_message: m1.id }));
+    const presence = t.ctx.presence;
+    t.ctx.presence = { isOnline: (id) => id === c.id };
+    let members: any[];
+    try {
+      members = await ok(call(t, b, 'GET', `/api/chat_rooms/${room.id}/members/`));
+    } finally {
+      t.ctx.presence = presence;
+    }
+    assert.deepEqual(Object.keys(members[0]).sort(), ['joined_at', 'last_seen_message', 'role', 'status', 'user', 'username']);
+    const byUser = new Map(members.map((m) => [m.user, m]));
+    assert.deepEqual([a, b, c].map((u) => byUser.get(u.id).status), ['offline', 'offline', 'online']);
+    assert.equal(byUser.get(b.id).last_seen_message, m1.id);
+    for (const u of [a, c]) {
+      assert.equal(byUser.get(u.id).last_seen_message, (await membershipOf(t, u, room.id)).last_seen_message, 'the same position as the member\'s own user_chats');
+    }
+    assert.equal(byUser.get(c.id).last_seen_message, null, 'c has read nothing');
+  });
+
   it('shows, changes and reports status of your own memberships only', async () => {
     const [a, b] = await users(t, 2);
     const room = await privateRoom(t, a, b);

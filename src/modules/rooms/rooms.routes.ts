@@ -89,6 +89,12 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
   });
 
   app.get('/api/chat_rooms/:id/members/', {
-    schema: { tags, summary: "A room's active members (members only)", params: IdParams, response: { 200: Type.Array(Member), ...errors(401, 403, 404) } },
+    schema: {
+      tags,
+      summary: "A room's active members (members only)",
+      description: "Each with `status` (presence, as on /api/users/{id}/) and `last_seen_message`, the member's read position, for read receipts.",
+      params: IdParams,
+      response: { 200: Type.Array(Member), ...errors(401, 403, 404) },
+    },
   }, async (request) => rooms.members(request.auth.userId, request.params.id));
 };

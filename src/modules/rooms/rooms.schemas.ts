@@ -34,6 +34,8 @@ export const Member = Type.Object({
   username: Type.String(),
   role: Type.Enum(['owner', 'member']),
   joined_at: Type.String(),
+  status: Type.Enum(['online', 'offline'], { description: 'online while the member has a /ws/user_status/ socket open (on any instance)' }),
+  last_seen_message: Nullable(Type.Integer({ description: "The member's read position: id of the last message they read (for read receipts), or null" })),
 });
 
 export const Membership = Type.Object({
