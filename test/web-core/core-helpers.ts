@@ -1,0 +1,97 @@
+// The web client's core (the SDK) against a real server: a listening app, clients in token
+// mode with the `ws` package as their WebSocket, a network that can be cut, and waits on signals.
+import { effect } from '@preact/signals-core';
+import WebSocket from 'ws';
+import { ChatClient, type ChatClientOptions, type SocketFactory } from '../../web/core/index.js';
+import { chatApp } from '../chat-helpers.js';
+import { PASSWORD, uniq, type TestApp } from '../helpers.js';
+
+export interface CoreServer {
+  t: TestApp;
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function coreServer(overrides: Record<string, string> = {}): Promise<CoreServer> {
+  const t = await chatApp(overrides);
+  const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  return { t, base, close: () => t.close() };
+}
+
+/** A network between one client and the server that the test can cut and restore. */
+export class Network {
+  up = true;
+  /** Requests that reached the server but whose answer is then lost (as when a connection drops mid-reply). */
+  loseAnswers = 0;
+  private readonly sockets = new Set<WebSocket>();
+
+  readonly fetch: typeof fetch = async (input, init) => {
+    if (!this.up) throw new TypeError('fetch failed (network down)');
+    const res = await fetch(input, init);
+    if (this.loseAnswers > 0) {
+      this.loseAnswers--;
+      await res.arrayBuffer();
+      throw new TypeError('fetch failed (answer lost)');
+    }
+    return res;
+  };
+
+  readonly WebSocket: SocketFactory = ((net: Network) =>
+    class extends WebSocket {
+      constructor(url: string) {
+        super(net.up ? url : 'ws://127.0.0.1:1/');
+        net.sockets.add(this);
+        this.on('close', () => net.sockets.delete(this));
+        this.on('error', () => undefined);
+      }
+    })(this) as unknown as SocketFactory;
+
+  /** Cuts the network: open sockets die without a close handshake, requests fail. */
+  cut(): void {
+    this.up = false;
+    for (const s of this.sockets) s.terminate();
+  }
+
+  restore(): void {
+    this.up = true;
+  }
+}
+
+export interface TestClient {
+  chat: ChatClient;
+  net: Network;
+  user: { id: number; username: string; email: string };
+}
+
+/** A new account, logged in through the SDK. */
+export async function newClient(server: CoreServer, opts: Partial<ChatClientOptions> = {}): Promise<TestClient> {
+  const net = new Network();
+  const chat = new ChatClient({ baseUrl: server.base, mode: 'token', fetch: net.fetch, WebSocket: net.WebSocket, name: uniq('t'), ...opts });
+  const username = uniq('user');
+  const email = `${username}@example.com`;
+  const me = await chat.signup({ username, email, password: PASSWORD });
+  return { chat, net, user: { id: me.id, username, email } };
+}
+
+/** Resolves once `read()` satisfies `ok` (checked whenever the signals it reads change). */
+export function until<T>(read: () => T, ok: (value: T) => boolean, what = 'condition', ms = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let dispose: (() => void) | null = null;
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      dispose?.();
+      reject(new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(read())?.slice(0, 500)}`));
+    }, ms);
+    dispose = effect(() => {
+      const v = read();
+      if (!done && ok(v)) {
+        done = true;
+        clearTimeout(timer);
+        queueMicrotask(() => dispose?.());
+        resolve(v);
+      }
+    });
+    if (done) dispose();
+  });
+}

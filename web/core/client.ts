@@ -1,0 +1,494 @@
+// The chat client: a session, the REST API, the sockets, the outbox and the store, wired
+// together. It is what the web client is built on, and the JavaScript SDK for other programs:
+//
+//   const chat = new ChatClient({ baseUrl: 'http://127.0.0.1:8000', mode: 'token', WebSocket });
+//   await chat.login('ada@example.com', '…');
+//   chat.store.conversationList.value;                    // signals: read, or subscribe()
+//   chat.send(roomId, 'Hello');                           // queued, sent once, even across reconnects
+import { computed, effect, signal } from '@preact/signals-core';
+import { ApiError } from './errors.js';
+import { Api } from './http.js';
+import { Outbox, memoryStorage, type StorageLike } from './outbox.js';
+import { Session, type SignupInput } from './session.js';
+import { EventSocket, type SocketFactory } from './socket.js';
+import { ChatStore, displayName } from './store.js';
+import type { AttachmentDetail, FileType, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, User } from './types.js';
+
+export interface ChatClientOptions {
+  /** '' (default) for a page served by the chat server; otherwise `http(s)://host:port`. */
+  baseUrl?: string;
+  /** 'cookie' (browsers: the refresh token in an HttpOnly cookie) or 'token' (other programs). */
+  mode?: 'cookie' | 'token';
+  fetch?: typeof fetch;
+  /** Needed where there is no global WebSocket (Node 20: the `ws` package). */
+  WebSocket?: SocketFactory;
+  /** Drafts (localStorage in browsers). */
+  storage?: StorageLike;
+  /** The outbox (sessionStorage in browsers: kept across a reload of the tab). */
+  tabStorage?: StorageLike;
+  /** Prefix of storage keys, tab channels and locks. */
+  name?: string;
+  /** Socket keep-alive (tests shorten it). */
+  pingEveryMs?: number;
+}
+
+const TYPING_EVERY_MS = 3_000;
+
+export function fileTypeOf(mime: string): FileType {
+  if (mime.startsWith('image/')) return 'image';
+  if (mime.startsWith('audio/')) return 'audio';
+  if (mime.startsWith('video/')) return 'video';
+  return 'document';
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+  return `${(n / 1024 ** 3).toFixed(1)} GB`;
+}
+
+export class ChatClient {
+  readonly api: Api;
+  readonly session: Session;
+  readonly store: ChatStore;
+  readonly socket: EventSocket;
+  readonly presenceSocket: EventSocket;
+  readonly config = signal<ServerConfig | null>(null);
+  /** The outbox of the logged-in user (null while logged out). */
+  readonly outbox = signal<Outbox | null>(null);
+  /** 'online' once the event socket is live; anything else means events may be late. */
+  readonly connection = computed(() => this.socket.state.value);
+  private readonly storage: StorageLike;
+  private readonly tabStorage: StorageLike;
+  private readonly name: string;
+  private readonly lastTyping = new Map<number, number>();
+  private readonly userLoads = new Map<number, Promise<void>>();
+  private readonly signedUrls = new Map<number, { url: string; expiresAt: number }>();
+  private staleTimer: ReturnType<typeof setTimeout> | null = null;
+  private staleRooms = new Set<number>();
+  private staleAll = false;
+  private typingTimer: ReturnType<typeof setInterval> | null = null;
+  private started = false;
+  private starting: Promise<void> | null = null;
+  private stopOutboxFlush: (() => void) | null = null;
+
+  constructor(opts: ChatClientOptions = {}) {
+    const browser = typeof document !== 'undefined';
+    this.name = opts.name ?? 'chat';
+    this.api = new Api({ baseUrl: opts.baseUrl ?? '', fetch: opts.fetch, credentials: 'same-origin' });
+    this.session = new Session(this.api, { mode: opts.mode ?? (browser ? 'cookie' : 'token'), name: this.name });
+    this.storage = opts.storage ?? memoryStorage();
+    this.tabStorage = opts.tabStorage ?? memoryStorage();
+    this.store = new ChatStore(this.api, {
+      conversationsStale: (roomId) => this.markStale(roomId),
+      readWhileViewing: (roomId, messageId) => this.markRead(roomId, messageId),
+      notified: (n) => this.notified.forEach((fn) => fn(n)),
+    });
+    const common = { api: this.api, session: this.session, WebSocket: opts.WebSocket, pingEveryMs: opts.pingEveryMs };
+    this.socket = new EventSocket({
+      ...common,
+      endpoint: 'general_updates',
+      resume: true,
+      onEvent: (e) => this.store.apply(e),
+      onReady: () => {
+        void this.outbox.value?.flush();
+        if (this.staleAll || this.staleRooms.size) this.markStale();
+      },
+      onResync: () => void this.resync(),
+    });
+    this.presenceSocket = new EventSocket({
+      ...common,
+      endpoint: 'user_status',
+      resume: false,
+      onEvent: (e) => this.store.apply(e),
+      // The server sends who is online now; whoever it does not name is offline.
+      onConnecting: () => (this.store.presence.value = new Map()),
+    });
+    this.session.onEnded(() => this.stop(true));
+    // Logged in by another tab of this browser (its token arrived over the tab channel).
+    effect(() => {
+      if (this.session.status.value === 'authenticated' && !this.started) void this.start().catch(() => undefined);
+    });
+  }
+
+  private readonly notified = new Set<(n: Notification) => void>();
+  /** Called for each notification that arrives live. */
+  onNotification(fn: (n: Notification) => void): () => void {
+    this.notified.add(fn);
+    return () => this.notified.delete(fn);
+  }
+
+  get me(): User | null {
+    return this.session.user.value;
+  }
+
+  // ---- session ----
+
+  /**
+   * Resumes an existing session (the browser's cookie); the user, or null. A browser that has
+   * not logged in since its storage was cleared is not asked (the answer would be a 401).
+   */
+  async restore(): Promise<User | null> {
+    if (!this.storage.getItem(this.sessionHintKey)) {
+      this.session.status.value = 'anonymous';
+      return null;
+    }
+    const user = await this.session.restore();
+    if (user) await this.start();
+    else this.storage.removeItem(this.sessionHintKey);
+    return user;
+  }
+
+  private get sessionHintKey() {
+    return `${this.name}:has-session`;
+  }
+
+  async login(email: string, password: string): Promise<User> {
+    const user = await this.session.login(email, password);
+    await this.start();
+    return user;
+  }
+
+  async signup(input: SignupInput): Promise<User> {
+    const user = await this.session.signup(input);
+    await this.start();
+    return user;
+  }
+
+  async logout(): Promise<void> {
+    await this.session.logout();
+  }
+
+  /** Loads what the screens need and opens the sockets (once per login). */
+  private start(): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      this.starting = this.begin();
+    }
+    return this.starting!;
+  }
+
+  private async begin(): Promise<void> {
+    const me = this.session.user.value!;
+    this.storage.setItem(this.sessionHintKey, '1');
+    this.store.me.value = me.id;
+    this.store.learnUsernames([[me.id, me.username]]);
+    const outbox = new Outbox(this.api, this.tabStorage, `${this.name}:outbox:${me.id}`, (message) => this.received(message));
+    this.outbox.value = outbox;
+    this.socket.start();
+    this.presenceSocket.start();
+    this.typingTimer = setInterval(() => this.store.expireTyping(), 1_000);
+    (this.typingTimer as { unref?: () => void }).unref?.();
+    // A flush whenever the connection comes back (the socket also flushes when it is ready).
+    this.stopOutboxFlush = effect(() => {
+      if (this.socket.state.value === 'online') void outbox.flush();
+    });
+    await Promise.all([
+      this.refreshConversations(),
+      this.loadNotifications().catch(() => undefined),
+      this.loadConfig().catch(() => undefined),
+    ]);
+  }
+
+  /** `forget`: the session is over (not just this client), so the next page load does not try to resume it. */
+  private stop(forget: boolean): void {
+    if (!this.started) return;
+    this.started = false;
+    this.starting = null;
+    if (forget) this.storage.removeItem(this.sessionHintKey);
+    this.socket.stop();
+    this.presenceSocket.stop();
+    this.socket.lastId = 0;
+    this.stopOutboxFlush?.();
+    this.outbox.value?.close();
+    this.outbox.value = null;
+    if (this.typingTimer) clearInterval(this.typingTimer);
+    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.store.me.value = null;
+    this.store.setConversations([]);
+    this.store.conversationsLoaded.value = false;
+    this.store.notifications.value = [];
+    this.store.unreadNotifications.value = 0;
+    this.signedUrls.clear();
+  }
+
+  /** Stops everything this client runs (timers, sockets); the session stays open on the server. */
+  close(): void {
+    this.stop(false);
+    this.session.close();
+  }
+
+  async loadConfig(): Promise<ServerConfig> {
+    const cfg = await this.api.get<ServerConfig>('/api/config/', undefined, { auth: false });
+    this.config.value = cfg;
+    return cfg;
+  }
+
+  // ---- conversations ----
+
+  async refreshConversations(): Promise<void> {
+    const list = await this.api.get<Membership[]>('/api/user_chats/');
+    this.store.setConversations(list);
+  }
+
+  private markStale(roomId?: number) {
+    if (roomId === undefined || !this.store.conversations.value.has(roomId)) this.staleAll = true;
+    else this.staleRooms.add(roomId);
+    if (this.staleTimer) return;
+    this.staleTimer = setTimeout(() => {
+      this.staleTimer = null;
+      const all = this.staleAll;
+      const rooms = [...this.staleRooms];
+      this.staleAll = false;
+      this.staleRooms.clear();
+      if (!this.started) return;
+      // What could not be reloaded (offline) is tried again when the socket is back.
+      if (all) void this.refreshConversations().catch(() => (this.staleAll = true));
+      else for (const r of rooms) void this.refreshConversation(r).catch(() => this.staleRooms.add(r));
+    }, 150);
+  }
+
+  async refreshConversation(roomId: number): Promise<void> {
+    const m = this.store.conversations.value.get(roomId);
+    if (!m) return this.refreshConversations();
+    try {
+      const fresh = await this.api.get<Membership>(`/api/user_chats/${m.id}/`);
+      if (fresh.is_active) this.store.putConversation(fresh);
+      else this.store.dropConversation(roomId);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) this.store.dropConversation(roomId);
+      else throw err;
+    }
+  }
+
+  /** Everything again after the server could not replay what this client missed. */
+  private async resync() {
+    await this.refreshConversations().catch(() => undefined);
+    const v = this.store.viewing.value;
+    if (v) await this.store.timeline(v.roomId).loadLatest().catch(() => undefined);
+    await this.loadNotifications().catch(() => undefined);
+  }
+
+  /** A conversation's history and members, loaded for display. */
+  async openRoom(roomId: number): Promise<void> {
+    const t = this.store.timeline(roomId);
+    await Promise.all([t.loaded.value ? Promise.resolve() : t.loadLatest(), this.loadMembers(roomId)]);
+  }
+
+  async loadMembers(roomId: number): Promise<Member[]> {
+    const first = await this.api.get<Member[] | Page<Member>>(`/api/chat_rooms/${roomId}/members/`);
+    let members: Member[];
+    if (Array.isArray(first)) members = first;
+    else {
+      members = [...first.results];
+      for (let page = 2, next = first.next; next; page++) {
+        const more = await this.api.get<Page<Member>>(`/api/chat_rooms/${roomId}/members/`, { page });
+        members.push(...more.results);
+        next = more.next;
+      }
+    }
+    this.store.setMembers(roomId, members);
+    return members;
+  }
+
+  /** A user's username, loading it when it is not known yet (returns what is known now). */
+  username(userId: number): string | undefined {
+    const known = this.store.usernames.value.get(userId);
+    if (known === undefined && !this.userLoads.has(userId) && this.started) {
+      const load = this.api
+        .get<User>(`/api/users/${userId}/`)
+        .then((u) => this.store.learnUsernames([[u.id, u.username]]))
+        .catch(() => this.store.learnUsernames([[userId, `user ${userId}`]]));
+      this.userLoads.set(userId, load);
+    }
+    return known;
+  }
+
+  async searchUsers(q: string): Promise<User[]> {
+    const page = await this.api.get<Page<User>>('/api/users/', { search: q });
+    this.store.learnUsernames(page.results.map((u) => [u.id, u.username]));
+    return page.results;
+  }
+
+  async createGroup(input: { name: string; is_public: boolean; members: number[] }): Promise<Room> {
+    const room = await this.api.post<Room>('/api/chat_rooms/', { room_type: 'group', ...input });
+    await this.refreshConversations();
+    return room;
+  }
+
+  /** The private conversation with one person (the existing one if there is one). */
+  async startDirect(userId: number): Promise<Room> {
+    const room = await this.api.post<Room>('/api/chat_rooms/', { room_type: 'private', members: [userId] });
+    const m = [...this.store.conversations.value.values()].find((c) => c.chat_room === room.id);
+    if (!m) await this.refreshConversations();
+    else if (!m.is_active) await this.api.patch(`/api/user_chats/${m.id}/`, { is_active: true });
+    return room;
+  }
+
+  /** Public groups, joined or not (a page of 20). */
+  publicGroups(page = 1): Promise<Page<Room>> {
+    return this.api.get<Page<Room>>('/api/chat_rooms/', { page });
+  }
+
+  async join(roomId: number): Promise<void> {
+    await this.api.post(`/api/chat_rooms/${roomId}/join/`);
+    await this.refreshConversations();
+  }
+
+  /** Leaves a group; a private conversation is hidden instead (it comes back with a new message). */
+  async leave(roomId: number): Promise<void> {
+    const m = this.store.conversations.value.get(roomId);
+    if (m?.room_type === 'private') await this.api.delete(`/api/user_chats/${m.id}/`);
+    else await this.api.post(`/api/chat_rooms/${roomId}/leave/`);
+    this.store.dropConversation(roomId);
+  }
+
+  async addMember(roomId: number, userId: number): Promise<void> {
+    await this.api.post('/api/user_chats/', { chat_room: roomId, user: userId });
+    await this.loadMembers(roomId);
+  }
+
+  // ---- messages ----
+
+  /** Queues a text message; it goes out now, or when the connection is back. */
+  send(roomId: number, content: string, replyTo: number | null = null) {
+    const outbox = this.outbox.value;
+    if (!outbox) throw new ApiError(401, 'Please log in.');
+    return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo });
+  }
+
+  private received(message: Message) {
+    this.store.timeline(message.chat_room).upsert(message);
+    const conv = this.store.conversations.value.get(message.chat_room);
+    if (conv && (!conv.last_message || conv.last_message.id <= message.id)) {
+      this.store.patchConversation(message.chat_room, { last_message: message, unread_count: 0, last_seen_message: Math.max(conv.last_seen_message ?? 0, message.id) });
+    } else if (!conv) this.markStale();
+  }
+
+  async edit(messageId: number, content: string): Promise<Message> {
+    const m = await this.api.patch<Message>(`/api/messages/${messageId}/`, { content });
+    this.store.timeline(m.chat_room).upsert(m);
+    return m;
+  }
+
+  async deleteMessage(message: Message): Promise<void> {
+    await this.api.delete(`/api/messages/${message.id}/`);
+    const t = this.store.timeline(message.chat_room);
+    const current = t.find(message.id);
+    if (current && !current.is_deleted) t.upsert({ ...current, content: '', is_deleted: true, reactions: [], attachment: null, updated_at: new Date().toISOString() });
+  }
+
+  /** Your reaction to a message: adds it, changes it, or (the same again) takes it back. Shown at once. */
+  async react(message: Message, type: ReactionType): Promise<void> {
+    const t = this.store.timeline(message.chat_room);
+    const current = t.find(message.id) ?? message;
+    const mine = current.reactions.find((r) => r.user === this.store.me.value);
+    if (!mine) t.applyReaction(await this.api.post<Reaction>('/api/reactions/', { message: message.id, reaction_type: type }), 'added');
+    else if (mine.reaction_type === type) {
+      await this.api.delete(`/api/reactions/${mine.id}/`);
+      t.applyReaction({ ...mine, message: message.id, created_at: '', updated_at: '' }, 'removed');
+    } else t.applyReaction(await this.api.patch<Reaction>(`/api/reactions/${mine.id}/`, { reaction_type: type }), 'changed');
+  }
+
+  /**
+   * Sends a file: a message (the caption, or the file's name), then the file attached to it,
+   * with progress. Refused before any upload when it is over the server's limit. If the
+   * upload fails the message is deleted again, so nothing half-sent is left behind.
+   */
+  async sendFile(roomId: number, file: Blob & { name?: string }, opts: { caption?: string; replyTo?: number | null; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {}): Promise<Message> {
+    const cfg = this.config.value ?? (await this.loadConfig().catch(() => null));
+    const name = file.name || 'file';
+    const limit = cfg?.limits.upload_max_bytes;
+    if (limit !== undefined && file.size > limit) {
+      throw new ApiError(413, `${name} is ${formatBytes(file.size)}; files can be at most ${formatBytes(limit)} on this server.`, 'too_large');
+    }
+    const message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...(opts.replyTo ? { reply_to: opts.replyTo } : {}) });
+    this.received(message);
+    const form = new FormData();
+    form.append('message', String(message.id));
+    form.append('file_type', fileTypeOf(file.type));
+    form.append('file', file, name);
+    try {
+      await this.api.upload<AttachmentDetail>('/api/attachments/', form, (p) => opts.onProgress?.(p.total ? p.loaded / p.total : 0), opts.signal);
+    } catch (err) {
+      await this.api.delete(`/api/messages/${message.id}/`).catch(() => undefined);
+      const t = this.store.timeline(roomId);
+      const shown = t.find(message.id);
+      if (shown) t.upsert({ ...shown, content: '', is_deleted: true, updated_at: new Date().toISOString() });
+      throw err;
+    }
+    return message;
+  }
+
+  /** A URL for an attachment that works in <img> and links (signed, short-lived, cached until near expiry). */
+  async attachmentUrl(attachmentId: number): Promise<string> {
+    const hit = this.signedUrls.get(attachmentId);
+    if (hit && hit.expiresAt - Date.now() > 5 * 60_000) return hit.url;
+    const a = await this.api.get<AttachmentDetail>(`/api/attachments/${attachmentId}/`);
+    const url = this.api.url(a.signed_url);
+    this.signedUrls.set(attachmentId, { url, expiresAt: Date.parse(a.signed_url_expires_at) });
+    return url;
+  }
+
+  /** Moves your read position (over the socket, or REST when it is down). */
+  markRead(roomId: number, messageId: number): void {
+    const conv = this.store.conversations.value.get(roomId);
+    if (!conv || (conv.last_seen_message ?? 0) >= messageId) return;
+    const newest = conv.last_message?.id ?? 0;
+    this.store.patchConversation(roomId, { last_seen_message: messageId, ...(messageId >= newest ? { unread_count: 0, is_read: true } : {}) });
+    if (!this.socket.send({ type: 'read', chat_room: roomId, message: messageId })) {
+      void this.api.patch(`/api/user_chats/${conv.id}/`, { last_seen_message: messageId }).catch(() => undefined);
+    }
+  }
+
+  /** Tells the room you are typing (at most every few seconds). */
+  typing(roomId: number): void {
+    const now = Date.now();
+    if (now - (this.lastTyping.get(roomId) ?? 0) < TYPING_EVERY_MS) return;
+    if (this.socket.send({ type: 'typing', chat_room: roomId })) this.lastTyping.set(roomId, now);
+  }
+
+  // ---- notifications ----
+
+  async loadNotifications(): Promise<void> {
+    const [page, unread] = await Promise.all([
+      this.api.get<Page<Notification>>('/api/notifications/'),
+      this.api.get<Page<Notification>>('/api/notifications/', { is_read: false }),
+    ]);
+    this.store.notifications.value = page.results;
+    this.store.unreadNotifications.value = unread.count;
+  }
+
+  async markNotificationRead(n: Notification): Promise<void> {
+    if (n.is_read) return;
+    await this.api.patch(`/api/notifications/${n.id}/`, { is_read: true });
+    this.store.notifications.value = this.store.notifications.value.map((x) => (x.id === n.id ? { ...x, is_read: true } : x));
+    this.store.unreadNotifications.value = Math.max(0, this.store.unreadNotifications.value - 1);
+  }
+
+  async markAllNotificationsRead(): Promise<void> {
+    await this.api.post('/api/notifications/mark_all_read/');
+    this.store.notifications.value = this.store.notifications.value.map((x) => ({ ...x, is_read: true }));
+    this.store.unreadNotifications.value = 0;
+  }
+
+  // ---- drafts ----
+
+  private draftKey(roomId: number) {
+    return `${this.name}:draft:${this.store.me.value}:${roomId}`;
+  }
+
+  draft(roomId: number): string {
+    return this.storage.getItem(this.draftKey(roomId)) ?? '';
+  }
+
+  setDraft(roomId: number, text: string): void {
+    if (text) this.storage.setItem(this.draftKey(roomId), text);
+    else this.storage.removeItem(this.draftKey(roomId));
+  }
+
+  displayName(m: Membership): string {
+    return displayName(m);
+  }
+}

@@ -1,0 +1,139 @@
+// Messages on their way out. Each send gets a client_id before its first attempt and keeps it
+// through every retry, so the server stores it once however often it is sent (a repeated
+// client_id returns the first message). Sends made offline wait here, in order, and go out when
+// the connection is back; a send the server refuses stays, marked failed, until retried or
+// discarded. The queue is kept in the tab's storage, so a reload does not lose it.
+import { signal } from '@preact/signals-core';
+import { ApiError, messageOf } from './errors.js';
+import type { Api } from './http.js';
+import { randomId } from './ids.js';
+import type { Message } from './types.js';
+
+export interface OutboxItem {
+  client_id: string;
+  chat_room: number;
+  content: string;
+  reply_to: number | null;
+  created_at: string;
+  state: 'pending' | 'sending' | 'failed';
+  error?: string;
+}
+
+/** localStorage / sessionStorage, or anything shaped like them. */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export function memoryStorage(): StorageLike {
+  const m = new Map<string, string>();
+  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
+}
+
+export class Outbox {
+  readonly items = signal<OutboxItem[]>([]);
+  private flushing = false;
+  private again = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly api: Api,
+    private readonly storage: StorageLike,
+    private readonly key: string,
+    /** Called with the stored message once the server has it. */
+    private readonly onSent: (message: Message, item: OutboxItem) => void,
+  ) {
+    try {
+      const saved = JSON.parse(storage.getItem(key) ?? '[]') as OutboxItem[];
+      // Whatever was in flight when the page went away is sent again (its client_id makes that safe).
+      this.items.value = saved.map((i) => (i.state === 'sending' ? { ...i, state: 'pending' } : i));
+    } catch {
+      this.items.value = [];
+    }
+  }
+
+  /** Queues a message and tries to send it now. */
+  enqueue(input: { chat_room: number; content: string; reply_to?: number | null }): OutboxItem {
+    const item: OutboxItem = {
+      client_id: `web-${randomId()}`,
+      chat_room: input.chat_room,
+      content: input.content,
+      reply_to: input.reply_to ?? null,
+      created_at: new Date().toISOString(),
+      state: 'pending',
+    };
+    this.set([...this.items.value, item]);
+    void this.flush();
+    return item;
+  }
+
+  retry(clientId: string): void {
+    this.patch(clientId, { state: 'pending', error: undefined });
+    void this.flush();
+  }
+
+  discard(clientId: string): void {
+    this.set(this.items.value.filter((i) => i.client_id !== clientId));
+  }
+
+  /** Sends pending messages in order; stops at the first that cannot go out yet (offline, busy server). */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      this.again = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.again = false;
+        for (const item of this.items.value.filter((i) => i.state === 'pending')) {
+          if (!this.items.value.some((i) => i.client_id === item.client_id && i.state === 'pending')) continue;
+          this.patch(item.client_id, { state: 'sending' });
+          try {
+            const message = await this.api.post<Message>('/api/messages/', {
+              chat_room: item.chat_room,
+              content: item.content,
+              client_id: item.client_id,
+              ...(item.reply_to ? { reply_to: item.reply_to } : {}),
+            });
+            this.discard(item.client_id);
+            this.onSent(message, item);
+          } catch (err) {
+            if (err instanceof ApiError && err.isTransient) {
+              this.patch(item.client_id, { state: 'pending' });
+              if (!err.isNetwork) this.retryLater((err.retryAfter ?? 5) * 1000);
+              return;
+            }
+            this.patch(item.client_id, { state: 'failed', error: messageOf(err) });
+          }
+        }
+      } while (this.again);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private retryLater(ms: number) {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.flush();
+    }, ms);
+  }
+
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private patch(clientId: string, change: Partial<OutboxItem>) {
+    this.set(this.items.value.map((i) => (i.client_id === clientId ? { ...i, ...change } : i)));
+  }
+
+  private set(items: OutboxItem[]) {
+    this.items.value = items;
+    if (items.length) this.storage.setItem(this.key, JSON.stringify(items));
+    else this.storage.removeItem(this.key);
+  }
+}

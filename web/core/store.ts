@@ -1,0 +1,281 @@
+// The client's state, as signals, and how server events change it. No I/O: the client
+// (client.ts) loads data into it and feeds it the socket's events.
+import { computed, signal, type Signal } from '@preact/signals-core';
+import type { Api } from './http.js';
+import { Timeline } from './timeline.js';
+import type { Member, Membership, Message, Notification, RoomEvent, ServerEvent } from './types.js';
+
+const TYPING_MS = 6_000;
+
+/** What a conversation is called: a group's name, or the other people's usernames. */
+export function displayName(m: Pick<Membership, 'room_type' | 'room_name' | 'name'>): string {
+  if (m.room_type === 'group') return m.room_name || m.name || 'Unnamed group';
+  return m.name || 'Just you';
+}
+
+/** When a conversation last saw activity (its last message, else when you joined). */
+export function activityOf(m: Membership): string {
+  return m.last_message?.created_at ?? m.joined_at;
+}
+
+export interface StoreHooks {
+  /** Something changed that the loaded state cannot absorb: reload that conversation, or (no id) the list. */
+  conversationsStale(roomId?: number): void;
+  /** A message from someone else in a room you are looking at: mark it read. */
+  readWhileViewing(roomId: number, messageId: number): void;
+  /** A notification arrived (the UI may show it on the desktop). */
+  notified?(n: Notification): void;
+  /** You are no longer in this room (left, removed, or it was deleted). */
+  roomGone?(roomId: number): void;
+}
+
+export class ChatStore {
+  readonly me = signal<number | null>(null);
+  /** By room id. */
+  readonly conversations = signal<Map<number, Membership>>(new Map());
+  readonly conversationsLoaded = signal(false);
+  /** Most recent activity first. */
+  readonly conversationList = computed(() => [...this.conversations.value.values()].sort((a, b) => (activityOf(a) < activityOf(b) ? 1 : activityOf(a) > activityOf(b) ? -1 : b.id - a.id)));
+  readonly unreadTotal = computed(() => {
+    let n = 0;
+    for (const m of this.conversations.value.values()) n += m.unread_count;
+    return n;
+  });
+  /** By room id: the members, once loaded. */
+  readonly members = new Map<number, Signal<Member[] | null>>();
+  /** Usernames by user id, as far as known. */
+  readonly usernames = signal<Map<number, string>>(new Map());
+  readonly presence = signal<Map<number, 'online' | 'offline'>>(new Map());
+  /** By room id: who is typing, until when (ms). */
+  readonly typing = signal<Map<number, Map<number, number>>>(new Map());
+  readonly notifications = signal<Notification[]>([]);
+  readonly unreadNotifications = signal(0);
+  /** The room on screen and whether its newest messages are in view (then new ones count as read). */
+  readonly viewing = signal<{ roomId: number; atLatest: boolean } | null>(null);
+  private readonly timelines = new Map<number, Timeline>();
+
+  constructor(private readonly api: Api, private readonly hooks: StoreHooks) {}
+
+  timeline(roomId: number): Timeline {
+    let t = this.timelines.get(roomId);
+    if (!t) {
+      t = new Timeline(this.api, roomId);
+      this.timelines.set(roomId, t);
+    }
+    return t;
+  }
+
+  membersOf(roomId: number): Signal<Member[] | null> {
+    let s = this.members.get(roomId);
+    if (!s) {
+      s = signal<Member[] | null>(null);
+      this.members.set(roomId, s);
+    }
+    return s;
+  }
+
+  setConversations(list: Membership[]): void {
+    this.conversations.value = new Map(list.map((m) => [m.chat_room, m]));
+    this.conversationsLoaded.value = true;
+  }
+
+  putConversation(m: Membership): void {
+    const next = new Map(this.conversations.value);
+    next.set(m.chat_room, m);
+    this.conversations.value = next;
+  }
+
+  patchConversation(roomId: number, change: Partial<Membership>): void {
+    const current = this.conversations.value.get(roomId);
+    if (!current) return;
+    const next = new Map(this.conversations.value);
+    next.set(roomId, { ...current, ...change });
+    this.conversations.value = next;
+  }
+
+  dropConversation(roomId: number): void {
+    if (!this.conversations.value.has(roomId)) return;
+    const next = new Map(this.conversations.value);
+    next.delete(roomId);
+    this.conversations.value = next;
+    this.timelines.delete(roomId);
+    this.members.delete(roomId);
+    this.hooks.roomGone?.(roomId);
+  }
+
+  learnUsernames(pairs: Iterable<[number, string]>): void {
+    let next: Map<number, string> | null = null;
+    for (const [id, name] of pairs) {
+      if (this.usernames.value.get(id) === name) continue;
+      next ??= new Map(this.usernames.value);
+      next.set(id, name);
+    }
+    if (next) this.usernames.value = next;
+  }
+
+  setMembers(roomId: number, members: Member[]): void {
+    this.membersOf(roomId).value = members;
+    this.learnUsernames(members.map((m) => [m.user, m.username]));
+    const statuses = members.filter((m) => m.status).map((m) => [m.user, m.status!] as const);
+    if (statuses.length) this.setPresence(statuses);
+  }
+
+  setPresence(entries: Iterable<readonly [number, 'online' | 'offline']>): void {
+    const next = new Map(this.presence.value);
+    for (const [user, status] of entries) next.set(user, status);
+    this.presence.value = next;
+  }
+
+  /** Who is typing in a room now (user ids), excluding yourself. */
+  typers(roomId: number): number[] {
+    const now = Date.now();
+    return [...(this.typing.value.get(roomId) ?? new Map<number, number>()).entries()].filter(([u, until]) => until > now && u !== this.me.value).map(([u]) => u);
+  }
+
+  /** Drops typing entries that have run out; true if any did. */
+  expireTyping(now = Date.now()): boolean {
+    let changed = false;
+    const next = new Map<number, Map<number, number>>();
+    for (const [room, users] of this.typing.value) {
+      const live = new Map([...users].filter(([, until]) => until > now));
+      if (live.size !== users.size) changed = true;
+      if (live.size) next.set(room, live);
+    }
+    if (changed) this.typing.value = next;
+    return changed;
+  }
+
+  private stopTyping(roomId: number, userId: number) {
+    const users = this.typing.value.get(roomId);
+    if (!users?.has(userId)) return;
+    const next = new Map(this.typing.value);
+    const left = new Map(users);
+    left.delete(userId);
+    next.set(roomId, left);
+    this.typing.value = next;
+  }
+
+  /** Applies one server event. */
+  apply(event: ServerEvent): void {
+    switch (event.type) {
+      case 'presence':
+        this.setPresence([[event.user, event.status]]);
+        return;
+      case 'typing': {
+        if (event.user === this.me.value) return;
+        const next = new Map(this.typing.value);
+        const users = new Map(next.get(event.chat_room) ?? []);
+        users.set(event.user, Date.now() + TYPING_MS);
+        next.set(event.chat_room, users);
+        this.typing.value = next;
+        return;
+      }
+      case 'notification':
+        this.addNotification(event.notification);
+        return;
+      case 'ready':
+      case 'pong':
+      case 'resync_required':
+      case 'error':
+        return;
+      default:
+        this.applyRoomEvent(event);
+    }
+  }
+
+  addNotification(n: Notification): void {
+    if (this.notifications.value.some((x) => x.id === n.id)) return;
+    this.notifications.value = [n, ...this.notifications.value];
+    if (!n.is_read) this.unreadNotifications.value += 1;
+    this.hooks.notified?.(n);
+  }
+
+  private applyRoomEvent(event: RoomEvent): void {
+    const roomId = event.chat_room;
+    const me = this.me.value;
+    switch (event.type) {
+      case 'new_message': {
+        const m = event.message;
+        this.stopTyping(roomId, m.sender);
+        this.timelines.get(roomId)?.upsert(m);
+        const conv = this.conversations.value.get(roomId);
+        if (!conv) {
+          this.hooks.conversationsStale();
+          return;
+        }
+        const change: Partial<Membership> = { last_message: m };
+        if (m.sender === me) {
+          change.unread_count = 0;
+          change.last_seen_message = Math.max(conv.last_seen_message ?? 0, m.id);
+        } else {
+          const v = this.viewing.value;
+          if (v && v.roomId === roomId && v.atLatest) this.hooks.readWhileViewing(roomId, m.id);
+          else change.unread_count = conv.unread_count + 1;
+        }
+        this.patchConversation(roomId, change);
+        return;
+      }
+      case 'message_updated':
+      case 'message_deleted': {
+        const m = event.message;
+        this.timelines.get(roomId)?.upsert(m);
+        const conv = this.conversations.value.get(roomId);
+        if (conv?.last_message?.id === m.id) this.patchConversation(roomId, { last_message: m });
+        return;
+      }
+      case 'reaction':
+        this.timelines.get(roomId)?.applyReaction(event.reaction, event.action);
+        return;
+      case 'read': {
+        if (event.user === me) {
+          const conv = this.conversations.value.get(roomId);
+          if (!conv) return;
+          const newest = conv.last_message?.id ?? 0;
+          const seen = Math.max(conv.last_seen_message ?? 0, event.message);
+          this.patchConversation(roomId, { last_seen_message: seen, ...(seen >= newest ? { unread_count: 0, is_read: true } : {}) });
+          if (seen < newest) this.hooks.conversationsStale(roomId);
+          return;
+        }
+        const members = this.members.get(roomId);
+        if (members?.value) {
+          members.value = members.value.map((x) => (x.user === event.user ? { ...x, last_seen_message: Math.max(x.last_seen_message ?? 0, event.message) } : x));
+        }
+        return;
+      }
+      case 'member_joined': {
+        this.learnUsernames([[event.user, event.username]]);
+        if (event.user === me) {
+          this.hooks.conversationsStale();
+          return;
+        }
+        const members = this.members.get(roomId);
+        if (members?.value && !members.value.some((x) => x.user === event.user)) {
+          members.value = [...members.value, { user: event.user, username: event.username, role: 'member', joined_at: event.created_at, last_seen_message: null }];
+        }
+        this.hooks.conversationsStale(roomId);
+        return;
+      }
+      case 'member_left': {
+        if (event.user === me) {
+          this.dropConversation(roomId);
+          return;
+        }
+        const members = this.members.get(roomId);
+        if (members?.value) members.value = members.value.filter((x) => x.user !== event.user);
+        this.stopTyping(roomId, event.user);
+        this.hooks.conversationsStale(roomId);
+        return;
+      }
+      case 'room_created':
+        this.hooks.conversationsStale();
+        return;
+      case 'room_updated': {
+        this.patchConversation(roomId, { room_name: event.room.name });
+        return;
+      }
+      case 'room_deleted':
+        this.dropConversation(roomId);
+        return;
+    }
+  }
+}

@@ -1,0 +1,155 @@
+// One room's history as a window onto the server's: pages are loaded as the reader scrolls
+// (older with `before`, newer with `after`), and the window keeps at most `maxWindow`
+// messages, dropping the far end, so a room of any length scrolls without loading all of it.
+// Live events change the messages in the window; new ones join it only when the window
+// reaches the newest message (otherwise scrolling down loads them).
+import { signal } from '@preact/signals-core';
+import type { Api } from './http.js';
+import type { HistoryPage, Message, Reaction } from './types.js';
+
+export interface TimelineOptions {
+  pageSize?: number;
+  maxWindow?: number;
+}
+
+type Loading = 'initial' | 'older' | 'newer' | null;
+
+export class Timeline {
+  /** Oldest first. */
+  readonly messages = signal<Message[]>([]);
+  /** Older messages exist beyond the window. */
+  readonly hasOlder = signal(false);
+  /** Newer messages exist beyond the window (it does not reach the present). */
+  readonly hasNewer = signal(false);
+  readonly loading = signal<Loading>(null);
+  readonly loaded = signal(false);
+  private readonly pageSize: number;
+  private readonly maxWindow: number;
+
+  constructor(private readonly api: Api, readonly roomId: number, opts: TimelineOptions = {}) {
+    this.pageSize = opts.pageSize ?? 50;
+    this.maxWindow = Math.max(opts.maxWindow ?? 300, this.pageSize * 2);
+  }
+
+  private fetch(query: { before?: number; after?: number; limit?: number }) {
+    return this.api.get<HistoryPage>('/api/messages/', { chat_room: this.roomId, limit: this.pageSize, ...query });
+  }
+
+  private async guard<T>(kind: Loading, fn: () => Promise<T>): Promise<T | null> {
+    if (this.loading.value) return null;
+    this.loading.value = kind;
+    try {
+      return await fn();
+    } finally {
+      this.loading.value = null;
+    }
+  }
+
+  /** The newest page: the window reaches the present. */
+  async loadLatest(): Promise<void> {
+    await this.guard('initial', async () => {
+      const page = await this.fetch({});
+      this.messages.value = page.results.slice().reverse();
+      this.hasOlder.value = page.next !== null;
+      this.hasNewer.value = false;
+      this.loaded.value = true;
+    });
+  }
+
+  /**
+   * A window around a message: `id` itself (when it exists) and what precedes it, then what
+   * follows. Used to jump to the first unread message (pass the read position).
+   */
+  async loadAround(id: number): Promise<void> {
+    await this.guard('initial', async () => {
+      const [before, after] = await Promise.all([this.fetch({ before: id + 1, limit: Math.ceil(this.pageSize / 2) }), this.fetch({ after: id })]);
+      this.messages.value = [...before.results.slice().reverse(), ...after.results.slice().reverse()];
+      this.hasOlder.value = before.next !== null;
+      this.hasNewer.value = after.previous !== null;
+      this.loaded.value = true;
+    });
+  }
+
+  /** One page of older messages; how many were added. */
+  async loadOlder(): Promise<number> {
+    const first = this.messages.value[0];
+    if (!first || !this.hasOlder.value) return 0;
+    const added = await this.guard('older', async () => {
+      const page = await this.fetch({ before: first.id });
+      const older = page.results.slice().reverse().filter((m) => m.id < first.id);
+      let list = [...older, ...this.messages.value];
+      this.hasOlder.value = page.next !== null;
+      if (list.length > this.maxWindow) {
+        list = list.slice(0, this.maxWindow);
+        this.hasNewer.value = true;
+      }
+      this.messages.value = list;
+      return older.length;
+    });
+    return added ?? 0;
+  }
+
+  /** One page of newer messages; how many were added. */
+  async loadNewer(): Promise<number> {
+    const last = this.messages.value[this.messages.value.length - 1];
+    if (!last || !this.hasNewer.value) return 0;
+    const added = await this.guard('newer', async () => {
+      const page = await this.fetch({ after: last.id });
+      const newer = page.results.slice().reverse().filter((m) => m.id > last.id);
+      let list = [...this.messages.value, ...newer];
+      this.hasNewer.value = page.previous !== null;
+      if (list.length > this.maxWindow) {
+        list = list.slice(list.length - this.maxWindow);
+        this.hasOlder.value = true;
+      }
+      this.messages.value = list;
+      return newer.length;
+    });
+    return added ?? 0;
+  }
+
+  /** A new or changed message. A new one joins only a window that reaches the present. */
+  upsert(message: Message): void {
+    const list = this.messages.value;
+    const i = list.findIndex((m) => m.id === message.id);
+    if (i >= 0) {
+      if (list[i].updated_at > message.updated_at) return;
+      const next = list.slice();
+      next[i] = message;
+      this.messages.value = next;
+      return;
+    }
+    if (this.hasNewer.value || !this.loaded.value) return;
+    const last = list[list.length - 1];
+    if (!last || last.id < message.id) {
+      this.messages.value = [...list, message];
+    } else {
+      this.messages.value = [...list, message].sort((a, b) => a.id - b.id);
+    }
+    if (this.messages.value.length > this.maxWindow) {
+      this.messages.value = this.messages.value.slice(this.messages.value.length - this.maxWindow);
+      this.hasOlder.value = true;
+    }
+  }
+
+  applyReaction(reaction: Reaction, action: 'added' | 'changed' | 'removed'): void {
+    const list = this.messages.value;
+    const i = list.findIndex((m) => m.id === reaction.message);
+    if (i < 0) return;
+    const m = list[i];
+    const others = m.reactions.filter((r) => r.id !== reaction.id);
+    const reactions = action === 'removed' ? others : [...others, { id: reaction.id, user: reaction.user, reaction_type: reaction.reaction_type }].sort((a, b) => a.id - b.id);
+    const next = list.slice();
+    next[i] = { ...m, reactions };
+    this.messages.value = next;
+  }
+
+  find(id: number): Message | undefined {
+    return this.messages.value.find((m) => m.id === id);
+  }
+
+  /** The newest message in the window. */
+  get newest(): Message | undefined {
+    return this.messages.value[this.messages.value.length - 1];
+  }
+}

@@ -1,0 +1,159 @@
+// The server's wire shapes, as the REST API and the sockets send them (see /openapi.json).
+
+export interface User {
+  id: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  bio: string;
+  profile_picture: string | null;
+  status: 'online' | 'offline';
+  last_seen: string | null;
+  date_joined: string;
+}
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export type RoomType = 'private' | 'group';
+
+export interface Room {
+  id: number;
+  room_type: RoomType;
+  name: string;
+  is_public: boolean;
+  created_by: number | null;
+  member_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export const REACTION_TYPES = ['like', 'love', 'laugh', 'wow', 'sad', 'angry'] as const;
+export type ReactionType = (typeof REACTION_TYPES)[number];
+
+export interface ReactionSummary {
+  id: number;
+  user: number;
+  reaction_type: ReactionType;
+}
+
+export interface Reaction extends ReactionSummary {
+  message: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type FileType = 'image' | 'document' | 'audio' | 'video';
+
+export interface Attachment {
+  id: number;
+  message: number;
+  file_type: FileType;
+  mime_type: string;
+  file_name: string;
+  size: number;
+  download_url: string;
+  created_at: string;
+}
+
+export interface AttachmentDetail extends Attachment {
+  file: string;
+  signed_url: string;
+  signed_url_expires_at: string;
+}
+
+export interface Message {
+  id: number;
+  chat_room: number;
+  sender: number;
+  sender_full_name: string;
+  content: string;
+  public_key: string | null;
+  is_edited: boolean;
+  is_deleted: boolean;
+  reply_to: number | null;
+  reactions: ReactionSummary[];
+  attachment: Attachment | null;
+  client_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HistoryPage {
+  next: string | null;
+  previous: string | null;
+  results: Message[];
+}
+
+export interface Membership {
+  id: number;
+  user: number;
+  chat_room: number;
+  room_type: RoomType;
+  /** The other active members' usernames, comma-separated. */
+  name: string;
+  /** The room's own name (groups). */
+  room_name: string;
+  role: 'owner' | 'admin' | 'member';
+  joined_at: string;
+  is_active: boolean;
+  is_read: boolean;
+  unread_count: number;
+  last_message: Message | null;
+  last_seen_message: number | null;
+  is_muted: boolean;
+}
+
+export interface Member {
+  user: number;
+  username: string;
+  role: 'owner' | 'admin' | 'member';
+  joined_at: string;
+  status?: 'online' | 'offline';
+  last_seen_message?: number | null;
+}
+
+export interface Notification {
+  id: number;
+  type: string;
+  body: string;
+  chat_room: number | null;
+  message: number | null;
+  reaction: number | null;
+  actor: number | null;
+  is_read: boolean;
+  created_at: string;
+}
+
+export interface ServerConfig {
+  limits: { upload_max_bytes: number; message_max_bytes: number; avatar_max_bytes: number; body_limit_bytes: number };
+  reaction_types: string[];
+  file_types: string[];
+  access_token_ttl: number;
+}
+
+/** What `/ws/general_updates/` and `/ws/user_status/` send. Stored events carry `id`. */
+export type ServerEvent =
+  | { type: 'ready' }
+  | { type: 'pong' }
+  | { type: 'resync_required'; detail: string }
+  | { type: 'error'; detail: string; chat_room?: number }
+  | ({ id: number; chat_room: number; created_at: string } & (
+      | { type: 'new_message' | 'message_updated' | 'message_deleted'; message: Message }
+      | { type: 'reaction'; reaction: Reaction; action: 'added' | 'changed' | 'removed' }
+      | { type: 'member_joined' | 'member_left'; user: number; username: string; by: number; kicked?: boolean }
+      | { type: 'room_created'; room: Room; members: number[] }
+      | { type: 'room_updated'; room: Room }
+      | { type: 'room_deleted'; members: number[]; by: number }
+      | { type: 'read'; user: number; message: number }
+    ))
+  | { id: number; type: 'notification'; created_at: string; chat_room: number | null; notification: Notification }
+  | { type: 'typing'; chat_room: number; user: number; created_at: string }
+  | { type: 'presence'; user: number; status: 'online' | 'offline'; last_seen: string | null };
+
+export type RoomEvent = Extract<ServerEvent, { chat_room: number; id: number }>;

@@ -1,0 +1,373 @@
+// An open conversation: its header, the message log (infinite scroll both ways, day
+// separators, a "New messages" divider, jump to the first unread), who is typing, the composer.
+import { useComputed, useSignal, useSignalEffect } from '@preact/signals';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { displayName, type Membership, type Message } from '../core/index.js';
+import { attempt, showError } from './alerts.js';
+import { chat } from './client.js';
+import { Composer, sendFiles, uploadLimitText, type Upload } from './composer.js';
+import { ConfirmDialog } from './dialogs/confirm.js';
+import { ImageDialog } from './dialogs/image.js';
+import { MembersDialog } from './dialogs/members.js';
+import { dayKey, dayLabel } from './format.js';
+import { MessageItem, PendingItem, type MessageActions } from './message.js';
+import { navigate } from './router.js';
+
+const NEAR_EDGE_PX = 300;
+const AT_BOTTOM_PX = 40;
+const GROUP_MS = 5 * 60_000;
+
+function TypingStatus(props: { roomId: number }) {
+  // Read the signal so the text follows it (typers() filters expired entries).
+  void chat.store.typing.value;
+  const names = chat.store.typers(props.roomId).map((u) => chat.username(u) ?? 'Someone');
+  const text = names.length === 0 ? '' : names.length === 1 ? `${names[0]} is typing…` : names.length === 2 ? `${names[0]} and ${names[1]} are typing…` : `${names.length} people are typing…`;
+  return (
+    <div role="status" class="typing">
+      {text}
+    </div>
+  );
+}
+
+function Presence(props: { conv: Membership }) {
+  const members = chat.store.membersOf(props.conv.chat_room).value;
+  const me = chat.store.me.value;
+  if (props.conv.room_type === 'group') return <span class="subtitle">{members ? `${members.length} members` : ''}</span>;
+  const other = members?.find((m) => m.user !== me);
+  if (!other) return null;
+  const online = chat.store.presence.value.get(other.user) === 'online';
+  return (
+    <span class="subtitle">
+      <span class={`dot${online ? ' online' : ''}`} aria-hidden="true" />
+      {online ? 'Online' : 'Offline'}
+    </span>
+  );
+}
+
+/** The element of the first message (or divider) in view, and where it sits: restored after the window changes. */
+function anchorOf(log: HTMLElement): { id: string; offset: number } | null {
+  const top = log.getBoundingClientRect().top;
+  for (const el of log.querySelectorAll<HTMLElement>('[data-id]')) {
+    const r = el.getBoundingClientRect();
+    if (r.bottom > top) return { id: el.dataset.id!, offset: r.top - top };
+  }
+  return null;
+}
+
+function MessageLog(props: { conv: Membership; unreadFrom: number | null; actions: MessageActions; jump: { current: ((id: number) => void) | null } }) {
+  const roomId = props.conv.chat_room;
+  const timeline = chat.store.timeline(roomId);
+  const messages = timeline.messages.value;
+  const pending = (chat.outbox.value?.items.value ?? []).filter((i) => i.chat_room === roomId);
+  const ref = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const anchor = useRef<{ id: string; offset: number } | null>(null);
+  const positioned = useRef(false);
+  const [active, setActive] = useState<number | null>(null);
+  const [showJumpUnread, setShowJumpUnread] = useState(false);
+  const [showJumpLatest, setShowJumpLatest] = useState(false);
+  const me = chat.store.me.value;
+  const members = chat.store.membersOf(roomId).value;
+
+  const firstUnread = props.unreadFrom === null ? null : (messages.find((m) => m.id > props.unreadFrom! && m.sender !== me) ?? null);
+
+  const report = () => {
+    const log = ref.current;
+    if (!log) return;
+    const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
+    atBottom.current = fromBottom < AT_BOTTOM_PX;
+    const atLatest = atBottom.current && !timeline.hasNewer.value && document.visibilityState === 'visible';
+    const v = chat.store.viewing.value;
+    if (!v || v.roomId !== roomId || v.atLatest !== atLatest) chat.store.viewing.value = { roomId, atLatest };
+    if (atLatest) {
+      const newest = timeline.newest;
+      if (newest) chat.markRead(roomId, newest.id);
+    }
+    setShowJumpLatest(timeline.hasNewer.value || fromBottom > log.clientHeight);
+    const divider = log.querySelector<HTMLElement>('.new-divider');
+    if (props.unreadFrom !== null && (props.conv.unread_count > 0 || divider)) {
+      const r = divider?.getBoundingClientRect();
+      const box = log.getBoundingClientRect();
+      setShowJumpUnread(!r || r.bottom < box.top || r.top > box.bottom);
+    } else setShowJumpUnread(false);
+  };
+
+  const loadEdge = async (direction: 'older' | 'newer') => {
+    const log = ref.current;
+    if (!log || timeline.loading.value) return;
+    anchor.current = anchorOf(log);
+    try {
+      if (direction === 'older') await timeline.loadOlder();
+      else await timeline.loadNewer();
+    } catch (err) {
+      anchor.current = null;
+      showError(err);
+    }
+  };
+
+  const onScroll = () => {
+    const log = ref.current;
+    if (!log) return;
+    report();
+    if (log.scrollTop < NEAR_EDGE_PX && timeline.hasOlder.value) void loadEdge('older');
+    else if (log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_EDGE_PX && timeline.hasNewer.value) void loadEdge('newer');
+  };
+
+  // After the window changes: keep the reader where they were (older or newer pages loaded),
+  // follow new messages when at the bottom, and place the first view.
+  useLayoutEffect(() => {
+    const log = ref.current;
+    if (!log || !timeline.loaded.value) return;
+    if (!positioned.current) {
+      positioned.current = true;
+      const divider = log.querySelector<HTMLElement>('.new-divider');
+      if (divider) log.scrollTop = divider.offsetTop - log.offsetTop - 8;
+      else log.scrollTop = log.scrollHeight;
+    } else if (anchor.current) {
+      const el = log.querySelector<HTMLElement>(`[data-id="${anchor.current.id}"]`);
+      if (el) log.scrollTop += el.getBoundingClientRect().top - log.getBoundingClientRect().top - anchor.current.offset;
+      anchor.current = null;
+    } else if (atBottom.current) {
+      log.scrollTop = log.scrollHeight;
+    }
+    report();
+    // A short page may not fill the view: keep loading until it scrolls.
+    if (log.scrollHeight <= log.clientHeight + NEAR_EDGE_PX && timeline.hasOlder.value) void loadEdge('older');
+  }, [messages, pending.length, timeline.loaded.value]);
+
+  useEffect(() => {
+    const onVisible = () => report();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      document.removeEventListener('visibilitychange', onVisible);
+      chat.store.viewing.value = null;
+    };
+  }, []);
+
+  const scrollToMessage = (id: number) => {
+    const el = ref.current?.querySelector<HTMLElement>(`[data-id="${id}"]`);
+    if (!el) return false;
+    el.scrollIntoView({ block: 'center' });
+    el.focus();
+    setActive(id);
+    return true;
+  };
+
+  props.jump.current = async (id: number) => {
+    if (scrollToMessage(id)) return;
+    await attempt(() => timeline.loadAround(id));
+    requestAnimationFrame(() => scrollToMessage(id));
+  };
+
+  const jumpToUnread = async () => {
+    if (props.unreadFrom === null) return;
+    if (firstUnread && scrollToMessage(firstUnread.id)) return;
+    await attempt(() => timeline.loadAround(props.unreadFrom!));
+    requestAnimationFrame(() => {
+      const divider = ref.current?.querySelector<HTMLElement>('.new-divider');
+      divider?.scrollIntoView({ block: 'start' });
+    });
+  };
+
+  const jumpToLatest = async () => {
+    if (timeline.hasNewer.value) await attempt(() => timeline.loadLatest());
+    atBottom.current = true;
+    const log = ref.current;
+    if (log) log.scrollTop = log.scrollHeight;
+  };
+
+  // Arrow keys move between messages (one tab stop for the whole log).
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (!['ArrowUp', 'ArrowDown', 'Home', 'End'].includes(e.key)) return;
+    const target = e.target as HTMLElement;
+    if (target.tagName !== 'ARTICLE' && target !== ref.current) return;
+    e.preventDefault();
+    const ids = messages.map((m) => m.id);
+    if (!ids.length) return;
+    const current = active !== null ? ids.indexOf(active) : ids.length;
+    const next = e.key === 'Home' ? 0 : e.key === 'End' ? ids.length - 1 : e.key === 'ArrowUp' ? Math.max(0, current - 1) : Math.min(ids.length - 1, current + 1);
+    scrollToMessage(ids[next]);
+  };
+
+  // "Seen by": under your latest message, the others whose read position has reached it.
+  const myLast = [...messages].reverse().find((m) => m.sender === me && !m.is_deleted);
+  const seenBy = myLast && members ? members.filter((mb) => mb.user !== me && (mb.last_seen_message ?? 0) >= myLast.id).map((mb) => mb.username) : [];
+  const focusId = active !== null && messages.some((m) => m.id === active) ? active : (messages[messages.length - 1]?.id ?? null);
+
+  const items: preact.JSX.Element[] = [];
+  let prev: Message | null = null;
+  for (const m of messages) {
+    if (!prev || dayKey(prev.created_at) !== dayKey(m.created_at)) {
+      items.push(
+        <div class="day" role="separator" key={`day-${m.id}`}>
+          <span>{dayLabel(m.created_at)}</span>
+        </div>,
+      );
+      prev = null;
+    }
+    if (firstUnread && m.id === firstUnread.id) {
+      items.push(
+        <div class="new-divider" role="separator" key="new">
+          <span>New messages</span>
+        </div>,
+      );
+    }
+    const continued = prev !== null && prev.sender === m.sender && !prev.is_deleted && Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_MS && m.id !== firstUnread?.id;
+    items.push(<MessageItem key={m.id} m={m} continued={continued} seenBy={m === myLast ? seenBy : []} actions={props.actions} focused={m.id === focusId} />);
+    prev = m;
+  }
+
+  return (
+    <div class="log-wrap">
+      <div class="log" role="log" aria-label="Messages" ref={ref} onScroll={onScroll} onKeyDown={onKeyDown} tabIndex={messages.length ? -1 : 0} onFocusCapture={(e) => {
+        const article = (e.target as HTMLElement).closest('article[data-id]') as HTMLElement | null;
+        if (article) setActive(Number(article.dataset.id));
+      }}>
+        {timeline.hasOlder.value ? <p class="hint center">{timeline.loading.value === 'older' ? 'Loading earlier messages…' : ' '}</p> : timeline.loaded.value && <p class="hint center">This is the beginning of the conversation.</p>}
+        {!timeline.loaded.value && <p class="hint center">Loading messages…</p>}
+        {items}
+        {!timeline.hasNewer.value && pending.map((item) => <PendingItem key={item.client_id} item={item} />)}
+        {timeline.hasNewer.value && <p class="hint center">{timeline.loading.value === 'newer' ? 'Loading newer messages…' : ' '}</p>}
+      </div>
+      <div class="jumps">
+        {showJumpUnread && (
+          <button type="button" class="pill" onClick={() => void jumpToUnread()}>
+            Jump to first unread
+          </button>
+        )}
+        {showJumpLatest && (
+          <button type="button" class="pill" onClick={() => void jumpToLatest()}>
+            Jump to latest
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export function Conversation(props: { roomId: number }) {
+  const { roomId } = props;
+  const conv = chat.store.conversations.value.get(roomId);
+  const replyTo = useSignal<Message | null>(null);
+  const editing = useSignal<Message | null>(null);
+  const uploads = useSignal<Upload[]>([]);
+  const dialog = useSignal<'members' | 'leave' | null>(null);
+  const deleting = useSignal<Message | null>(null);
+  const image = useSignal<{ url: string; name: string } | null>(null);
+  const dragging = useSignal(false);
+  const jump = useRef<((id: number) => void) | null>(null);
+  // Where the unread messages began when the conversation was opened (the divider stays there until it is left).
+  const unreadFrom = useRef<number | null>(conv && conv.unread_count > 0 ? (conv.last_seen_message ?? 0) : null);
+  const title = useComputed(() => {
+    const c = chat.store.conversations.value.get(roomId);
+    return c ? displayName(c) : '';
+  });
+
+  useEffect(() => {
+    if (conv) void attempt(() => chat.openRoom(roomId));
+  }, [roomId, !!conv]);
+
+  useSignalEffect(() => {
+    document.title = `${chat.store.unreadTotal.value ? `(${chat.store.unreadTotal.value}) ` : ''}${title.value} · Chat`;
+  });
+
+  if (!conv) {
+    return (
+      <section class="conversation-pane empty">
+        <p>{chat.store.conversationsLoaded.value ? 'This conversation is not in your list. You may have left it, or it may not exist.' : 'Loading…'}</p>
+        {chat.store.conversationsLoaded.value && (
+          <p>
+            <a href="#/">Back to your conversations</a>
+          </p>
+        )}
+      </section>
+    );
+  }
+
+  const actions: MessageActions = {
+    reply: (m) => {
+      editing.value = null;
+      replyTo.value = m;
+    },
+    edit: (m) => {
+      replyTo.value = null;
+      editing.value = m;
+    },
+    remove: (m) => (deleting.value = m),
+    openImage: (url, name) => (image.value = { url, name }),
+    jumpTo: (id) => jump.current?.(id),
+  };
+
+  const name = title.value;
+  return (
+    <section
+      class="conversation-pane"
+      aria-labelledby="room-title"
+      onDragOver={(e) => {
+        if (e.dataTransfer?.types.includes('Files')) {
+          e.preventDefault();
+          dragging.value = true;
+        }
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) dragging.value = false;
+      }}
+      onDrop={(e) => {
+        e.preventDefault();
+        dragging.value = false;
+        const files = [...(e.dataTransfer?.files ?? [])];
+        if (files.length) void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null);
+      }}
+    >
+      <header class="room-header">
+        <a href="#/" class="back" aria-label="All conversations">
+          ‹
+        </a>
+        <div class="room-title">
+          <h2 id="room-title">{name}</h2>
+          <Presence conv={conv} />
+        </div>
+        <div class="room-actions">
+          <button type="button" onClick={() => (dialog.value = 'members')}>
+            Members
+          </button>
+          <button type="button" onClick={() => (dialog.value = 'leave')}>
+            Leave
+          </button>
+        </div>
+      </header>
+      <MessageLog conv={conv} unreadFrom={unreadFrom.current} actions={actions} jump={jump} />
+      <TypingStatus roomId={roomId} />
+      <Composer roomId={roomId} placeholder={`Message ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => undefined} />
+      {dragging.value && (
+        <div class="drop-overlay" aria-hidden="true">
+          <p>Drop files to send them to {name}</p>
+          <p class="hint">{uploadLimitText()}</p>
+        </div>
+      )}
+      {dialog.value === 'members' && <MembersDialog conv={conv} onClose={() => (dialog.value = null)} />}
+      {dialog.value === 'leave' && (
+        <ConfirmDialog
+          title={conv.room_type === 'group' ? `Leave ${name}?` : `Hide the conversation with ${name}?`}
+          body={conv.room_type === 'group' ? 'You will stop receiving its messages. You can join again if it is public, or be added back.' : 'It comes back when a new message arrives.'}
+          confirm={conv.room_type === 'group' ? 'Leave group' : 'Hide conversation'}
+          onConfirm={async () => {
+            await chat.leave(roomId);
+            navigate('#/');
+          }}
+          onClose={() => (dialog.value = null)}
+        />
+      )}
+      {deleting.value && (
+        <ConfirmDialog
+          title="Delete this message?"
+          body="It is removed for everyone in the conversation."
+          confirm="Delete message"
+          onConfirm={() => chat.deleteMessage(deleting.value!)}
+          onClose={() => (deleting.value = null)}
+        />
+      )}
+      {image.value && <ImageDialog url={image.value.url} name={image.value.name} onClose={() => (image.value = null)} />}
+    </section>
+  );
+}

@@ -1,0 +1,34 @@
+// Desktop notifications while the tab is hidden (permission asked only from a click), and the
+// unread total in the page title.
+import { effect } from '@preact/signals';
+import type { Notification as ChatNotification } from '../core/index.js';
+import { chat } from './client.js';
+import { navigate, roomHref, route } from './router.js';
+
+export function desktopPermission(): NotificationPermission | 'unsupported' {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+export async function requestDesktopNotifications(): Promise<NotificationPermission | 'unsupported'> {
+  if (typeof Notification === 'undefined') return 'unsupported';
+  return Notification.requestPermission();
+}
+
+function showDesktop(n: ChatNotification) {
+  if (desktopPermission() !== 'granted' || document.visibilityState === 'visible') return;
+  const shown = new Notification('Chat', { body: n.body, tag: `chat-${n.id}` });
+  shown.onclick = () => {
+    window.focus();
+    if (n.chat_room !== null) navigate(roomHref(n.chat_room));
+    shown.close();
+  };
+}
+
+export function startDesktopIntegration(): void {
+  chat.onNotification(showDesktop);
+  // Outside a conversation (which names itself), the title is the unread total and the app.
+  effect(() => {
+    const n = chat.store.unreadTotal.value;
+    if (route.value.name !== 'room') document.title = n ? `(${n}) Chat` : 'Chat';
+  });
+}

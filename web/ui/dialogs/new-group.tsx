@@ -1,0 +1,85 @@
+import { useState } from 'preact/hooks';
+import { messageOf, type User } from '../../core/index.js';
+import { chat } from '../client.js';
+import { Combobox } from '../combobox.js';
+import { Dialog } from '../dialog.js';
+import { navigate, roomHref } from '../router.js';
+import { userOptions } from './user-search.js';
+
+export function NewGroupDialog(props: { onClose: () => void }) {
+  const [name, setName] = useState('');
+  const [isPublic, setPublic] = useState(true);
+  const [people, setPeople] = useState<User[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const create = async (e: Event) => {
+    e.preventDefault();
+    if (!name.trim()) {
+      setError('Give the group a name.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const room = await chat.createGroup({ name: name.trim(), is_public: isPublic, members: people.map((p) => p.id) });
+      props.onClose();
+      navigate(roomHref(room.id));
+    } catch (err) {
+      setError(messageOf(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="New group" onClose={props.onClose}>
+      <form onSubmit={create} noValidate>
+        <div class="field">
+          <label for="group-name">Name</label>
+          <input id="group-name" type="text" maxLength={255} value={name} autoFocus onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        </div>
+        <div class="check">
+          <input id="group-public" type="checkbox" checked={isPublic} onChange={(e) => setPublic((e.target as HTMLInputElement).checked)} />
+          <label for="group-public">Public</label>
+          <span class="hint"> Anyone on this server can find and join it.</span>
+        </div>
+        <div class="check">
+          <input id="group-e2ee" type="checkbox" disabled aria-describedby="group-e2ee-hint" />
+          <label for="group-e2ee">End-to-end encrypted</label>
+          <span class="hint" id="group-e2ee-hint">
+            {' '}
+            Not available on this server yet.
+          </span>
+        </div>
+        <Combobox
+          label="Add people"
+          placeholder="Type a username"
+          search={(text) => userOptions(text, new Set(people.map((p) => p.id)))}
+          onPick={(user) => setPeople((list) => (list.some((p) => p.id === user.id) ? list : [...list, user]))}
+        />
+        {people.length > 0 && (
+          <ul class="chips" aria-label="People to add">
+            {people.map((p) => (
+              <li key={p.id}>
+                <span>{p.username}</span>
+                <button type="button" class="icon-button" aria-label={`Remove ${p.username}`} onClick={() => setPeople((list) => list.filter((x) => x.id !== p.id))}>
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {error && (
+          <p role="alert" class="form-error">
+            {error}
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button type="submit" class="primary" disabled={busy}>
+            Create
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

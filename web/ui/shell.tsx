@@ -1,0 +1,110 @@
+// The logged-in screen: the sidebar (you, notifications, log out, new conversations, the
+// conversation list) beside the open conversation; dialogs; Ctrl/Cmd+K to switch.
+import { useSignal } from '@preact/signals';
+import { useEffect, useState } from 'preact/hooks';
+import { attempt } from './alerts.js';
+import { chat } from './client.js';
+import { Conversation } from './conversation.js';
+import { BrowseDialog } from './dialogs/browse.js';
+import { NewDirectDialog } from './dialogs/new-direct.js';
+import { NewGroupDialog } from './dialogs/new-group.js';
+import { NotificationsDialog } from './dialogs/notifications.js';
+import { SwitcherDialog } from './dialogs/switcher.js';
+import { route } from './router.js';
+import { ConversationList } from './sidebar.js';
+
+type DialogName = 'group' | 'direct' | 'browse' | 'notifications' | 'switcher' | null;
+
+/** Shown while events cannot arrive; it goes away by itself when the connection is back. */
+function ConnectionBanner() {
+  const state = chat.connection.value;
+  const [late, setLate] = useState(false);
+  // A first connection takes a moment: say nothing unless it takes long.
+  useEffect(() => {
+    if (state === 'online' || state === 'stopped') return setLate(false);
+    const t = setTimeout(() => setLate(true), 1500);
+    return () => clearTimeout(t);
+  }, [state]);
+  if (!late) return null;
+  return (
+    <div class="banner" role="status">
+      <span>Connection lost. Reconnecting…</span>
+      <button type="button" class="link-button" onClick={() => chat.socket.reconnectNow()}>
+        Retry now
+      </button>
+    </div>
+  );
+}
+
+export function Shell() {
+  const dialog = useSignal<DialogName>(null);
+  const me = chat.session.user.value;
+  const r = route.value;
+  const unreadNotes = chat.store.unreadNotifications.value;
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        dialog.value = 'switcher';
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  const close = () => (dialog.value = null);
+  return (
+    <div class={`shell${r.name === 'room' ? ' has-room' : ''}`}>
+      <aside class="sidebar">
+        <header class="me">
+          <span class="me-name" title={me?.email}>
+            {me?.username}
+          </span>
+          <button type="button" class="notes-button" aria-label={unreadNotes ? `Notifications, ${unreadNotes} unread` : 'Notifications'} onClick={() => (dialog.value = 'notifications')}>
+            <span aria-hidden="true">🔔</span>
+            {unreadNotes > 0 && (
+              <span class="badge" aria-hidden="true">
+                {unreadNotes > 99 ? '99+' : unreadNotes}
+              </span>
+            )}
+          </button>
+          <button type="button" onClick={() => void attempt(() => chat.logout())}>
+            Log out
+          </button>
+        </header>
+        <div class="sidebar-actions">
+          <button type="button" onClick={() => (dialog.value = 'group')}>
+            New group
+          </button>
+          <button type="button" onClick={() => (dialog.value = 'direct')}>
+            New direct message
+          </button>
+          <button type="button" onClick={() => (dialog.value = 'browse')}>
+            Browse groups
+          </button>
+        </div>
+        <ConversationList />
+        <p class="hint shortcut">
+          <kbd>Ctrl</kbd>+<kbd>K</kbd> switch conversation
+        </p>
+      </aside>
+      <main class="main">
+        {r.name === 'room' ? (
+          <Conversation key={r.roomId} roomId={r.roomId} />
+        ) : (
+          <section class="conversation-pane empty">
+            <h1>Welcome{me ? `, ${me.username}` : ''}</h1>
+            <p>Pick a conversation, start a new one, or browse the public groups.</p>
+          </section>
+        )}
+      </main>
+      <ConnectionBanner />
+      {dialog.value === 'group' && <NewGroupDialog onClose={close} />}
+      {dialog.value === 'direct' && <NewDirectDialog onClose={close} />}
+      {dialog.value === 'browse' && <BrowseDialog onClose={close} />}
+      {dialog.value === 'notifications' && <NotificationsDialog onClose={close} />}
+      {dialog.value === 'switcher' && <SwitcherDialog onClose={close} />}
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+// The conversation list: most recent activity first, each a link whose name is the
+// conversation's display name, ending ", N unread" when there are unread messages.
+import { displayName, type Membership } from '../core/index.js';
+import { chat } from './client.js';
+import { whenShort } from './format.js';
+import { roomHref, route } from './router.js';
+
+function preview(m: Membership): string {
+  const last = m.last_message;
+  if (!last) return m.room_type === 'group' ? 'No messages yet' : 'Say hello';
+  if (last.is_deleted) return 'Message deleted';
+  const who = last.sender === chat.store.me.value ? 'You' : (chat.store.usernames.value.get(last.sender) ?? last.sender_full_name);
+  const text = last.attachment ? `📎 ${last.attachment.file_name}` : last.content;
+  return `${who}: ${text.replace(/\s+/g, ' ').slice(0, 120)}`;
+}
+
+function ConversationLink(props: { m: Membership; current: boolean }) {
+  const { m } = props;
+  const name = displayName(m);
+  const unread = m.unread_count;
+  const label = unread > 0 ? `${name}, ${unread} unread` : name;
+  const previewId = `preview-${m.chat_room}`;
+  return (
+    <li>
+      <a href={roomHref(m.chat_room)} class={`conversation${props.current ? ' current' : ''}${unread ? ' unread' : ''}`} aria-label={label} aria-describedby={previewId} aria-current={props.current ? 'page' : undefined}>
+        <span class="avatar" aria-hidden="true">
+          {m.room_type === 'group' ? '#' : name.charAt(0).toUpperCase()}
+        </span>
+        <span class="conversation-text">
+          <span class="conversation-top">
+            <span class="conversation-name">{name}</span>
+            {m.last_message && <time class="conversation-time">{whenShort(m.last_message.created_at)}</time>}
+          </span>
+          <span class="conversation-preview" id={previewId}>
+            {preview(m)}
+          </span>
+        </span>
+        {unread > 0 && (
+          <span class="badge" aria-hidden="true">
+            {unread > 99 ? '99+' : unread}
+          </span>
+        )}
+      </a>
+    </li>
+  );
+}
+
+export function ConversationList() {
+  const list = chat.store.conversationList.value;
+  const r = route.value;
+  const current = r.name === 'room' ? r.roomId : null;
+  return (
+    <nav aria-label="Conversations" class="conversations">
+      {!chat.store.conversationsLoaded.value ? (
+        <p class="hint pad">Loading conversations…</p>
+      ) : list.length === 0 ? (
+        <p class="hint pad">No conversations yet. Start one with New group or New direct message.</p>
+      ) : (
+        <ul>
+          {list.map((m) => (
+            <ConversationLink key={m.chat_room} m={m} current={m.chat_room === current} />
+          ))}
+        </ul>
+      )}
+    </nav>
+  );
+}
