@@ -21,6 +21,7 @@ import { LocalFileStore } from './lib/storage.js';
 import { TokenSigner } from './lib/tokens.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { browserSessionRoutes } from './modules/auth/browser-session.routes.js';
 import { Revocations } from './modules/auth/revocations.js';
 import { UsersService } from './modules/users/users.service.js';
 import { usersRoutes } from './modules/users/users.routes.js';
@@ -134,6 +135,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(webRoutes, { config });
   await app.register(clientConfigRoutes, { ctx });
   await app.register(authRoutes, { ctx, auth });
+  await app.register(browserSessionRoutes, { ctx, auth });
   await app.register(usersRoutes, { ctx, users });
   await app.register(userauthRoutes, { ctx, users, auth });
   const rooms = new RoomsService(ctx);

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { AppError, fieldErrors, unauthorized } from '../../errors.js';
 import { passwordProblems } from '../../lib/passwords.js';
+import type { SessionRow, UserRow } from '../../db/schema.js';
 import { sha256 } from '../../lib/tokens.js';
 import { callerAccount } from '../users/users.access.js';
 import { emailKey, usersRepository } from '../users/users.repository.js';
@@ -18,10 +19,36 @@ export interface Principal {
   sessionId: number;
 }
 
+/** A rotation for a browser session (see refreshBrowser). */
+export interface BrowserRefresh extends Principal {
+  access: string;
+  /** The new refresh token; null when the caller already holds the current one (a concurrent tab's rotation). */
+  refresh: string | null;
+}
+
 const BAD_CREDENTIALS = 'No active account found with the given credentials.';
 
+/**
+ * How long, after a refresh token was rotated, the browser-session route still accepts the token it
+ * replaced. Tabs of one browser share the refresh cookie and may all refresh at the same moment:
+ * the first rotates, the others present the same (now previous) token a few milliseconds later. Within
+ * this window they get a new access token of the same session and no new cookie (the browser already
+ * holds the newer one), instead of tripping re-use detection. Older tokens, or the previous one
+ * after the window, still revoke the session. The JSON route (/api/auth/token/refresh/) has no window.
+ */
+export const REFRESH_REUSE_GRACE_MS = 30_000;
+
+export interface AuthOptions {
+  /** Milliseconds since the epoch (tests move it instead of waiting). */
+  clock?: () => number;
+}
+
 export class AuthService {
-  constructor(private readonly ctx: AppContext) {}
+  private readonly clock: () => number;
+
+  constructor(private readonly ctx: AppContext, opts: AuthOptions = {}) {
+    this.clock = opts.clock ?? Date.now;
+  }
 
   /** Who a bearer token belongs to, or null. No database read: the signature and the revocation list answer. */
   async authenticate(accessToken: string): Promise<Principal | null> {
@@ -35,6 +62,11 @@ export class AuthService {
   }
 
   async login(email: string, password: string): Promise<TokenPair> {
+    return (await this.loginUser(email, password)).pair;
+  }
+
+  /** Logs in (as login) and also returns the account, for answers that show it. */
+  async loginUser(email: string, password: string): Promise<{ pair: TokenPair; user: UserRow }> {
     const { limiter, config } = this.ctx;
     // Every attempt is counted before the (slow) check, so parallel guesses cannot all pass;
     // a success clears the count.
@@ -52,7 +84,7 @@ export class AuthService {
       await this.revoke(user.id, { ids: [sessionId], reason: 'credentials_changed' });
       throw new AppError(400, 'invalid_credentials', BAD_CREDENTIALS);
     }
-    return pair;
+    return { pair, user: current };
   }
 
   /** Counts one password attempt against an account; 429 beyond RATE_LIMIT_LOGIN_FAILURES per window. */
@@ -78,11 +110,25 @@ export class AuthService {
 
   /** Rotates a refresh token. Presenting an already-rotated one revokes the whole session. */
   async refresh(refreshToken: string): Promise<TokenPair> {
+    const r = await this.rotate(refreshToken, false);
+    return { access: r.access, refresh: r.refresh! };
+  }
+
+  /**
+   * Rotates the refresh token of a browser session (the cookie), as refresh() does, except that
+   * the session's immediately previous token, presented within REFRESH_REUSE_GRACE_MS of its
+   * rotation, gets a new access token and `refresh: null` instead of revoking the session.
+   */
+  refreshBrowser(refreshToken: string): Promise<BrowserRefresh> {
+    return this.rotate(refreshToken, true);
+  }
+
+  private async rotate(refreshToken: string, allowRecentPrevious: boolean): Promise<BrowserRefresh> {
     const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
     if (!claims) throw unauthorized('Token is invalid or expired.');
     const { userId, sessionId, generation } = claims;
     await enforceLimit(this.ctx.limiter, `refresh:${userId}`, this.ctx.config.rateLimits.refreshPerAccountPerMin, 60);
-    const now = new Date();
+    const now = new Date(this.clock());
     const next = await this.pair(userId, sessionId, generation + 1);
     const rotated = await sessionsRepository.rotate(this.ctx.db, {
       id: sessionId,
@@ -92,14 +138,34 @@ export class AuthService {
       now: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.ctx.tokens.refreshTtlSec * 1000).toISOString(),
     });
-    if (rotated) return next;
+    if (rotated) return { ...next, userId, sessionId };
     const session = await sessionsRepository.findById(this.ctx.db, sessionId);
     if (session && session.revoked_at === null && session.user_id === userId) {
+      // Only one token of each generation was ever handed out (a losing concurrent rotation's
+      // token is dropped), so a genuine, signed token of generation current - 1 is that one.
+      if (allowRecentPrevious && this.justRotatedFrom(session, generation, now) && (await usersRepository.findActive(this.ctx.db, userId))) {
+        return { access: next.access, refresh: null, userId, sessionId };
+      }
       // A genuine (signed) token of this session that is no longer current: someone replayed it.
       this.ctx.log.warn({ sessionId, userId }, 'refresh token re-used; session revoked');
       await this.revoke(userId, { ids: [sessionId], reason: 'refresh_reuse' });
     }
     throw unauthorized('Token is invalid or expired.');
+  }
+
+  /** Was `generation` the session's previous one, replaced at most REFRESH_REUSE_GRACE_MS ago? (last_used_at is the rotation time.) */
+  private justRotatedFrom(session: SessionRow, generation: number, now: Date): boolean {
+    return (
+      Number(session.refresh_gen) === generation + 1 &&
+      session.expires_at > now.toISOString() &&
+      now.getTime() - Date.parse(session.last_used_at) <= REFRESH_REUSE_GRACE_MS
+    );
+  }
+
+  /** Ends the session a refresh token belongs to (any of its generations); nothing for an invalid token. */
+  async logoutRefreshToken(refreshToken: string): Promise<void> {
+    const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
+    if (claims) await this.revoke(claims.userId, { ids: [claims.sessionId], reason: 'logout' });
   }
 
   logout(p: Principal): Promise<void> {
