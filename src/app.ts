@@ -41,6 +41,8 @@ import { gatewayRoutes } from './realtime/gateway.routes.js';
 import { MemoryTicketStore, RedisTicketStore } from './realtime/tickets.js';
 import { AttachmentsService } from './modules/attachments/attachments.service.js';
 import { attachmentsRoutes } from './modules/attachments/attachments.routes.js';
+import { DownloadLinks } from './modules/attachments/attachments.links.js';
+import { UrlSigner } from './lib/url-signing.js';
 import { ReactionsService } from './modules/reactions/reactions.service.js';
 import { reactionsRoutes } from './modules/reactions/reactions.routes.js';
 import { NotificationsService } from './modules/notifications/notifications.service.js';
@@ -100,7 +102,8 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     throw err;
   }
   const bus = redisBus ?? new MemoryBus(app.log);
-  const tokens = new TokenSigner(loadSigningSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSec, config.refreshTokenTtlSec);
+  const signingSecret = loadSigningSecret(config.jwtSecret, config.dataDir);
+  const tokens = new TokenSigner(signingSecret, config.accessTokenTtlSec, config.refreshTokenTtlSec);
   const revocations = new Revocations(database.db, bus, config.accessTokenTtlSec * 1000, app.log);
   await revocations.start();
 
@@ -147,7 +150,12 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(chatRoutes, { rooms, messages });
   // Attachments, reactions and notifications hook into message and room deletion (and, for
   // notifications, into every room event): built once, before any request.
-  await app.register(attachmentsRoutes, { ctx, attachments: new AttachmentsService(ctx, messages, rooms) });
+  await app.register(attachmentsRoutes, {
+    ctx,
+    auth,
+    attachments: new AttachmentsService(ctx, messages, rooms),
+    links: new DownloadLinks(new UrlSigner(signingSecret, 'attachment-download')),
+  });
   await app.register(reactionsRoutes, { reactions: new ReactionsService(ctx, messages) });
   await app.register(notificationsRoutes, { ctx, notifications: new NotificationsService(ctx, messages) });
   await app.register(keysRoutes, { keys: new KeysService(ctx) });

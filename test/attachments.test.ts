@@ -5,7 +5,7 @@ import type { TestApp, TestUser } from './helpers.js';
 import { call, chatApp, group, nextEvent, ok, privateRoom, send, users } from './chat-helpers.js';
 import { FILES, bigVideo, dataUrl, padTo, storedFiles, uploadDataUrl, uploadMultipart, type FileName } from './media-helpers.js';
 
-const ATTACHMENT_KEYS = ['created_at', 'download_url', 'file', 'file_name', 'file_type', 'id', 'message', 'mime_type', 'size'];
+const ATTACHMENT_KEYS = ['created_at', 'download_url', 'file', 'file_name', 'file_type', 'id', 'message', 'mime_type', 'signed_url', 'signed_url_expires_at', 'size'];
 
 const download = (t: TestApp, user: TestUser | null, id: number, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'GET', url: `/api/attachments/${id}/download/`, headers: { ...(user ? user.auth : {}), ...headers } });
@@ -93,7 +93,11 @@ describe('attachments', () => {
     assert.deepEqual((await ok(call(t, b, 'GET', `/api/messages/${msg.id}/`))).attachment, expected);
     const history = await ok(call(t, b, 'GET', `/api/messages/?chat_room=${room.id}`));
     assert.deepEqual(history.results.find((m: any) => m.id === msg.id).attachment, expected);
-    assert.deepEqual(await ok(call(t, b, 'GET', `/api/attachments/${att.id}/`)), att);
+    const { signed_url: ownLink, signed_url_expires_at: _a, ...same } = att;
+    const { signed_url: theirLink, signed_url_expires_at: _b, ...seenByB } = await ok(call(t, b, 'GET', `/api/attachments/${att.id}/`));
+    assert.deepEqual(seenByB, same);
+    assert.match(ownLink, new RegExp(`&user=${a.id}&`));
+    assert.match(theirLink, new RegExp(`&user=${b.id}&`), "each reader gets a link of their own");
   });
 
   it('refuses a file whose bytes do not match file_type, or are not an accepted type, and keeps nothing', async () => {

@@ -3,13 +3,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { AppContext } from '../../context.js';
-import type { AttachmentFileType } from '../../db/schema.js';
-import { AppError, fieldErrors, notFound, type FieldErrors } from '../../errors.js';
+import type { AttachmentFileType, AttachmentRow } from '../../db/schema.js';
+import { AppError, fieldErrors, notFound, unauthorized, type FieldErrors } from '../../errors.js';
+import { bearerToken } from '../../http/auth-hook.js';
 import { IdParams, errors } from '../../http/schemas.js';
 import { origin } from '../../http/urls.js';
+import type { AuthService } from '../auth/auth.service.js';
+import type { DownloadLinks } from './attachments.links.js';
 import { contentDisposition, dispositionOf } from './attachments.content.js';
 import { parseRange } from './attachments.range.js';
-import { AttachmentDetail, DataUrlBody, FILE_TYPES, MultipartBodyDoc } from './attachments.schemas.js';
+import { AttachmentDetail, DataUrlBody, DownloadQuery, FILE_TYPES, MultipartBodyDoc } from './attachments.schemas.js';
 import { drain, type AttachmentsService, type ReceivedFile } from './attachments.service.js';
 import { attachmentDetail } from './attachments.view.js';
 
@@ -17,12 +20,17 @@ const MAX_ID = 2_147_483_647;
 const parseId = (v: string | undefined) => (v !== undefined && /^\s*\d{1,10}\s*$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_ID ? Number(v) : null);
 const parseFileType = (v: string | undefined) => (FILE_TYPES as readonly string[]).includes(v?.trim() ?? '') ? (v!.trim() as AttachmentFileType) : null;
 
-export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; attachments: AttachmentsService }> = async (app, { ctx, attachments }) => {
+export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; attachments: AttachmentsService; auth: AuthService; links: DownloadLinks }> = async (
+  app,
+  { ctx, attachments, auth, links },
+) => {
   // Streaming multipart in this scope only: files are never buffered whole (no attachFieldsToBody).
   await app.register(multipart, {
     limits: { fileSize: ctx.config.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 16, headerPairs: 100 },
   });
   const tags = ['attachments'];
+  /** An attachment as its routes answer it: with the absolute URL and the caller's own signed link. */
+  const detail = (request: FastifyRequest, a: AttachmentRow) => attachmentDetail(a, origin(request, ctx.config), links.link(a.id, request.auth.userId));
 
   /** multipart/form-data: fields may come before or after the file; the file streams to storage as it arrives. */
   async function receiveMultipart(request: FastifyRequest): Promise<{ messageId: number; fileType: AttachmentFileType; file: ReceivedFile }> {
@@ -100,23 +108,31 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
       target = { messageId: body.message, fileType: body.file_type, file: await attachments.receiveDataUrl(body.file, body.file_name, body.file_type) };
     }
     const row = await attachments.attach(userId, target.messageId, target.fileType, target.file);
-    return reply.code(201).send(attachmentDetail(row, origin(request, ctx.config)));
+    return reply.code(201).send(detail(request, row));
   });
 
   app.get('/api/attachments/:id/', {
     schema: { tags, summary: 'An attachment (members of its room)', params: IdParams, response: { 200: AttachmentDetail, ...errors(401, 404) } },
-  }, async (request) => attachmentDetail(await attachments.get(request.auth.userId, request.params.id), origin(request, ctx.config)));
+  }, async (request) => detail(request, await attachments.get(request.auth.userId, request.params.id)));
 
   app.get('/api/attachments/:id/download/', {
+    // Authenticated here: by the bearer header, or by the signed link's query (see below).
+    config: { auth: false },
     schema: {
       tags,
-      summary: 'Download the file (members of its room)',
+      summary: 'Download the file (members of its room), with the bearer token or a signed link',
       description:
-        'Active members of the room only (404 for anyone else). Content-Type is the type found in the bytes; `X-Content-Type-Options: nosniff`; ' +
+        'Either `Authorization: Bearer <access>` or the query of a `signed_url` (`expires`, `user`, `sig`) from GET /api/attachments/{id}/ or the upload\'s answer, ' +
+        'for `<img src>` and links that cannot send a header. Neither valid (a tampered or expired link and no valid token) → 401. ' +
+        'Active members of the room only (404 for anyone else); with a link, the member it was made for, checked now, so a link stops working once they leave. ' +
+        'Content-Type is the type found in the bytes; `X-Content-Type-Options: nosniff`; ' +
         'images, audio and video are `inline`, documents `attachment`, with the file name in `filename` (ASCII) and `filename*` (UTF-8). ' +
+        '`Cache-Control: private, no-cache` with the token, `private, max-age=<seconds the link has left>` with a link. ' +
         'Single byte ranges (`Range: bytes=a-b`, `a-`, `-n`) answer 206 with Content-Range, or 416 when they start past the end; ' +
         'several ranges, or an `If-Range` that does not match the ETag, get the whole file (200).',
       params: IdParams,
+      querystring: DownloadQuery,
+      security: [{ bearerAuth: [] }, {}],
       response: {
         200: Type.Unsafe({ description: 'The file' }),
         206: Type.Unsafe({ description: 'The requested byte range' }),
@@ -125,7 +141,21 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
       },
     },
   }, async (request, reply) => {
-    const a = await attachments.get(request.auth.userId, request.params.id);
+    const id = request.params.id;
+    const token = bearerToken(request.headers.authorization);
+    const principal = token ? await auth.authenticate(token) : null;
+    let a: Awaited<ReturnType<AttachmentsService['get']>>;
+    let cacheControl = 'private, no-cache';
+    if (principal) {
+      request.auth = principal;
+      a = await attachments.get(principal.userId, id);
+    } else {
+      const now = Date.now();
+      const link = links.verify(id, request.query, now);
+      if (!link) throw unauthorized(token || !request.query.sig ? undefined : 'The download link is invalid or has expired.');
+      a = await attachments.getForLink(link.userId, id);
+      cacheControl = `private, max-age=${Math.max(0, Math.floor((link.expires * 1000 - now) / 1000))}`;
+    }
     const size = await ctx.store.size(a.storage_key);
     if (size === null) {
       request.log.warn({ attachmentId: a.id }, 'attachment file is missing from storage');
@@ -134,7 +164,7 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
     const etag = `"a${a.id}-${size}"`;
     const ifRange = request.headers['if-range'];
     const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, size) : null;
-    reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', 'private, no-cache');
+    reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', cacheControl);
     if (range === 'unsatisfiable') {
       throw new AppError(416, 'range_not_satisfiable', 'The requested range is outside the file.', undefined, { 'content-range': `bytes */${size}` });
     }

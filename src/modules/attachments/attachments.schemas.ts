@@ -30,10 +30,22 @@ const attachmentProps = {
 /** As shown in a message's `attachment` (REST and events). */
 export const Attachment = Type.Object(attachmentProps);
 
-/** As answered by the attachment routes: with an absolute `file` URL. */
+/** As answered by the attachment routes: with an absolute `file` URL and the caller's signed link. */
 export const AttachmentDetail = Type.Object({
   ...attachmentProps,
   file: Type.String({ description: 'Absolute URL of the download (PUBLIC_URL or the request origin)' }),
+  signed_url: Type.String({
+    description:
+      'Path of the download for the caller without any header (`<img src>`, links): `/api/attachments/{id}/download/?expires=<unix seconds>&user=<your id>&sig=<signature>`. ' +
+      'Valid until `signed_url_expires_at` (an hour or a little more; the same URL for about 10 minutes), and only while you may read the attachment.',
+  }),
+  signed_url_expires_at: Type.String({ description: 'When `signed_url` stops working (ISO-8601 UTC)' }),
+});
+
+export const DownloadQuery = Type.Object({
+  expires: Type.Optional(Type.String({ maxLength: 20, description: 'From `signed_url`: its expiry, unix seconds' })),
+  user: Type.Optional(Type.String({ maxLength: 20, description: 'From `signed_url`: the reader it was made for' })),
+  sig: Type.Optional(Type.String({ maxLength: 128, description: 'From `signed_url`: the signature' })),
 });
 
 export const DataUrlBody = Type.Object({

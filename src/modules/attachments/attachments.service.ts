@@ -12,6 +12,7 @@ import { messagesRepository } from '../messages/messages.repository.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { messageView } from '../messages/messages.view.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
+import { usersRepository } from '../users/users.repository.js';
 import { cleanFileName, contentTypeFor, SNIFF_BYTES, sniff, type Sniffed } from './attachments.content.js';
 import { attachmentsRepository, type AttachmentWithMessage } from './attachments.repository.js';
 
@@ -171,6 +172,15 @@ export class AttachmentsService {
     if (!a) throw notFound(NO_ATTACHMENT);
     await activeMemberOf(this.ctx.db, userId, a.chat_room_id, NO_ATTACHMENT);
     return a;
+  }
+
+  /**
+   * As get(), for a signed link made for `userId`: the account must also still be active (a
+   * deleted account's bearer tokens are revoked; its links are refused here). 404 otherwise.
+   */
+  async getForLink(userId: number, id: number): Promise<AttachmentWithMessage> {
+    if (!(await usersRepository.findActive(this.ctx.db, userId))) throw notFound(NO_ATTACHMENT);
+    return this.get(userId, id);
   }
 
   /** The sender only (403 for other members); the file is removed once the change commits. */

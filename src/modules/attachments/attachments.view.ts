@@ -1,5 +1,6 @@
 import type { Static } from 'typebox';
 import type { AttachmentRow } from '../../db/schema.js';
+import type { SignedLink } from './attachments.links.js';
 import type { Attachment, AttachmentDetail } from './attachments.schemas.js';
 
 export type AttachmentView = Static<typeof Attachment>;
@@ -20,7 +21,7 @@ export function attachmentView(a: AttachmentRow): AttachmentView {
   };
 }
 
-/** With the absolute URL, for the attachment routes (they know the request's origin). */
-export function attachmentDetail(a: AttachmentRow, origin: string): AttachmentDetailView {
-  return { ...attachmentView(a), file: `${origin}${downloadPath(a.id)}` };
+/** With the absolute URL and the caller's signed link, for the attachment routes (they know the request's origin and caller). */
+export function attachmentDetail(a: AttachmentRow, origin: string, link: SignedLink): AttachmentDetailView {
+  return { ...attachmentView(a), file: `${origin}${downloadPath(a.id)}`, ...link };
 }
