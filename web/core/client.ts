@@ -355,6 +355,8 @@ export class ChatClient {
   send(roomId: number, content: string, replyTo: number | null = null) {
     const outbox = this.outbox.value;
     if (!outbox) throw new ApiError(401, 'Please log in.');
+    // The message ends the typing the others saw; the next keystroke announces typing again.
+    this.lastTyping.delete(roomId);
     return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo });
   }
 
@@ -401,7 +403,7 @@ export class ChatClient {
     const name = file.name || 'file';
     const limit = cfg?.limits.upload_max_bytes;
     if (limit !== undefined && file.size > limit) {
-      throw new ApiError(413, `${name} is ${formatBytes(file.size)}; files can be at most ${formatBytes(limit)} on this server.`, 'too_large');
+      throw new ApiError(413, `${name} (${formatBytes(file.size)}) is larger than this server's limit of ${formatBytes(limit)} per file.`, 'too_large');
     }
     const message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...(opts.replyTo ? { reply_to: opts.replyTo } : {}) });
     this.received(message);

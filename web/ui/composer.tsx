@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, formatBytes, type Message } from '../core/index.js';
 import { attempt, showError } from './alerts.js';
 import { chat } from './client.js';
+import { PaperclipIcon } from './icons.js';
 
 export interface Upload {
   id: number;
@@ -173,7 +174,7 @@ export function Composer(props: {
       ))}
       <div class="composer-row">
         <label class="attach" title={`Attach file${limit ? ` (${limit})` : ''}`}>
-          <span aria-hidden="true">📎</span>
+          <PaperclipIcon />
           <input
             type="file"
             class="visually-hidden"

@@ -11,6 +11,7 @@ import { NewGroupDialog } from './dialogs/new-group.js';
 import { NotificationsDialog } from './dialogs/notifications.js';
 import { SwitcherDialog } from './dialogs/switcher.js';
 import { route } from './router.js';
+import { BellIcon, HashIcon, MessageIcon, SearchIcon } from './icons.js';
 import { ConversationList } from './sidebar.js';
 
 type DialogName = 'group' | 'direct' | 'browse' | 'notifications' | 'switcher' | null;
@@ -62,7 +63,7 @@ export function Shell() {
             {me?.username}
           </span>
           <button type="button" class="notes-button" aria-label={unreadNotes ? `Notifications, ${unreadNotes} unread` : 'Notifications'} onClick={() => (dialog.value = 'notifications')}>
-            <span aria-hidden="true">🔔</span>
+            <BellIcon />
             {unreadNotes > 0 && (
               <span class="badge" aria-hidden="true">
                 {unreadNotes > 99 ? '99+' : unreadNotes}
@@ -75,12 +76,15 @@ export function Shell() {
         </header>
         <div class="sidebar-actions">
           <button type="button" onClick={() => (dialog.value = 'group')}>
+            <HashIcon />
             New group
           </button>
           <button type="button" onClick={() => (dialog.value = 'direct')}>
+            <MessageIcon />
             New direct message
           </button>
           <button type="button" onClick={() => (dialog.value = 'browse')}>
+            <SearchIcon />
             Browse groups
           </button>
         </div>

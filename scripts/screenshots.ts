@@ -1,0 +1,103 @@
+// npm run screenshots: the main screens of the web client, in Debian's Chromium, into
+// docs/screenshots/. A throwaway server on SQLite is seeded with two people and a conversation.
+// (Emoji render with an emoji font installed: apt-get install fonts-noto-color-emoji.)
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site } from '../test/browser/browser-helpers.js';
+
+const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/screenshots');
+const reason = browserSkipReason();
+if (reason) {
+  process.stderr.write(`Cannot take screenshots: ${reason}\n`);
+  process.exit(1);
+}
+fs.mkdirSync(out, { recursive: true });
+
+const s = await site();
+const browser = await launch();
+const shot = async (page: Page, name: string) => {
+  await page.screenshot({ path: path.join(out, `${name}.png`) });
+  process.stdout.write(`docs/screenshots/${name}.png\n`);
+};
+
+try {
+  const viewport = { width: 1280, height: 760 };
+  const anon = await browser.newPage({ viewport, baseURL: s.base });
+  await anon.goto('/');
+  await anon.getByRole('button', { name: 'Log in' }).waitFor();
+  await shot(anon, 'login');
+  await anon.getByRole('link', { name: 'Create an account' }).click();
+  await anon.getByRole('textbox', { name: 'Password' }).fill('1234');
+  await anon.getByRole('textbox', { name: 'Username' }).fill('grace');
+  await anon.getByRole('textbox', { name: 'Email' }).fill('not-an-email');
+  await anon.getByRole('button', { name: 'Sign up' }).click();
+  await anon.getByRole('alert').waitFor();
+  await shot(anon, 'signup-error');
+
+  const ada = await signUp(browser, s.base, { username: 'ada' });
+  const bob = await signUp(browser, s.base, { username: 'bob' });
+  const carol = await signUp(browser, s.base, { username: 'carol' });
+  // A picture to share: a mock-up drawn by the browser itself.
+  const painter = await browser.newPage({ viewport: { width: 480, height: 300 } });
+  await painter.setContent(`<body style="margin:0;font:600 28px system-ui;background:linear-gradient(135deg,#2457c5,#7aa2f7);color:#fff;display:grid;place-items:center;height:100vh">
+    <div style="background:#fff;color:#1b1d22;border-radius:16px;padding:28px 36px;box-shadow:0 10px 30px #0004">Welcome aboard 👋<div style="font:400 16px system-ui;margin-top:8px">Step 1 of 3 · Skip</div></div></body>`);
+  const mockup = await painter.screenshot();
+  await painter.close();
+  for (const p of [ada, bob, carol]) await p.page.setViewportSize(viewport);
+  await createGroup(ada.page, 'design-review', [bob.username, carol.username]);
+  await send(ada.page, 'Morning! The new onboarding flow is ready for review.');
+  await conversationLink(bob.page, 'design-review').click();
+  await send(bob.page, 'Nice. Sharing the mock-up from yesterday:');
+  await bob.page.getByLabel('Attach file').setInputFiles({ name: 'mockup.png', mimeType: 'image/png', buffer: mockup });
+  await messages(ada.page).getByRole('img', { name: 'mockup.png' }).waitFor();
+  await send(ada.page, 'Looks clean. Two questions:\n1. Do we keep the skip button?\n2. Which copy for the first screen?');
+  const first = messages(bob.page).filter({ hasText: 'Morning!' }).first();
+  await first.hover();
+  await first.getByRole('button', { name: 'React' }).click();
+  await first.getByRole('button', { name: 'like' }).click();
+  await ada.page.getByLabel('Attach file').setInputFiles({ name: 'review-notes.txt', mimeType: 'text/plain', buffer: Buffer.from('notes\n'.repeat(300)) });
+  await messages(bob.page).getByRole('link', { name: 'review-notes.txt' }).waitFor();
+  await bob.page.getByRole('textbox', { name: 'Message' }).pressSequentially('Keep the skip button');
+  await ada.page.getByRole('status').filter({ hasText: 'is typing' }).waitFor();
+  await ada.page.getByRole('button', { name: 'New direct message' }).click();
+  const dm = ada.page.getByRole('dialog', { name: 'New direct message' });
+  await dm.getByRole('combobox', { name: 'Username' }).fill(carol.username);
+  await dm.getByRole('option', { name: carol.username }).click();
+  await dm.getByRole('button', { name: 'Start' }).click();
+  await send(ada.page, 'Can you join the review at 3?');
+  await conversationLink(ada.page, 'design-review').click();
+  await messages(ada.page).filter({ hasText: 'Keep' }).count();
+  await shot(bob.page, 'conversation');
+  await conversationLink(carol.page, 'ada').and(carol.page.getByRole('link', { name: 'ada, 1 unread' })).waitFor();
+  await shot(carol.page, 'unread');
+
+  await ada.page.getByRole('button', { name: 'New group' }).click();
+  const dialog = ada.page.getByRole('dialog', { name: 'New group' });
+  await dialog.getByRole('textbox', { name: 'Name' }).fill('offsite-2027');
+  await dialog.getByRole('combobox', { name: 'Add people' }).fill(bob.username.slice(0, 4));
+  await dialog.getByRole('option').first().waitFor();
+  await shot(ada.page, 'new-group');
+  await ada.page.keyboard.press('Escape');
+  await ada.page.keyboard.press('Escape');
+
+  await ada.page.getByRole('button', { name: 'Members' }).click();
+  await ada.page.getByRole('dialog', { name: 'Members' }).getByText(carol.username, { exact: true }).waitFor();
+  await shot(ada.page, 'members');
+  await ada.page.keyboard.press('Escape');
+
+  await carol.page.getByRole('button', { name: /^Notifications/ }).click();
+  await carol.page.getByRole('dialog', { name: 'Notifications' }).getByRole('listitem').first().waitFor();
+  await shot(carol.page, 'notifications');
+
+  const phone = await browser.newContext({ viewport: { width: 390, height: 780 }, baseURL: s.base, colorScheme: 'dark', storageState: await bob.context.storageState() });
+  const mobile = await phone.newPage();
+  await mobile.goto('/');
+  await conversationLink(mobile, 'design-review').click();
+  await messages(mobile).first().waitFor();
+  await shot(mobile, 'mobile-dark');
+} finally {
+  await browser.close();
+  await s.close();
+}
