@@ -9,10 +9,13 @@ import pg from 'pg';
 import { ROOT, round, startChatServer, startProcess } from './lib.js';
 import { ceiling, connections, fanout, history, loginStorm, sends } from './scenarios.js';
 import { sqliteFloor } from './sqlite-floor.js';
+import { webClient } from './web-client.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const HISTORY_MESSAGES = Number(process.env.BENCH_HISTORY_MESSAGES ?? 1_000_000);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 10_000);
+const WEB_CONVERSATIONS = Number(process.env.BENCH_WEB_CONVERSATIONS ?? 1_000);
+const WEB_MESSAGES = Number(process.env.BENCH_WEB_MESSAGES ?? 10_000);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** BENCH_ONLY=sends,fanout,… runs a subset (names as in the JSON output). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
@@ -22,7 +25,7 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
 
 log('building (npm run build)');
-const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 if (build.status !== 0) process.exit(1);
 
 const results: Record<string, unknown> = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, seconds: SECONDS } };
@@ -48,6 +51,11 @@ if (wanted('sqliteFloor')) {
 if (wanted('history')) {
   log(`history: seeding ${HISTORY_MESSAGES} messages`);
   results.history = await history(path.join(tmp, 'history'), HISTORY_MESSAGES, SECONDS);
+}
+
+if (wanted('webClient')) {
+  log(`web client: ${WEB_CONVERSATIONS} conversations, ${WEB_MESSAGES} messages of history, in Chromium`);
+  results.webClient = await webClient(path.join(tmp, 'web'), { conversations: WEB_CONVERSATIONS, messages: WEB_MESSAGES });
 }
 
 log('PostgreSQL: sends');
@@ -100,6 +108,17 @@ rows.push(
     ? ['6. sends (PostgreSQL)', 'skipped: ' + r.sendsPostgres.skipped, '', '']
     : ['6. sends (PostgreSQL, 32 conns)', `${round(r.sendsPostgres.rps)} req/s, p50 ${r.sendsPostgres.p50} ms, p99 ${r.sendsPostgres.p99} ms, ratio ${round(r.sendsPostgres.rps / r.ceiling.rps, 2)}; ${r.sendsPostgres.created} 201s, ${r.sendsPostgres.delivered} delivered`, 'reported beside SQLite', ''],
 );
+if (r.webClient) {
+  const w = r.webClient;
+  rows.push([`7. web client: first-page JavaScript`, `${w.firstPageJsGzipKb} KB gzipped`, '≤ 100 KB', pass(w.firstPageJsGzipKb <= 100)]);
+  if (w.skipped) rows.push(['   in Chromium', `skipped: ${w.skipped}`, '', '']);
+  else {
+    rows.push(
+      [`8. conversation list (${w.conversations} conversations)`, `all listed ${w.listMs} ms after a page load; a click shows one with its messages in ${w.openConversationMs} ms`, '≤ 1 s', pass(w.listMs <= 1000)],
+      [`9. history of ${w.historyMessages} messages`, `scrolled to the first in ${w.historyScrollSeconds} s, ${w.historyPagesLoaded} pages loaded, at most ${w.historyMostArticlesAtOnce} messages on the page`, 'never all loaded at once', pass(w.reachedFirstMessage && w.historyMostArticlesAtOnce < w.historyMessages)],
+    );
+  }
+}
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i].length), 6));
 const line = (row: Row) => row.map((c, i) => c.padEnd(widths[i])).join(' | ');
 process.stdout.write(`\n${line(['figure', 'measured', 'target', 'verdict'])}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}\n`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm test: the whole suite on SQLite, then again on PostgreSQL with Redis when they answer.
-// REQUIRE_SERVICES=1 (CI) turns a missing PostgreSQL or Redis into a failure instead of a skip.
-import { spawn } from 'node:child_process';
+// npm test: the whole suite on SQLite, then again on PostgreSQL with Redis when they answer,
+// the browser tests (test/browser) in Debian's Chromium included. The web client is built first.
+// REQUIRE_SERVICES=1 (CI) turns a missing PostgreSQL, Redis or Chromium into a failure instead of a skip.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -53,10 +54,22 @@ function run(label, env) {
   });
 }
 
+const built = spawnSync(process.execPath, [path.join(root, 'web/build.mjs'), '--quiet'], { stdio: 'inherit' });
+if (built.status !== 0) {
+  process.stderr.write('Building the web client failed.\n');
+  process.exit(1);
+}
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const chromiumUp = fs.existsSync(CHROMIUM);
 const [pgUp, redisUp] = await Promise.all([reachable(PG_URL), reachable(REDIS_URL)]);
-const missing = [!pgUp && `PostgreSQL (${PG_URL})`, !redisUp && `Redis (${REDIS_URL})`].filter(Boolean);
+const missing = [
+  !pgUp && `PostgreSQL (${PG_URL}) is not reachable, so the suite did not run against it.`,
+  !redisUp && `Redis (${REDIS_URL}) is not reachable, so the suite did not run against it.`,
+  !chromiumUp && `Chromium is not installed at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium), so the browser tests (test/browser) did not run.`,
+].filter(Boolean);
 if (missing.length && required) {
-  process.stderr.write(`REQUIRE_SERVICES is set but ${missing.join(' and ')} cannot be reached.\n`);
+  process.stderr.write(`REQUIRE_SERVICES is set, but:\n${missing.map((m) => `  ${m}`).join('\n')}\n`);
   process.exit(1);
 }
 
@@ -65,7 +78,7 @@ if (pgUp || redisUp) {
   const label = `${pgUp ? 'PostgreSQL' : 'SQLite'}${redisUp ? ' + Redis' : ', in-process bus'}`;
   results.push(await run(label, { TEST_DB: pgUp ? 'postgres' : 'sqlite', TEST_DATABASE_URL: PG_URL, TEST_REDIS_URL: redisUp ? REDIS_URL : '' }));
 }
-for (const m of missing) process.stdout.write(`\nSKIPPED: ${m} is not reachable, so the suite did not run against it.\n`);
+for (const m of missing) process.stdout.write(`\nSKIPPED: ${m}\n`);
 
 const pass = results.reduce((n, r) => n + r.pass, 0);
 const fail = results.reduce((n, r) => n + r.fail, 0);

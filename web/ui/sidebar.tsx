@@ -1,20 +1,21 @@
 // The conversation list: most recent activity first, each a link whose name is the
 // conversation's display name, ending ", N unread" when there are unread messages.
+import { memo } from 'preact/compat';
 import { displayName, type Membership } from '../core/index.js';
 import { chat } from './client.js';
 import { whenShort } from './format.js';
 import { roomHref, route } from './router.js';
 
-function preview(m: Membership): string {
+function preview(m: Membership, who: string): string {
   const last = m.last_message;
   if (!last) return m.room_type === 'group' ? 'No messages yet' : 'Say hello';
   if (last.is_deleted) return 'Message deleted';
-  const who = last.sender === chat.store.me.value ? 'You' : (chat.store.usernames.value.get(last.sender) ?? last.sender_full_name);
   const text = last.attachment ? `📎 ${last.attachment.file_name}` : last.content;
   return `${who}: ${text.replace(/\s+/g, ' ').slice(0, 120)}`;
 }
 
-function ConversationLink(props: { m: Membership; current: boolean }) {
+/** One link; re-rendered only when its own conversation, its sender's name or the selection change (lists can be long). */
+const ConversationLink = memo(function ConversationLink(props: { m: Membership; current: boolean; who: string }) {
   const { m } = props;
   const name = displayName(m);
   const unread = m.unread_count;
@@ -32,7 +33,7 @@ function ConversationLink(props: { m: Membership; current: boolean }) {
             {m.last_message && <time class="conversation-time">{whenShort(m.last_message.created_at)}</time>}
           </span>
           <span class="conversation-preview" id={previewId}>
-            {preview(m)}
+            {preview(m, props.who)}
           </span>
         </span>
         {unread > 0 && (
@@ -43,12 +44,15 @@ function ConversationLink(props: { m: Membership; current: boolean }) {
       </a>
     </li>
   );
-}
+});
 
 export function ConversationList() {
   const list = chat.store.conversationList.value;
   const r = route.value;
   const current = r.name === 'room' ? r.roomId : null;
+  const me = chat.store.me.value;
+  const names = chat.store.usernames.value;
+  const who = (m: Membership) => (!m.last_message ? '' : m.last_message.sender === me ? 'You' : (names.get(m.last_message.sender) ?? m.last_message.sender_full_name));
   return (
     <nav aria-label="Conversations" class="conversations">
       {!chat.store.conversationsLoaded.value ? (
@@ -58,7 +62,7 @@ export function ConversationList() {
       ) : (
         <ul>
           {list.map((m) => (
-            <ConversationLink key={m.chat_room} m={m} current={m.chat_room === current} />
+            <ConversationLink key={m.chat_room} m={m} current={m.chat_room === current} who={who(m)} />
           ))}
         </ul>
       )}
