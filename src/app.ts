@@ -9,6 +9,7 @@ import { openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { registerAuthHook } from './http/auth-hook.js';
 import { registerBodyParsing } from './http/body.js';
+import { registerTooLargeHandling } from './http/too-large.js';
 import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
@@ -87,6 +88,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     if (closing) reply.header('connection', 'close');
   });
   registerBodyParsing(app);
+  registerTooLargeHandling(app);
 
   const database = openDatabase({
     databaseUrl: config.databaseUrl,

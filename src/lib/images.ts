@@ -25,6 +25,12 @@ export function decodeDataUrl(value: string): { mime: string; data: Buffer } | n
   return { mime: parsed.mime.toLowerCase(), data: Buffer.from(parsed.base64, 'base64') };
 }
 
+/** 413 for an image over `maxBytes`, as a field error. */
+export function imageTooLarge(field: string, maxBytes: number): AppError {
+  const text = `The image is larger than ${maxBytes} bytes.`;
+  return new AppError(413, 'too_large', text, { [field]: [text] });
+}
+
 /** Accepts a Buffer (uploaded file) or a data URL; returns the bytes and extension of a real image. */
 export async function readImage(field: string, value: unknown, maxBytes: number): Promise<{ data: Buffer; ext: string }> {
   let data: Buffer;
@@ -35,9 +41,7 @@ export async function readImage(field: string, value: unknown, maxBytes: number)
     data = decoded.data;
   } else throw fieldError(field, 'Upload a file or send a data:image/...;base64, URL.');
   if (data.length === 0) throw fieldError(field, 'The submitted file is empty.');
-  if (data.length > maxBytes) {
-    throw new AppError(413, 'too_large', `The image is larger than ${maxBytes} bytes.`, { [field]: [`The image is larger than ${maxBytes} bytes.`] });
-  }
+  if (data.length > maxBytes) throw imageTooLarge(field, maxBytes);
   const type = await fileTypeFromBuffer(data);
   const ext = type && IMAGE_TYPES.get(type.mime);
   if (!ext) throw fieldError(field, 'Upload a valid image (PNG, JPEG, GIF or WebP). The file you uploaded was either not an image or a corrupted image.');

@@ -7,6 +7,7 @@ import type { AttachmentFileType, AttachmentRow } from '../../db/schema.js';
 import { AppError, fieldErrors, notFound, unauthorized, type FieldErrors } from '../../errors.js';
 import { bearerToken } from '../../http/auth-hook.js';
 import { IdParams, errors } from '../../http/schemas.js';
+import { MULTIPART_OVERHEAD_BYTES, refuseDeclaredOver } from '../../http/too-large.js';
 import { origin } from '../../http/urls.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { DownloadLinks } from './attachments.links.js';
@@ -25,9 +26,12 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
   { ctx, attachments, auth, links },
 ) => {
   // Streaming multipart in this scope only: files are never buffered whole (no attachFieldsToBody).
-  await app.register(multipart, {
-    limits: { fileSize: ctx.config.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 16, headerPairs: 100 },
-  });
+  // The parser lets one byte past the limit through, so receiveStream sees the file pass it and
+  // answers 413 at once (instead of the parser skipping the rest of the file first).
+  const limits = { fileSize: ctx.config.uploadMaxBytes + 1, files: 1, fields: 10, fieldSize: 1024, parts: 16, headerPairs: 100 };
+  await app.register(multipart, { limits });
+  /** The largest multipart body a file within the limit can make: the file, the text fields and the framing. */
+  const maxMultipartBytes = ctx.config.uploadMaxBytes + limits.fields * limits.fieldSize + MULTIPART_OVERHEAD_BYTES;
   const tags = ['attachments'];
   /** An attachment as its routes answer it: with the absolute URL and the caller's own signed link. */
   const detail = (request: FastifyRequest, a: AttachmentRow) => attachmentDetail(a, origin(request, ctx.config), links.link(a.id, request.auth.userId));
@@ -75,6 +79,8 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
   }
 
   app.post('/api/attachments/', {
+    config: { maxBodyBytes: maxMultipartBytes },
+    onRequest: refuseDeclaredOver(maxMultipartBytes, () => attachments.tooLarge()),
     // Multipart fields are read (and checked) by the handler as the stream arrives, not by the schema.
     preValidation: async (request) => {
       if (request.isMultipart()) request.body = {};
@@ -86,7 +92,11 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
         'multipart/form-data with `file`, `message` and `file_type` (the seed\'s form), or JSON / a urlencoded form with `file` as a ' +
         '`data:<type>;base64,` URL (bounded by BODY_LIMIT). Only the message\'s sender (403 for other members, 404 for anyone else); ' +
         'one attachment per message (400 if it has one, or was deleted). The file\'s bytes must be of `file_type` (see its allow-list), whatever its ' +
-        'name or declared type say: otherwise 400. Over UPLOAD_MAX_BYTES → 413. Stored under a name the server chooses. ' +
+        'name or declared type say: otherwise 400. Over UPLOAD_MAX_BYTES → 413 `{"file": ["…"]}`, nothing stored, sent as soon as that is known: ' +
+        'from Content-Length when it is larger than the file limit plus the form\'s allowance (text fields and multipart framing), before anything is read, ' +
+        'else when the stream passes the limit. The server then says `Connection: close`, keeps reading and dropping the rest of the body ' +
+        '(up to the larger of 8 MiB and that allowance, for at most 10 s) and closes after the client, so the client receives the 413 rather than a reset connection. ' +
+        'Stored under a name the server chooses. ' +
         'The room receives `message_updated` with the message showing its `attachment`.',
       // One schema per content type (Fastify validates the one matching the request).
       body: {
@@ -116,8 +126,19 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
   }, async (request) => detail(request, await attachments.get(request.auth.userId, request.params.id)));
 
   app.get('/api/attachments/:id/download/', {
-    // Authenticated here: by the bearer header, or by the signed link's query (see below).
+    // Authenticated here, by the bearer header or by the signed link's query (checked in the handler,
+    // against the validated id); with neither, 401 before anything else, as on every secured route.
     config: { auth: false },
+    onRequest: async (request) => {
+      const token = bearerToken(request.headers.authorization);
+      const principal = token ? await auth.authenticate(token) : null;
+      if (principal) {
+        request.auth = principal;
+        return;
+      }
+      const q = request.query as Record<string, unknown>;
+      if (typeof q.expires !== 'string' || typeof q.user !== 'string' || typeof q.sig !== 'string') throw unauthorized();
+    },
     schema: {
       tags,
       summary: 'Download the file (members of its room), with the bearer token or a signed link',
@@ -142,17 +163,13 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
     },
   }, async (request, reply) => {
     const id = request.params.id;
-    const token = bearerToken(request.headers.authorization);
-    const principal = token ? await auth.authenticate(token) : null;
     let a: Awaited<ReturnType<AttachmentsService['get']>>;
     let cacheControl = 'private, no-cache';
-    if (principal) {
-      request.auth = principal;
-      a = await attachments.get(principal.userId, id);
-    } else {
+    if (request.auth) a = await attachments.get(request.auth.userId, id);
+    else {
       const now = Date.now();
       const link = links.verify(id, request.query, now);
-      if (!link) throw unauthorized(token || !request.query.sig ? undefined : 'The download link is invalid or has expired.');
+      if (!link) throw unauthorized('The download link is invalid or has expired.');
       a = await attachments.getForLink(link.userId, id);
       cacheControl = `private, max-age=${Math.max(0, Math.floor((link.expires * 1000 - now) / 1000))}`;
     }

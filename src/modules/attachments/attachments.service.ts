@@ -68,7 +68,8 @@ export class AttachmentsService {
   /**
    * Streams an uploaded file into storage without holding it in memory: its first bytes decide
    * what it is (refused at once if nothing allowed, or not `expected` when that is known), the
-   * rest is copied as it arrives. Over UPLOAD_MAX_BYTES → 413 and nothing is kept.
+   * rest is copied as it arrives. Over UPLOAD_MAX_BYTES → 413 as soon as the stream passes it, and
+   * nothing is kept.
    */
   async receiveStream(source: Readable, fileName: string | undefined, opts: { expected?: AttachmentFileType; truncated?: () => boolean } = {}): Promise<ReceivedFile> {
     const max = this.maxBytes;
@@ -92,8 +93,9 @@ export class AttachmentsService {
       sniffed = await sniff(head, done, fileName ?? '');
       if (opts.expected) contentTypeFor(sniffed, opts.expected);
     } catch (err) {
-      // Read the rest and drop it, so the request ends normally and the connection stays usable.
-      await drain(it);
+      // Read the rest and drop it, so the request ends normally and the connection stays usable;
+      // but not after a 413: that answer goes at once (see http/too-large.ts).
+      if (!(err instanceof AppError && err.statusCode === 413)) await drain(it);
       throw err;
     }
     let size = 0;
@@ -213,7 +215,8 @@ export class AttachmentsService {
     });
   }
 
-  private tooLarge(): AppError {
+  /** 413 with the file field's message (also for an upload refused by its Content-Length). */
+  tooLarge(): AppError {
     const text = `The file is larger than ${this.maxBytes} bytes.`;
     return new AppError(413, 'too_large', text, { file: [text] });
   }

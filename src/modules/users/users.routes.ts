@@ -5,7 +5,9 @@ import type { AppContext } from '../../context.js';
 import { fieldError, notFound } from '../../errors.js';
 import { limitPerIp } from '../../http/rate-limit-hook.js';
 import { IdParams, Paginated, errors } from '../../http/schemas.js';
+import { MULTIPART_OVERHEAD_BYTES, readAtMost, refuseDeclaredOver } from '../../http/too-large.js';
 import { pageLinks } from '../../http/urls.js';
+import { imageTooLarge } from '../../lib/images.js';
 import { PAGE_SIZE, type UsersService } from './users.service.js';
 import { ProfileBody, SignupBody, User, UserListQuery } from './users.schemas.js';
 import { userView } from './users.view.js';
@@ -15,17 +17,30 @@ const FORMS = ['application/json', 'application/x-www-form-urlencoded', 'multipa
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users: UsersService }> = async (app, { ctx, users }) => {
   // Profile pictures arrive as multipart file fields; only in this scope, buffered (they are small and capped).
+  const maxAvatar = ctx.config.avatarMaxBytes;
+  // Text fields are short; the picture comes as the one file part. The parser lets one byte past the
+  // limit through so that onFile sees the file pass it and answers 413 at once.
+  const limits = { fileSize: maxAvatar + 1, files: 1, fields: 10, fieldSize: 8 * 1024 };
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
-    // Text fields are short; the picture comes as the one file part (fileSize caps it).
-    limits: { fileSize: ctx.config.avatarMaxBytes, files: 1, fields: 10, fieldSize: 8 * 1024 },
+    limits,
+    async onFile(part) {
+      (part as unknown as { value: Buffer }).value = await readAtMost(part.file, maxAvatar, () => imageTooLarge(part.fieldname, maxAvatar));
+    },
   });
+  /** The largest multipart body a picture within the limit can make (picture, text fields, framing): 413 at once beyond. */
+  const maxMultipartBytes = maxAvatar + limits.fields * limits.fieldSize + MULTIPART_OVERHEAD_BYTES;
+  const refuseOversize = refuseDeclaredOver(maxMultipartBytes, () => imageTooLarge('profile_picture', maxAvatar));
+  const AVATAR_413 =
+    'A picture over AVATAR_MAX_BYTES → 413 `{"profile_picture": ["…"]}`, sent as soon as that is known (from Content-Length when a multipart body is ' +
+    'larger than the picture limit plus the form\'s allowance, else when the file passes the limit); the rest of the body is read and dropped ' +
+    '(bounded) before the connection closes, so the client receives the 413.';
   const tags = ['users'];
 
   app.post('/api/users/', {
-    config: { auth: false },
-    onRequest: limitPerIp(ctx, 'signup', ctx.config.rateLimits.signupPerIpPerMin),
-    schema: { tags, summary: 'Sign up', consumes: FORMS, body: SignupBody, response: { 201: User, ...errors(400, 413, 429) } },
+    config: { auth: false, maxBodyBytes: maxMultipartBytes },
+    onRequest: [limitPerIp(ctx, 'signup', ctx.config.rateLimits.signupPerIpPerMin), refuseOversize],
+    schema: { tags, summary: 'Sign up', description: AVATAR_413, consumes: FORMS, body: SignupBody, response: { 201: User, ...errors(400, 413, 429) } },
   }, async (request, reply) => {
     const user = await users.signup(request.body);
     return reply.code(201).send(userView(ctx, request, user));
@@ -44,7 +59,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users: Us
   }, async (request) => userView(ctx, request, await users.get(request.params.id)));
 
   const update = {
-    schema: { tags, summary: 'Update your own profile (PUT behaves as PATCH)', consumes: FORMS, params: IdParams, body: ProfileBody, response: { 200: User, ...errors(400, 401, 403, 404, 413) } },
+    config: { maxBodyBytes: maxMultipartBytes },
+    onRequest: refuseOversize,
+    schema: { tags, summary: 'Update your own profile (PUT behaves as PATCH)', description: AVATAR_413, consumes: FORMS, params: IdParams, body: ProfileBody, response: { 200: User, ...errors(400, 401, 403, 404, 413) } },
   };
   const updateHandler = async (request: { auth: { userId: number }; params: { id: number }; body: Record<string, unknown> }) => {
     if (request.body.password !== undefined) throw fieldError('password', 'Use POST /api/auth/password/ to change the password.');
