@@ -186,7 +186,9 @@ export type Expectation =
   /** A 4xx error body, or 200 with a JSON body. */
   | 'error-or-200'
   /** Anything but a 5xx; always JSON (or empty for 204). */
-  | 'not-5xx';
+  | 'not-5xx'
+  /** A 4xx error body, or 200 with a file of any type (downloads). */
+  | 'error-or-file';
 
 /** Why `res` does not meet the expectation, or null. */
 function unmet(res: LightMyRequestResponse, expected: Expectation): string | null {
@@ -199,6 +201,7 @@ function unmet(res: LightMyRequestResponse, expected: Expectation): string | nul
   if (status >= 400) return errorBodyProblem(res);
   if (expected === 'error') return 'expected a 4xx';
   if (expected === 'error-or-200' && status !== 200) return 'expected a 4xx or 200';
+  if (expected === 'error-or-file') return status === 200 ? null : 'expected a 4xx or 200';
   if (status === 204 && res.body === '') return null;
   if (!/^application\/json\b/.test(String(res.headers['content-type'] ?? ''))) return 'a success that is not JSON';
   return null;

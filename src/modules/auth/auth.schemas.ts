@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { Nullable } from '../../http/schemas.js';
 import { Password, User } from '../users/users.schemas.js';
 
 export const TokenPair = Type.Object({
@@ -16,4 +15,4 @@ export const BrowserSession = Type.Object({
   expires_in: Type.Integer({ description: 'Lifetime of `access`, seconds (ACCESS_TOKEN_TTL)' }),
   user: User,
 });
-export const NoBody = Nullable(Type.Object({}, { description: 'No body is needed; an empty JSON object is accepted' }));
+export const NoBody = Type.Object({}, { description: 'No body is needed (none is read as {}); an empty JSON object is accepted' });

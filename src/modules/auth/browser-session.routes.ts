@@ -27,6 +27,11 @@ export async function requireRequestedWith(request: FastifyRequest): Promise<voi
   }
 }
 
+/** These routes need no body: none at all is validated as `{}` (JSON `null` and the like are still refused). */
+const noBodyIsEmpty = async (request: FastifyRequest) => {
+  if (request.body === undefined) request.body = {};
+};
+
 const CSRF_TEXT = 'Needs the header `X-Requested-With` (any non-empty value; 403 `csrf_header_missing` without it). ';
 const COOKIE_TEXT =
   `The cookie: \`${REFRESH_COOKIE}=<refresh token>; HttpOnly; SameSite=Strict; Path=${SESSION_PATH}; Max-Age=<REFRESH_TOKEN_TTL>\`, ` +
@@ -67,6 +72,7 @@ export const browserSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; 
   app.post(`${SESSION_PATH}refresh/`, {
     config: { auth: false },
     onRequest: [requireRequestedWith, limitPerIp(ctx, 'refresh', limits.refreshPerIpPerMin)],
+    preValidation: noBodyIsEmpty,
     schema: {
       tags,
       summary: "Renew the web client's access token from its cookie; the cookie rotates",
@@ -78,7 +84,7 @@ export const browserSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; 
         'already holds the newer cookie). Any older token, or the previous one later than that, revokes the session (re-use detection) → 401. ' +
         'Limited as POST /api/auth/token/refresh/ (RATE_LIMIT_REFRESH_PER_IP, RATE_LIMIT_REFRESH_PER_ACCOUNT).',
       body: NoBody,
-      response: { 200: BrowserSession, ...errors(401, 403, 429) },
+      response: { 200: BrowserSession, ...errors(400, 401, 403, 429) },
     },
   }, async (request, reply) => {
     try {
@@ -98,6 +104,7 @@ export const browserSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; 
   app.post(`${SESSION_PATH}logout/`, {
     config: { auth: false },
     onRequest: requireRequestedWith,
+    preValidation: noBodyIsEmpty,
     schema: {
       tags,
       summary: "End the web client's session and clear its cookie",
@@ -106,7 +113,7 @@ export const browserSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; 
         "No body needed. Revokes the cookie's session at once (its access tokens stop working and its sockets close with 4401) and clears the cookie. " +
         'Without a cookie, or with an invalid one, still 204 (and cleared): logging out twice is harmless.',
       body: NoBody,
-      response: { 204: Type.Null(), ...errors(403) },
+      response: { 204: Type.Null(), ...errors(400, 403) },
     },
   }, async (request, reply) => {
     const token = readCookies(request.headers.cookie, REFRESH_COOKIE)[0];
