@@ -54,7 +54,7 @@ function anchorOf(log: HTMLElement): { id: string; offset: number } | null {
   return null;
 }
 
-function MessageLog(props: { conv: Membership; unreadFrom: number | null; actions: MessageActions; jump: { current: ((id: number) => void) | null } }) {
+function MessageLog(props: { conv: Membership; unreadFrom: number | null; actions: MessageActions; jump: { current: ((id: number) => void) | null }; toLatest: { current: (() => void) | null } }) {
   const roomId = props.conv.chat_room;
   const timeline = chat.store.timeline(roomId);
   const messages = timeline.messages.value;
@@ -63,13 +63,16 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
   const atBottom = useRef(true);
   const anchor = useRef<{ id: string; offset: number } | null>(null);
   const positioned = useRef(false);
+  const unreadSeen = useRef(false);
   const [active, setActive] = useState<number | null>(null);
   const [showJumpUnread, setShowJumpUnread] = useState(false);
   const [showJumpLatest, setShowJumpLatest] = useState(false);
   const me = chat.store.me.value;
   const members = chat.store.membersOf(roomId).value;
 
-  const firstUnread = props.unreadFrom === null ? null : (messages.find((m) => m.id > props.unreadFrom! && m.sender !== me) ?? null);
+  // The divider goes before the first unread message, when the window reaches back to where reading stopped.
+  const reachesReadPosition = !timeline.hasOlder.value || (messages.length > 0 && messages[0].id <= (props.unreadFrom ?? 0));
+  const firstUnread = props.unreadFrom === null || !reachesReadPosition ? null : (messages.find((m) => m.id > props.unreadFrom! && m.sender !== me) ?? null);
 
   const report = () => {
     const log = ref.current;
@@ -84,12 +87,15 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
       if (newest) chat.markRead(roomId, newest.id);
     }
     setShowJumpLatest(timeline.hasNewer.value || fromBottom > log.clientHeight);
+    // "Jump to first unread" until the divider has been in view (or there was nothing unread).
+    if (props.unreadFrom === null || unreadSeen.current) return setShowJumpUnread(false);
     const divider = log.querySelector<HTMLElement>('.new-divider');
-    if (props.unreadFrom !== null && (props.conv.unread_count > 0 || divider)) {
-      const r = divider?.getBoundingClientRect();
-      const box = log.getBoundingClientRect();
-      setShowJumpUnread(!r || r.bottom < box.top || r.top > box.bottom);
-    } else setShowJumpUnread(false);
+    const box = log.getBoundingClientRect();
+    const r = divider?.getBoundingClientRect();
+    if (r && r.bottom >= box.top && r.top <= box.bottom) {
+      unreadSeen.current = true;
+      setShowJumpUnread(false);
+    } else setShowJumpUnread(true);
   };
 
   const loadEdge = async (direction: 'older' | 'newer') => {
@@ -170,11 +176,12 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
   };
 
   const jumpToLatest = async () => {
-    if (timeline.hasNewer.value) await attempt(() => timeline.loadLatest());
     atBottom.current = true;
+    if (timeline.hasNewer.value) await attempt(() => timeline.loadLatest());
     const log = ref.current;
     if (log) log.scrollTop = log.scrollHeight;
   };
+  props.toLatest.current = () => void jumpToLatest();
 
   // Arrow keys move between messages (one tab stop for the whole log).
   const onKeyDown = (e: KeyboardEvent) => {
@@ -218,7 +225,7 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
   }
 
   return (
-    <div class="log-wrap">
+    <div class={`log-wrap${showJumpLatest ? ' has-jump' : ''}`}>
       <div class="log" role="log" aria-label="Messages" ref={ref} onScroll={onScroll} onKeyDown={onKeyDown} tabIndex={messages.length ? -1 : 0} onFocusCapture={(e) => {
         const article = (e.target as HTMLElement).closest('article[data-id]') as HTMLElement | null;
         if (article) setActive(Number(article.dataset.id));
@@ -229,18 +236,16 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
         {!timeline.hasNewer.value && pending.map((item) => <PendingItem key={item.client_id} item={item} />)}
         {timeline.hasNewer.value && <p class="hint center">{timeline.loading.value === 'newer' ? 'Loading newer messages…' : ' '}</p>}
       </div>
-      <div class="jumps">
-        {showJumpUnread && (
-          <button type="button" class="pill" onClick={() => void jumpToUnread()}>
-            Jump to first unread
-          </button>
-        )}
-        {showJumpLatest && (
-          <button type="button" class="pill" onClick={() => void jumpToLatest()}>
-            Jump to latest
-          </button>
-        )}
-      </div>
+      {showJumpUnread && (
+        <button type="button" class="pill jump-unread" onClick={() => void jumpToUnread()}>
+          Jump to first unread
+        </button>
+      )}
+      {showJumpLatest && (
+        <button type="button" class="pill jump-latest" onClick={() => void jumpToLatest()}>
+          Jump to latest
+        </button>
+      )}
     </div>
   );
 }
@@ -256,8 +261,11 @@ export function Conversation(props: { roomId: number }) {
   const image = useSignal<{ url: string; name: string } | null>(null);
   const dragging = useSignal(false);
   const jump = useRef<((id: number) => void) | null>(null);
-  // Where the unread messages began when the conversation was opened (the divider stays there until it is left).
-  const unreadFrom = useRef<number | null>(conv && conv.unread_count > 0 ? (conv.last_seen_message ?? 0) : null);
+  const toLatest = useRef<(() => void) | null>(null);
+  // Where the unread messages began when the conversation was opened (the divider stays there until it is left);
+  // decided once the conversation is known (a page loaded at a room's address learns it a moment later).
+  const unreadFrom = useRef<number | null | undefined>(undefined);
+  if (unreadFrom.current === undefined && conv) unreadFrom.current = conv.unread_count > 0 ? (conv.last_seen_message ?? 0) : null;
   const title = useComputed(() => {
     const c = chat.store.conversations.value.get(roomId);
     return c ? displayName(c) : '';
@@ -336,9 +344,9 @@ export function Conversation(props: { roomId: number }) {
           </button>
         </div>
       </header>
-      <MessageLog conv={conv} unreadFrom={unreadFrom.current} actions={actions} jump={jump} />
+      <MessageLog conv={conv} unreadFrom={unreadFrom.current ?? null} actions={actions} jump={jump} toLatest={toLatest} />
       <TypingStatus roomId={roomId} />
-      <Composer roomId={roomId} placeholder={`Message ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => undefined} />
+      <Composer roomId={roomId} placeholder={`Message ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />
       {dragging.value && (
         <div class="drop-overlay" aria-hidden="true">
           <p>Drop files to send them to {name}</p>
