@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DownloadLinks, SIGNED_URL_ROUNDING_SEC, SIGNED_URL_TTL_SEC } from '../src/modules/attachments/attachments.links.js';
 import { UrlSigner } from '../src/lib/url-signing.js';
-import type { TestApp, TestUser } from './helpers.js';
+import { PASSWORD, createTestEnv, type TestApp, type TestUser } from './helpers.js';
+import { account, request, startServer } from './process-helpers.js';
 import { call, chatApp, group, ok, send, users } from './chat-helpers.js';
 import { FILES, bigVideo, uploadMultipart } from './media-helpers.js';
 
@@ -152,5 +153,36 @@ describe('signed download links', () => {
     assert.match(download.description, /signed_url/);
     const detail = spec.paths['/api/attachments/{id}/'].get.responses['200'].content['application/json'].schema;
     assert.ok(detail.properties.signed_url && detail.properties.signed_url_expires_at);
+  });
+});
+
+describe('signed download links in the logs', () => {
+  it('are logged by path only: no signature, reader or expiry', async () => {
+    const env = await createTestEnv();
+    try {
+      const s = await startServer({ ...env.env, RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' });
+      const a = await account(s.base, 'linkowner', PASSWORD);
+      const b = await account(s.base, 'linkreader', PASSWORD);
+      const room = await request(s.base, 'POST', '/api/chat_rooms/', a.token, { room_type: 'private', members: [b.id] });
+      const msg = await request(s.base, 'POST', '/api/messages/', a.token, { chat_room: room.body.id, content: 'pic' });
+      const form = new FormData();
+      form.append('message', String(msg.body.id));
+      form.append('file_type', 'image');
+      form.append('file', new Blob([FILES.png], { type: 'image/png' }), 'pic.png');
+      const up = await fetch(`${s.base}/api/attachments/`, { method: 'POST', headers: { authorization: `Bearer ${a.token}` }, body: form });
+      assert.equal(up.status, 201);
+      const link = await request(s.base, 'GET', `/api/attachments/${((await up.json()) as { id: number }).id}/`, b.token);
+      const res = await fetch(s.base + link.body.signed_url);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      s.proc.kill('SIGTERM');
+      assert.equal(await s.exited, 0);
+      const sig = new URL(link.body.signed_url, s.base).searchParams.get('sig')!;
+      assert.ok(s.lines.some((l) => l.req?.path === new URL(link.body.signed_url, s.base).pathname), 'the download was logged');
+      const log = JSON.stringify(s.lines);
+      assert.ok(!log.includes(sig) && !log.includes('expires='), 'no part of the query is logged');
+    } finally {
+      await env.cleanup();
+    }
   });
 });

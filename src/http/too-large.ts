@@ -45,6 +45,8 @@ function discardRest(req: IncomingMessage, maxBytes: number): void {
   // becomes a half-close: the FIN follows the answer and reading goes on. The socket then closes
   // by itself when the client closes its side (both directions ended), or at the time bound.
   socket.destroySoon = function lingeringClose(this: net.Socket) {
+    // Nothing left unread (the body ended meanwhile): Node's own close is safe.
+    if (req.complete) return net.Socket.prototype.destroySoon.call(this);
     if (this.writable) this.end();
   };
   const timer = setTimeout(() => socket.destroy(), DISCARD_TIMEOUT_MS);
