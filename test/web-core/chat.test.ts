@@ -199,4 +199,23 @@ describe('web core: chatting through the SDK', () => {
     assert.equal(ada.chat.draft(1), '');
     assert.equal(ada.chat.draft(2), 'another');
   });
+
+  test('logging out removes the drafts and unsent messages kept on the device', async () => {
+    const storage = new Map<string, string>();
+    const like = (m: Map<string, string>) => ({ getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) });
+    const tab = new Map<string, string>();
+    const ada = await newClient(server, { storage: like(storage), tabStorage: like(tab) });
+    clients.push(ada);
+    const room = await ada.chat.createGroup({ name: 'private thoughts', is_public: false, members: [] });
+    ada.chat.setDraft(room.id, 'not for the next user of this browser');
+    ada.net.cut();
+    ada.chat.send(room.id, 'unsent');
+    assert.ok([...storage.keys()].some((k) => k.includes(':draft:')));
+    assert.ok([...tab.keys()].some((k) => k.includes(':outbox:')), 'the unsent message is kept for the tab');
+    ada.net.restore();
+    await ada.chat.logout();
+    assert.deepEqual([...storage.keys()].filter((k) => k.includes(':draft')), []);
+    assert.deepEqual([...tab.keys()].filter((k) => k.includes(':outbox:')), []);
+    assert.equal(ada.chat.outbox.value, null);
+  });
 });

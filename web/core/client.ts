@@ -105,7 +105,8 @@ export class ChatClient {
       // The server sends who is online now; whoever it does not name is offline.
       onConnecting: () => (this.store.presence.value = new Map()),
     });
-    this.session.onEnded(() => this.stop(true));
+    // A logout also wipes what this device kept for the user (drafts, unsent messages); an expired session keeps them for the next log-in.
+    this.session.onEnded((reason) => this.stop(true, reason === 'logout'));
     // Logged in by another tab of this browser (its token arrived over the tab channel).
     effect(() => {
       if (this.session.status.value === 'authenticated' && !this.started) void this.start().catch(() => undefined);
@@ -191,12 +192,20 @@ export class ChatClient {
     ]);
   }
 
-  /** `forget`: the session is over (not just this client), so the next page load does not try to resume it. */
-  private stop(forget: boolean): void {
+  /**
+   * `forget`: the session is over (not just this client), so the next page load does not try to
+   * resume it. `wipe`: the user logged out, so their drafts and unsent messages go too.
+   */
+  private stop(forget: boolean, wipe = false): void {
     if (!this.started) return;
     this.started = false;
     this.starting = null;
     if (forget) this.storage.removeItem(this.sessionHintKey);
+    if (wipe) {
+      for (const roomId of this.draftRooms()) this.storage.removeItem(this.draftKey(roomId));
+      this.storage.removeItem(this.draftIndexKey);
+      this.outbox.value?.discardAll();
+    }
     this.socket.stop();
     this.presenceSocket.stop();
     this.socket.lastId = 0;
@@ -481,13 +490,34 @@ export class ChatClient {
     return `${this.name}:draft:${this.store.me.value}:${roomId}`;
   }
 
+  /** Which rooms have a draft (so a logout can remove them all). */
+  private get draftIndexKey() {
+    return `${this.name}:drafts:${this.store.me.value}`;
+  }
+
+  private draftRooms(): number[] {
+    try {
+      return JSON.parse(this.storage.getItem(this.draftIndexKey) ?? '[]') as number[];
+    } catch {
+      return [];
+    }
+  }
+
   draft(roomId: number): string {
     return this.storage.getItem(this.draftKey(roomId)) ?? '';
   }
 
   setDraft(roomId: number, text: string): void {
-    if (text) this.storage.setItem(this.draftKey(roomId), text);
-    else this.storage.removeItem(this.draftKey(roomId));
+    const rooms = new Set(this.draftRooms());
+    if (text) {
+      this.storage.setItem(this.draftKey(roomId), text);
+      rooms.add(roomId);
+    } else {
+      this.storage.removeItem(this.draftKey(roomId));
+      rooms.delete(roomId);
+    }
+    if (rooms.size) this.storage.setItem(this.draftIndexKey, JSON.stringify([...rooms]));
+    else this.storage.removeItem(this.draftIndexKey);
   }
 
   displayName(m: Membership): string {

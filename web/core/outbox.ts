@@ -73,6 +73,11 @@ export class Outbox {
     void this.flush();
   }
 
+  /** Drops everything still queued (the user logged out on this device). */
+  discardAll(): void {
+    this.set([]);
+  }
+
   discard(clientId: string): void {
     this.set(this.items.value.filter((i) => i.client_id !== clientId));
   }
