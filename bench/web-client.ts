@@ -55,24 +55,22 @@ export async function webClient(dataDir: string, opts: { conversations: number; 
     // A fresh page load with the session: until every conversation is listed, then until a click opens one.
     const loadStart = performance.now();
     await page.reload();
-    await page.waitForFunction((n) => document.querySelectorAll('nav[aria-label="Conversations"] a').length >= n, opts.conversations, { polling: 'raf', timeout: 60_000 });
+    // Page-side code as strings: this file is checked without the DOM's types.
+    await page.waitForFunction(`document.querySelectorAll('nav[aria-label="Conversations"] a').length >= ${opts.conversations}`, undefined, { polling: 'raf', timeout: 60_000 });
     const listMs = performance.now() - loadStart;
     // Measured inside the page (locating one link among a thousand by role costs Playwright itself ~0.5 s).
-    const openMs = await page.evaluate(
-      (name) =>
-        new Promise<number>((resolve) => {
-          const start = performance.now();
-          const observer = new MutationObserver(() => {
-            if ([...document.querySelectorAll('h2')].some((h) => h.textContent === name) && document.querySelector('[role="log"] article')) {
-              observer.disconnect();
-              resolve(performance.now() - start);
-            }
-          });
-          observer.observe(document.body, { childList: true, subtree: true, characterData: true });
-          [...document.querySelectorAll<HTMLAnchorElement>('nav[aria-label="Conversations"] a')].find((a) => a.getAttribute('aria-label')?.startsWith(name))!.click();
-        }),
-      'room-0500',
-    );
+    const openMs = (await page.evaluate(`new Promise((resolve) => {
+      const name = 'room-0500';
+      const start = performance.now();
+      const observer = new MutationObserver(() => {
+        if ([...document.querySelectorAll('h2')].some((h) => h.textContent === name) && document.querySelector('[role="log"] article')) {
+          observer.disconnect();
+          resolve(performance.now() - start);
+        }
+      });
+      observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+      [...document.querySelectorAll('nav[aria-label="Conversations"] a')].find((a) => a.getAttribute('aria-label').startsWith(name)).click();
+    })`)) as number;
 
     // The long history: from the newest message up to the first, as a reader scrolling would.
     let pages = 0;
@@ -84,12 +82,12 @@ export async function webClient(dataDir: string, opts: { conversations: number; 
     const scrollStart = performance.now();
     let most = 0;
     for (;;) {
-      const state = await page.evaluate(() => {
-        const log = document.querySelector('[role="log"]')!;
+      const state = (await page.evaluate(`(() => {
+        const log = document.querySelector('[role="log"]');
         log.scrollTop = 0;
         log.dispatchEvent(new Event('scroll'));
-        return { articles: log.querySelectorAll('article').length, start: !!log.textContent?.includes('This is the beginning of the conversation.') };
-      });
+        return { articles: log.querySelectorAll('article').length, start: log.textContent.includes('This is the beginning of the conversation.') };
+      })()`)) as { articles: number; start: boolean };
       most = Math.max(most, state.articles);
       if (state.start) break;
       await page.waitForTimeout(20);

@@ -132,7 +132,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     publicUrl,
     logLevel,
     trustProxy: trustProxy(env),
-    accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL', 15 * 60, 30, 24 * 3600),
+    accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL', 15 * 60, 5, 24 * 3600),
     refreshTokenTtlSec: int(env, 'REFRESH_TOKEN_TTL', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     bodyLimitBytes: int(env, 'BODY_LIMIT', 1024 * 1024, 1024),
     messageMaxBytes: int(env, 'MESSAGE_MAX_BYTES', 64 * 1024, 1),
