@@ -231,15 +231,17 @@ describe('memberships (user_chats)', () => {
     const list = await ok(call(t, b, 'GET', '/api/user_chats/'));
     assert.deepEqual(list.map((m: any) => m.chat_room), [priv.id, grp.id], 'most recent activity first');
     const [p, g] = list;
-    assert.deepEqual(Object.keys(p).sort(), ['chat_room', 'id', 'is_active', 'is_muted', 'is_read', 'joined_at', 'last_message', 'last_seen_message', 'name', 'role', 'room_name', 'room_type', 'unread_count', 'user']);
+    assert.deepEqual(Object.keys(p).sort(), ['chat_room', 'id', 'is_active', 'is_muted', 'is_read', 'joined_at', 'last_message', 'last_seen_message', 'name', 'peer', 'role', 'room_name', 'room_type', 'unread_count', 'user']);
     assert.equal(p.user, b.id);
     assert.equal(p.name, a.username);
+    assert.equal(p.peer, a.id, "a private room names the other person's id (for their presence)");
     assert.equal(p.room_type, 'private');
     assert.equal(p.unread_count, 2, "one's own messages are not unread");
     assert.equal(p.is_read, false);
     assert.equal(p.last_message.content, 'mine');
     assert.equal(p.last_seen_message, null);
     assert.equal(g.name, `${a.username}, ${c.username}`);
+    assert.equal(g.peer, null);
     assert.equal(g.room_name, 'g');
     assert.equal(g.unread_count, 0);
     assert.equal(g.is_read, true);

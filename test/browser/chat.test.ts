@@ -107,6 +107,9 @@ describe('web client: two people chatting', { skip: skip ?? false }, () => {
     await dm.getByRole('button', { name: 'Start' }).click();
     await ada.page.getByRole('heading', { name: bob.username, exact: true }).waitFor();
     await send(ada.page, 'A private word.');
+    // Bob is online: a dot on the conversation, and the word for screen readers.
+    await conversationLink(ada.page, bob.username).locator('.presence-dot.online').waitFor();
+    await ada.page.locator(`[id^="preview-"]`, { hasText: 'Online.' }).waitFor({ state: 'attached' });
 
     await ada.page.keyboard.press('Control+k');
     const switcher = ada.page.getByRole('dialog', { name: 'Switch conversation' });
@@ -121,6 +124,17 @@ describe('web client: two people chatting', { skip: skip ?? false }, () => {
     await members.getByText(bob.username, { exact: true }).waitFor();
     await ada.page.keyboard.press('Escape');
     await members.waitFor({ state: 'detached' });
+
+    // In the message list the arrow keys move from message to message; Tab reaches that message's actions.
+    const articles = ada.page.getByRole('log', { name: 'Messages' }).getByRole('article');
+    const count = await articles.count();
+    await articles.nth(count - 1).focus();
+    await ada.page.keyboard.press('ArrowUp');
+    const focusedId = await ada.page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id);
+    assert.equal(focusedId, await articles.nth(count - 2).getAttribute('data-id'));
+    await ada.page.keyboard.press('Tab');
+    const inside = await ada.page.evaluate(() => ({ tag: document.activeElement?.tagName, in: (document.activeElement?.closest('article') as HTMLElement | null)?.dataset.id }));
+    assert.deepEqual(inside, { tag: 'BUTTON', in: focusedId });
 
     // Bob gets the direct message as a conversation named after Ada.
     await conversationLink(bob.page, ada.username).and(bob.page.getByRole('link', { name: `${ada.username}, 1 unread` })).waitFor();

@@ -77,6 +77,7 @@ export class ChatStore {
   setConversations(list: Membership[]): void {
     this.conversations.value = new Map(list.map((m) => [m.chat_room, m]));
     this.conversationsLoaded.value = true;
+    this.learnUsernames(list.filter((m) => m.peer !== null && m.name).map((m) => [m.peer!, m.name]));
   }
 
   putConversation(m: Membership): void {

@@ -99,6 +99,8 @@ export interface Membership {
   name: string;
   /** The room's own name (groups). */
   room_name: string;
+  /** Private rooms: the other person's user id; null for groups. */
+  peer: number | null;
   role: 'owner' | 'admin' | 'member';
   joined_at: string;
   is_active: boolean;

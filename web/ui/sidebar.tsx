@@ -15,7 +15,7 @@ function preview(m: Membership, who: string): string {
 }
 
 /** One link; re-rendered only when its own conversation, its sender's name or the selection change (lists can be long). */
-const ConversationLink = memo(function ConversationLink(props: { m: Membership; current: boolean; who: string }) {
+const ConversationLink = memo(function ConversationLink(props: { m: Membership; current: boolean; who: string; online: boolean }) {
   const { m } = props;
   const name = displayName(m);
   const unread = m.unread_count;
@@ -26,6 +26,7 @@ const ConversationLink = memo(function ConversationLink(props: { m: Membership; 
       <a href={roomHref(m.chat_room)} class={`conversation${props.current ? ' current' : ''}${unread ? ' unread' : ''}`} aria-label={label} aria-describedby={previewId} aria-current={props.current ? 'page' : undefined}>
         <span class="avatar" aria-hidden="true">
           {m.room_type === 'group' ? '#' : name.charAt(0).toUpperCase()}
+          {m.peer !== null && <span class={`dot presence-dot${props.online ? ' online' : ''}`} />}
         </span>
         <span class="conversation-text">
           <span class="conversation-top">
@@ -33,6 +34,7 @@ const ConversationLink = memo(function ConversationLink(props: { m: Membership; 
             {m.last_message && <time class="conversation-time">{whenShort(m.last_message.created_at)}</time>}
           </span>
           <span class="conversation-preview" id={previewId}>
+            {props.online && <span class="sr-only">Online. </span>}
             {preview(m, props.who)}
           </span>
         </span>
@@ -52,6 +54,7 @@ export function ConversationList() {
   const current = r.name === 'room' ? r.roomId : null;
   const me = chat.store.me.value;
   const names = chat.store.usernames.value;
+  const presence = chat.store.presence.value;
   const who = (m: Membership) => (!m.last_message ? '' : m.last_message.sender === me ? 'You' : (names.get(m.last_message.sender) ?? m.last_message.sender_full_name));
   return (
     <nav aria-label="Conversations" class="conversations">
@@ -62,7 +65,7 @@ export function ConversationList() {
       ) : (
         <ul>
           {list.map((m) => (
-            <ConversationLink key={m.chat_room} m={m} current={m.chat_room === current} who={who(m)} />
+            <ConversationLink key={m.chat_room} m={m} current={m.chat_room === current} who={who(m)} online={m.peer !== null && presence.get(m.peer) === 'online'} />
           ))}
         </ul>
       )}

@@ -62,13 +62,13 @@ export const membershipsRepository = {
   },
 
   /** Usernames of the other active members of each room, oldest membership first. */
-  async otherMemberNames(db: Db, chatRoomIds: number[], userId: number): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
+  async otherMembers(db: Db, chatRoomIds: number[], userId: number): Promise<Map<number, Array<{ id: number; username: string }>>> {
+    const out = new Map<number, Array<{ id: number; username: string }>>();
     if (chatRoomIds.length === 0) return out;
     const rows = await db
       .selectFrom('memberships as m')
       .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.chat_room_id', 'u.username'])
+      .select(['m.chat_room_id', 'u.id', 'u.username'])
       .where('m.chat_room_id', 'in', chatRoomIds)
       .where('m.is_active', '=', 1)
       .where('m.user_id', '!=', userId)
@@ -76,7 +76,7 @@ export const membershipsRepository = {
       .execute();
     for (const r of rows) {
       const list = out.get(r.chat_room_id) ?? [];
-      list.push(r.username);
+      list.push({ id: r.id, username: r.username });
       out.set(r.chat_room_id, list);
     }
     return out;

@@ -133,7 +133,7 @@ export class MembershipsService {
     const roomIds = rows.map((r) => r.chat_room_id);
     const [lastIds, others, unread] = await Promise.all([
       messagesRepository.lastIds(db, roomIds),
-      membershipsRepository.otherMemberNames(db, roomIds, userId),
+      membershipsRepository.otherMembers(db, roomIds, userId),
       membershipsRepository.unreadCounts(db, rows.map((r) => r.id)),
     ]);
     const lastMessages = new Map((await messagesRepository.findByIds(db, [...lastIds.values()])).map((x) => [x.id, x]));

@@ -45,6 +45,7 @@ export const Membership = Type.Object({
   room_type: RoomType,
   name: Type.String({ description: "The other active members' usernames, comma-separated (at most 10, then \"+N\")" }),
   room_name: Type.String({ description: "The room's own name (groups)" }),
+  peer: Nullable(Type.Integer({ description: "Private rooms: the other person's user id (for their presence); null for groups" })),
   role: Type.Enum(['owner', 'member']),
   joined_at: Type.String(),
   is_active: Type.Boolean({ description: 'false while the conversation is hidden' }),

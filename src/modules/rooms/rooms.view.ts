@@ -34,14 +34,15 @@ export function isHidden(m: MembershipRow, lastMessageId: number | null): boolea
 export function membershipView(
   m: MembershipRow,
   room: Pick<ChatRoomRow, 'room_type'> & { name: string },
-  extra: { others: string[]; unread: number; lastMessage: MessageRecord | null },
+  extra: { others: Array<{ id: number; username: string }>; unread: number; lastMessage: MessageRecord | null },
 ): MembershipView {
   return {
     id: m.id,
     user: m.user_id,
     chat_room: m.chat_room_id,
     room_type: room.room_type,
-    name: conversationName(extra.others),
+    name: conversationName(extra.others.map((o) => o.username)),
+    peer: room.room_type === 'private' ? (extra.others[0]?.id ?? null) : null,
     room_name: room.name,
     role: m.role,
     joined_at: m.joined_at,
