@@ -1,25 +1,14 @@
 // Log-in and sign-up pages. A refused attempt shows the server's words in role="alert".
 import { useState } from 'preact/hooks';
-import { messageOf } from '../core/index.js';
 import { chat } from './client.js';
+import { FormError, useAction } from './forms.js';
 import { navigate } from './router.js';
 
 function useSubmit(action: () => Promise<unknown>) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      navigate('#/');
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    if (await run(action)) navigate('#/');
   };
   return { error, busy, submit };
 }
@@ -74,11 +63,7 @@ export function LoginPage(props: { notice?: string | null }) {
       <form onSubmit={submit} noValidate>
         <Field label="Email" type="email" value={email} onInput={setEmail} autoComplete="username" autoFocus />
         <Field label="Password" type="password" value={password} onInput={setPassword} autoComplete="current-password" />
-        {error && (
-          <p role="alert" class="form-error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <button type="submit" class="primary" disabled={busy}>
           Log in
         </button>
@@ -101,11 +86,7 @@ export function SignupPage() {
         <Field label="Username" type="text" value={username} onInput={setUsername} autoComplete="username" autoFocus hint="Letters, digits and @ . + - _ only." />
         <Field label="Email" type="email" value={email} onInput={setEmail} autoComplete="email" />
         <Field label="Password" type="password" value={password} onInput={setPassword} autoComplete="new-password" hint="At least 8 characters, not only digits, not a common password." />
-        {error && (
-          <p role="alert" class="form-error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <button type="submit" class="primary" disabled={busy}>
           Sign up
         </button>

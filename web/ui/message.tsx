@@ -15,7 +15,7 @@ export interface MessageActions {
   jumpTo(messageId: number): void;
 }
 
-function Reactions(props: { m: Message }) {
+function Reactions(props: { m: Message; tab: number }) {
   const me = chat.store.me.value;
   const groups = new Map<ReactionType, number[]>();
   for (const r of props.m.reactions) groups.set(r.reaction_type, [...(groups.get(r.reaction_type) ?? []), r.user]);
@@ -26,7 +26,7 @@ function Reactions(props: { m: Message }) {
         const mine = me !== null && users.includes(me);
         const names = users.map((u) => (u === me ? 'you' : (chat.username(u) ?? '…'))).join(', ');
         return (
-          <button type="button" class={`chip${mine ? ' mine' : ''}`} aria-pressed={mine} aria-label={`${type}: ${users.length}, by ${names}`} title={names} onClick={() => attempt(() => chat.react(props.m, type))}>
+          <button type="button" tabIndex={props.tab} class={`chip${mine ? ' mine' : ''}`} aria-pressed={mine} aria-label={`${type}: ${users.length}, by ${names}`} title={names} onClick={() => attempt(() => chat.react(props.m, type))}>
             <span aria-hidden="true">{REACTION_EMOJI[type]}</span> {users.length}
           </button>
         );
@@ -56,7 +56,7 @@ function ReactionPicker(props: { m: Message; onDone: () => void }) {
   );
 }
 
-function AttachmentView(props: { m: Message; actions: MessageActions }) {
+function AttachmentView(props: { m: Message; actions: MessageActions; tab: number }) {
   const a = props.m.attachment!;
   const [url, setUrl] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
@@ -73,7 +73,7 @@ function AttachmentView(props: { m: Message; actions: MessageActions }) {
   if (failed) return <p class="hint">The attachment {a.file_name} could not be loaded.</p>;
   if (a.file_type === 'image') {
     return (
-      <button type="button" class="thumb" aria-label={`Open image ${a.file_name} (${formatBytes(a.size)})`} disabled={!url} onClick={() => url && props.actions.openImage(url, a.file_name)}>
+      <button type="button" tabIndex={props.tab} class="thumb" aria-label={`Open image ${a.file_name} (${formatBytes(a.size)})`} disabled={!url} onClick={() => url && props.actions.openImage(url, a.file_name)}>
         {url ? <img src={url} alt={a.file_name} loading="lazy" onError={() => setFailed(true)} /> : <span class="thumb-placeholder">Loading image…</span>}
       </button>
     );
@@ -82,7 +82,7 @@ function AttachmentView(props: { m: Message; actions: MessageActions }) {
     <p class="file">
       <span aria-hidden="true">📎 </span>
       {url ? (
-        <a href={url} download={a.file_name}>
+        <a href={url} download={a.file_name} tabIndex={props.tab}>
           {a.file_name}
         </a>
       ) : (
@@ -93,13 +93,13 @@ function AttachmentView(props: { m: Message; actions: MessageActions }) {
   );
 }
 
-function ReplyQuote(props: { m: Message; actions: MessageActions }) {
+function ReplyQuote(props: { m: Message; actions: MessageActions; tab: number }) {
   const id = props.m.reply_to!;
   const original = chat.store.timeline(props.m.chat_room).find(id);
   const who = original ? (chat.username(original.sender) ?? original.sender_full_name) : null;
   const text = original ? (original.is_deleted ? 'Message deleted' : original.attachment ? `📎 ${original.attachment.file_name}` : original.content) : 'an earlier message';
   return (
-    <button type="button" class="quote" onClick={() => props.actions.jumpTo(id)} aria-label={`Reply to ${who ?? 'a message'}: ${text.slice(0, 80)}. Show it`}>
+    <button type="button" tabIndex={props.tab} class="quote" onClick={() => props.actions.jumpTo(id)} aria-label={`Reply to ${who ?? 'a message'}: ${text.slice(0, 80)}. Show it`}>
       <span class="quote-who">{who ?? 'Reply'}</span> <span class="quote-text">{text.slice(0, 140)}</span>
     </button>
   );
@@ -123,12 +123,12 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
         </time>
         {m.is_edited && !m.is_deleted && <span class="edited"> (edited)</span>}
       </header>
-      {m.reply_to && !m.is_deleted && <ReplyQuote m={m} actions={actions} />}
+      {m.reply_to && !m.is_deleted && <ReplyQuote m={m} actions={actions} tab={tab} />}
       <div class="text" id={`msg-${m.id}-text`}>
         {m.is_deleted ? <em>This message was deleted.</em> : m.attachment && m.content === m.attachment.file_name ? null : m.content}
       </div>
-      {m.attachment && !m.is_deleted && <AttachmentView m={m} actions={actions} />}
-      {!m.is_deleted && <Reactions m={m} />}
+      {m.attachment && !m.is_deleted && <AttachmentView m={m} actions={actions} tab={tab} />}
+      {!m.is_deleted && <Reactions m={m} tab={tab} />}
       {!m.is_deleted && (
         <div class="message-actions" role="toolbar" aria-label="Message actions">
           <button type="button" tabIndex={tab} onClick={() => actions.reply(m)}>

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
-import { messageOf, type User } from '../../core/index.js';
+import type { User } from '../../core/index.js';
 import { chat } from '../client.js';
 import { Combobox } from '../combobox.js';
 import { Dialog } from '../dialog.js';
+import { FormError, useAction } from '../forms.js';
 import { navigate, roomHref } from '../router.js';
 import { userOptions } from './user-search.js';
 
@@ -10,25 +11,16 @@ export function NewGroupDialog(props: { onClose: () => void }) {
   const [name, setName] = useState('');
   const [isPublic, setPublic] = useState(true);
   const [people, setPeople] = useState<User[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run, setError } = useAction();
 
   const create = async (e: Event) => {
     e.preventDefault();
-    if (!name.trim()) {
-      setError('Give the group a name.');
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
+    if (!name.trim()) return setError('Give the group a name.');
+    await run(async () => {
       const room = await chat.createGroup({ name: name.trim(), is_public: isPublic, members: people.map((p) => p.id) });
       props.onClose();
       navigate(roomHref(room.id));
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -69,11 +61,7 @@ export function NewGroupDialog(props: { onClose: () => void }) {
             ))}
           </ul>
         )}
-        {error && (
-          <p role="alert" class="form-error">
-            {error}
-          </p>
-        )}
+        <FormError error={error} />
         <div class="dialog-actions">
           <button type="submit" class="primary" disabled={busy}>
             Create
