@@ -40,8 +40,9 @@ describe('web client: two people chatting', { skip: skip ?? false }, () => {
     await bob.page.getByRole('link', { name: group, exact: true }).waitFor();
     await send(bob.page, 'Great, I will bring the slides.');
     await messages(ada.page).filter({ hasText: 'I will bring the slides' }).filter({ hasText: bob.username }).waitFor();
-    // Ada is looking at the conversation, so Bob's message counts as read for her.
+    // Ada is looking at the conversation, so Bob's message counts as read for her, and so does its notification.
     await ada.page.getByRole('link', { name: group, exact: true }).waitFor();
+    await ada.page.getByRole('button', { name: 'Notifications', exact: true }).waitFor();
     ada.watched.assertClean();
     bob.watched.assertClean();
   });

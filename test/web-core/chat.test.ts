@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { displayName } from '../../web/core/index.js';
+import { PASSWORD } from '../helpers.js';
 import { coreServer, newClient, until, type CoreServer, type TestClient } from './core-helpers.js';
 
 describe('web core: chatting through the SDK', () => {
@@ -217,5 +218,104 @@ describe('web core: chatting through the SDK', () => {
     assert.deepEqual([...storage.keys()].filter((k) => k.includes(':draft')), []);
     assert.deepEqual([...tab.keys()].filter((k) => k.includes(':outbox:')), []);
     assert.equal(ada.chat.outbox.value, null);
+  });
+});
+
+describe('web core: what the review found (no lost or stale state)', () => {
+  let server: CoreServer;
+  const clients: TestClient[] = [];
+  before(async () => {
+    server = await coreServer();
+  });
+  after(async () => {
+    for (const c of clients) c.chat.close();
+    await server.close();
+  });
+  const online = async (c: TestClient) => {
+    clients.push(c);
+    await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
+    return c;
+  };
+
+  test('logging out and in again does not show the history as it was before', async () => {
+    const ada = await online(await newClient(server));
+    const bob = await online(await newClient(server));
+    const room = await ada.chat.createGroup({ name: 'again', is_public: false, members: [bob.user.id] });
+    bob.chat.send(room.id, 'one');
+    await until(() => ada.chat.store.conversations.value.get(room.id)?.last_message?.content, (c) => c === 'one', 'one at ada');
+    await ada.chat.openRoom(room.id);
+    await ada.chat.logout();
+    bob.chat.send(room.id, 'two while ada was away');
+    await until(() => bob.chat.outbox.value!.items.value.length, (n) => n === 0, 'sent');
+    await ada.chat.login(ada.user.email, PASSWORD);
+    await ada.chat.openRoom(room.id);
+    assert.deepEqual(ada.chat.store.timeline(room.id).messages.value.map((m) => m.content), ['one', 'two while ada was away']);
+  });
+
+  test('a message sent while the history is loading is not lost', async () => {
+    const ada = await online(await newClient(server));
+    const bob = await online(await newClient(server));
+    const room = await ada.chat.createGroup({ name: 'racing', is_public: false, members: [bob.user.id] });
+    await until(() => ada.chat.store.conversations.value.get(room.id), Boolean, 'room at ada');
+    const slow = ada.net.hold((m, p) => m === 'GET' && p === '/api/messages/', { answer: true });
+    const opening = ada.chat.openRoom(room.id);
+    await slow.reached;
+    bob.chat.send(room.id, 'racing');
+    await until(() => ada.chat.store.conversations.value.get(room.id)?.last_message?.content, (c) => c === 'racing', 'event at ada');
+    slow.release();
+    await opening;
+    assert.deepEqual(ada.chat.store.timeline(room.id).messages.value.map((m) => m.content), ['racing']);
+  });
+
+  test('a message committed while the first socket connects is in the list once it is live', async () => {
+    const ada = await online(await newClient(server));
+    const bob = await newClient(server);
+    clients.push(bob);
+    // Bob logs in again with a slow first ticket: the list is loaded, the socket not yet listening.
+    bob.chat.close();
+    const again = await newClient(server);
+    clients.push(again);
+    const room = await ada.chat.createGroup({ name: 'gap', is_public: false, members: [again.user.id] });
+    await until(() => again.chat.store.conversations.value.get(room.id), Boolean, 'room');
+    await again.chat.logout();
+    const slow = again.net.hold((m, p) => m === 'POST' && p === '/api/auth/ws-ticket/');
+    await again.chat.login(again.user.email, PASSWORD);
+    await slow.reached;
+    ada.chat.send(room.id, 'in the gap');
+    await until(() => ada.chat.outbox.value!.items.value.length, (n) => n === 0, 'sent');
+    slow.release();
+    const conv = await until(() => again.chat.store.conversations.value.get(room.id), (c) => c?.unread_count === 1, 'the gap message counted');
+    assert.equal(conv!.last_message?.content, 'in the gap');
+  });
+
+  test('a send whose answer is lost leaves no pending copy once its message arrives on the socket', async () => {
+    const ada = await online(await newClient(server));
+    const room = await ada.chat.createGroup({ name: 'once', is_public: false, members: [] });
+    await ada.chat.openRoom(room.id);
+    ada.net.loseAnswers = 1;
+    ada.chat.send(room.id, 'only once');
+    await until(() => ada.chat.outbox.value!.items.value.length, (n) => n === 0, 'the outbox empties without a reconnect');
+    await until(() => ada.chat.store.timeline(room.id).messages.value.map((m) => m.content), (c) => c.length === 1 && c[0] === 'only once', 'shown once');
+  });
+
+  test('a conversation list that fails to load at log-in loads when the socket is live', async () => {
+    const ada = await online(await newClient(server));
+    await ada.chat.createGroup({ name: 'later', is_public: false, members: [] });
+    await ada.chat.logout();
+    ada.net.failOnce((m, p) => m === 'GET' && p === '/api/user_chats/');
+    await ada.chat.login(ada.user.email, PASSWORD);
+    await until(() => ada.chat.store.conversationList.value.map((c) => c.room_name), (names) => names.includes('later'), 'the list');
+    assert.equal(ada.chat.store.conversationsLoaded.value, true);
+  });
+
+  test('deleting an unread message takes it off the unread count', async () => {
+    const ada = await online(await newClient(server));
+    const bob = await online(await newClient(server));
+    const room = await ada.chat.createGroup({ name: 'oops', is_public: false, members: [bob.user.id] });
+    ada.chat.send(room.id, 'wrong room, sorry');
+    await until(() => bob.chat.store.conversations.value.get(room.id)?.unread_count, (n) => n === 1, 'unread at bob');
+    await ada.chat.openRoom(room.id);
+    await ada.chat.deleteMessage(ada.chat.store.timeline(room.id).newest!);
+    await until(() => bob.chat.store.conversations.value.get(room.id)?.unread_count, (n) => n === 0, 'no longer unread');
   });
 });

@@ -24,10 +24,48 @@ export class Network {
   /** Requests that reached the server but whose answer is then lost (as when a connection drops mid-reply). */
   loseAnswers = 0;
   private readonly sockets = new Set<WebSocket>();
+  private readonly holds: Array<{ match: (method: string, path: string) => boolean; gate: Promise<void>; seen: () => void; answer: boolean }> = [];
+  private readonly failures: Array<(method: string, path: string) => boolean> = [];
+
+  /**
+   * The next request matching `match` waits until `release()` (a slow network for it): before it
+   * reaches the server, or (`answer`) after the server answered, before the client sees the answer.
+   * `reached` resolves when it is waiting.
+   */
+  hold(match: (method: string, path: string) => boolean, opts: { answer?: boolean } = {}): { reached: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let seen!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const reached = new Promise<void>((r) => (seen = r));
+    this.holds.push({ match, gate, seen, answer: opts.answer ?? false });
+    return { reached, release };
+  }
+
+  /** The next request matching `match` fails as if the network dropped. */
+  failOnce(match: (method: string, path: string) => boolean): void {
+    this.failures.push(match);
+  }
 
   readonly fetch: typeof fetch = async (input, init) => {
     if (!this.up) throw new TypeError('fetch failed (network down)');
+    const method = init?.method ?? 'GET';
+    const path = new URL(String(input)).pathname;
+    const f = this.failures.findIndex((m) => m(method, path));
+    if (f >= 0) {
+      this.failures.splice(f, 1);
+      throw new TypeError('fetch failed (dropped)');
+    }
+    const h = this.holds.findIndex((x) => x.match(method, path));
+    const held = h >= 0 ? this.holds.splice(h, 1)[0] : null;
+    if (held && !held.answer) {
+      held.seen();
+      await held.gate;
+    }
     const res = await fetch(input, init);
+    if (held?.answer) {
+      held.seen();
+      await held.gate;
+    }
     if (this.loseAnswers > 0) {
       this.loseAnswers--;
       await res.arrayBuffer();

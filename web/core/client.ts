@@ -12,7 +12,7 @@ import { Outbox, memoryStorage, type StorageLike } from './outbox.js';
 import { Session, type SignupInput } from './session.js';
 import { EventSocket, type SocketFactory } from './socket.js';
 import { ChatStore, displayName } from './store.js';
-import type { AttachmentDetail, FileType, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, User } from './types.js';
+import type { AttachmentDetail, FileType, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, ServerEvent, User } from './types.js';
 
 export interface ChatClientOptions {
   /** '' (default) for a page served by the chat server; otherwise `http(s)://host:port`. */
@@ -83,17 +83,25 @@ export class ChatClient {
     this.store = new ChatStore(this.api, {
       conversationsStale: (roomId) => this.markStale(roomId),
       readWhileViewing: (roomId, messageId) => this.markRead(roomId, messageId),
-      notified: (n) => this.notified.forEach((fn) => fn(n)),
+      notified: (n) => {
+        // A message notification for the conversation being read is read already.
+        const v = this.store.viewing.value;
+        if (n.type === 'message' && !n.is_read && v?.atLatest && v.roomId === n.chat_room) void this.markNotificationRead(n).catch(() => undefined);
+        else this.notified.forEach((fn) => fn(n));
+      },
     });
     const common = { api: this.api, session: this.session, WebSocket: opts.WebSocket, pingEveryMs: opts.pingEveryMs };
     this.socket = new EventSocket({
       ...common,
       endpoint: 'general_updates',
       resume: true,
-      onEvent: (e) => this.store.apply(e),
-      onReady: () => {
+      onEvent: (e) => this.onEvent(e),
+      onReady: (resumed) => {
         void this.outbox.value?.flush();
-        if (this.staleAll || this.staleRooms.size) this.markStale();
+        // Without a replay (the first connection), what was loaded before the socket listened may
+        // have missed a change: load it again now that nothing more can be missed.
+        if (!resumed) void this.resync();
+        else if (this.staleAll || this.staleRooms.size) this.markStale();
       },
       onResync: () => void this.resync(),
     });
@@ -106,11 +114,21 @@ export class ChatClient {
       onConnecting: () => (this.store.presence.value = new Map()),
     });
     // A logout also wipes what this device kept for the user (drafts, unsent messages); an expired session keeps them for the next log-in.
-    this.session.onEnded((reason) => this.stop(true, reason === 'logout'));
+    this.disposers.push(this.session.onEnded((reason) => this.stop(true, reason === 'logout')));
     // Logged in by another tab of this browser (its token arrived over the tab channel).
-    effect(() => {
-      if (this.session.status.value === 'authenticated' && !this.started) void this.start().catch(() => undefined);
-    });
+    this.disposers.push(
+      effect(() => {
+        if (this.session.status.value === 'authenticated' && !this.started) void this.start();
+      }),
+    );
+  }
+
+  private readonly disposers: Array<() => void> = [];
+
+  private onEvent(e: ServerEvent) {
+    // A message of ours that the outbox still holds has arrived: it is stored, whatever its answer did.
+    if (e.type === 'new_message' && e.message.client_id && e.message.sender === this.store.me.value) this.outbox.value?.discard(e.message.client_id);
+    this.store.apply(e);
   }
 
   private readonly notified = new Set<(n: Notification) => void>();
@@ -186,7 +204,8 @@ export class ChatClient {
       if (this.socket.state.value === 'online') void outbox.flush();
     });
     await Promise.all([
-      this.refreshConversations(),
+      // Failing here (offline) is not fatal: the list is loaded again when the socket is ready.
+      this.refreshConversations().catch(() => (this.staleAll = true)),
       this.loadNotifications().catch(() => undefined),
       this.loadConfig().catch(() => undefined),
     ]);
@@ -214,17 +233,16 @@ export class ChatClient {
     this.outbox.value = null;
     if (this.typingTimer) clearInterval(this.typingTimer);
     if (this.staleTimer) clearTimeout(this.staleTimer);
-    this.store.me.value = null;
-    this.store.setConversations([]);
-    this.store.conversationsLoaded.value = false;
-    this.store.notifications.value = [];
-    this.store.unreadNotifications.value = 0;
+    this.staleAll = false;
+    this.staleRooms.clear();
+    this.store.reset();
     this.signedUrls.clear();
   }
 
   /** Stops everything this client runs (timers, sockets); the session stays open on the server. */
   close(): void {
     this.stop(false);
+    for (const dispose of this.disposers.splice(0)) dispose();
     this.session.close();
   }
 
@@ -271,12 +289,13 @@ export class ChatClient {
     }
   }
 
-  /** Everything again after the server could not replay what this client missed. */
+  /** Everything again, when events may have been missed (no replay was possible): the list, notifications, and what each loaded history lacks at its end. */
   private async resync() {
-    await this.refreshConversations().catch(() => undefined);
-    const v = this.store.viewing.value;
-    if (v) await this.store.timeline(v.roomId).loadLatest().catch(() => undefined);
-    await this.loadNotifications().catch(() => undefined);
+    await Promise.all([
+      this.refreshConversations().catch(() => (this.staleAll = true)),
+      this.loadNotifications().catch(() => undefined),
+      ...this.store.loadedTimelines().map((t) => t.catchUp().catch(() => undefined)),
+    ]);
   }
 
   /** A conversation's history and members, loaded for display. */

@@ -36,6 +36,8 @@ export class Outbox {
   private flushing = false;
   private again = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Consecutive network failures: the wait before the next try doubles with each (the socket's return also retries). */
+  private failures = 0;
 
   constructor(
     private readonly api: Api,
@@ -102,12 +104,13 @@ export class Outbox {
               client_id: item.client_id,
               ...(item.reply_to ? { reply_to: item.reply_to } : {}),
             });
+            this.failures = 0;
             this.discard(item.client_id);
             this.onSent(message, item);
           } catch (err) {
             if (err instanceof ApiError && err.isTransient) {
               this.patch(item.client_id, { state: 'pending' });
-              if (!err.isNetwork) this.retryLater((err.retryAfter ?? 5) * 1000);
+              this.retryLater(err.isNetwork ? Math.min(30_000, 1_000 * 2 ** this.failures++) : (err.retryAfter ?? 5) * 1000);
               return;
             }
             this.patch(item.client_id, { state: 'failed', error: messageOf(err) });

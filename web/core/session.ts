@@ -6,7 +6,7 @@
 // BroadcastChannel, so two tabs never race each other into the server's re-use detection.
 // Other programs (the SDK in Node, bots) use the token mode: the JSON token routes, with the
 // refresh token held in memory.
-import { computed, signal } from '@preact/signals-core';
+import { signal } from '@preact/signals-core';
 import { ApiError } from './errors.js';
 import type { Api, TokenSource } from './http.js';
 import { tabChannel, withLock, type TabChannel } from './tabs.js';
@@ -31,10 +31,7 @@ export interface SignupInput {
   last_name?: string;
 }
 
-type TabMessage =
-  | { type: 'token'; access: string; expiresAt: number; user: User }
-  | { type: 'logout' }
-  | { type: 'login' };
+type TabMessage = { type: 'token'; access: string; expiresAt: number; user: User } | { type: 'logout' };
 
 interface SessionAnswer {
   access: string;
@@ -60,7 +57,6 @@ export function jwtClaims(token: string): { sub?: string; exp?: number } {
 export class Session implements TokenSource {
   readonly user = signal<User | null>(null);
   readonly status = signal<SessionStatus>('unknown');
-  readonly isAuthenticated = computed(() => this.status.value === 'authenticated');
 
   private access: string | null = null;
   private expiresAt = 0;
@@ -109,7 +105,6 @@ export class Session implements TokenSource {
       const answer = await this.api.raw<SessionAnswer>('POST', '/api/auth/session/', { body: { email, password }, headers: CSRF });
       this.adopt(answer.access, this.now() + answer.expires_in * 1000, answer.user);
       this.tabs?.post({ type: 'token', access: answer.access, expiresAt: this.expiresAt, user: answer.user });
-      this.tabs?.post({ type: 'login' });
     } else {
       const pair = await this.api.raw<{ access: string; refresh: string }>('POST', '/api/auth/token/', { body: { email, password } });
       await this.adoptPair(pair);
@@ -201,6 +196,9 @@ export class Session implements TokenSource {
   }
 
   private adopt(access: string, expiresAt: number, user: User) {
+    // Another user's session now (logged in as someone else in another tab): this one ended first,
+    // so nothing of the previous user (their queue, their lists) carries over.
+    if (this.status.value === 'authenticated' && this.user.value && this.user.value.id !== user.id) this.end('expired');
     this.access = access;
     this.lifetimeMs = Math.max(1_000, expiresAt - this.now());
     this.expiresAt = expiresAt;
@@ -222,7 +220,7 @@ export class Session implements TokenSource {
 
   private onTabMessage(m: TabMessage) {
     if (m.type === 'token') {
-      if (m.expiresAt > this.expiresAt && (this.status.value !== 'authenticated' || this.user.value?.id === m.user.id)) this.adopt(m.access, m.expiresAt, m.user);
+      if (m.expiresAt > this.expiresAt) this.adopt(m.access, m.expiresAt, m.user);
     } else if (m.type === 'logout') {
       if (this.status.value === 'authenticated') this.end('logout');
     }

@@ -31,8 +31,8 @@ export interface EventSocketOptions {
   onEvent(event: ServerEvent): void;
   /** A new connection is about to deliver (before replay): e.g. forget presence it will resend. */
   onConnecting?(): void;
-  /** The replay is done and events are live. */
-  onReady?(): void;
+  /** Events are live; `resumed`: this connection replayed what was missed (false: a fresh start, nothing replayed). */
+  onReady?(resumed: boolean): void;
   /** The server could not replay what was missed: reload state over REST. */
   onResync?(): void;
   WebSocket?: SocketFactory;
@@ -56,6 +56,8 @@ export class EventSocket {
   lastId = 0;
 
   private ws: SocketLike | null = null;
+  /** Whether the current connection asked for a replay. */
+  private resuming = false;
   /** Bumped by every connection attempt: an attempt overtaken while fetching its ticket gives up. */
   private generation = 0;
   private attempts = 0;
@@ -117,7 +119,9 @@ export class EventSocket {
     }
     if (generation !== this.generation || this.state.value !== 'connecting') return;
     const q = new URLSearchParams({ ticket });
-    if (this.opts.resume && this.lastId > 0) q.set('since', String(this.lastId));
+    this.resuming = this.opts.resume && this.lastId > 0;
+    if (this.resuming) q.set('since', String(this.lastId));
+    this.drop(4000);
     const ws = new this.Factory(`${socketBase(this.opts.api.baseUrl)}/ws/${this.opts.endpoint}/?${q}`);
     this.ws = ws;
     this.opts.onConnecting?.();
@@ -150,11 +154,12 @@ export class EventSocket {
       this.state.value = 'online';
       this.attempts = 0;
       this.startPinging();
-      this.opts.onReady?.();
+      this.opts.onReady?.(this.resuming);
       return;
     }
     if (event.type === 'resync_required') {
       this.lastId = 0;
+      this.resuming = true; // the caller reloads what was missed (onResync); ready then needs no second reload
       this.recent.clear();
       this.opts.onResync?.();
       return;
@@ -170,13 +175,15 @@ export class EventSocket {
 
   /** 4401: the access was refused or the session revoked. Reconnect only if the session still renews. */
   private async afterUnauthorized() {
+    const generation = this.generation;
     try {
       const token = await this.opts.session.renew('');
       if (!token) return this.stop();
     } catch {
       // offline: try again later
     }
-    this.retry();
+    // Unless another attempt started meanwhile (Retry now, the browser coming online).
+    if (generation === this.generation) this.retry();
   }
 
   private retry() {

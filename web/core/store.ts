@@ -25,8 +25,6 @@ export interface StoreHooks {
   readWhileViewing(roomId: number, messageId: number): void;
   /** A notification arrived (the UI may show it on the desktop). */
   notified?(n: Notification): void;
-  /** You are no longer in this room (left, removed, or it was deleted). */
-  roomGone?(roomId: number): void;
 }
 
 export class ChatStore {
@@ -101,7 +99,26 @@ export class ChatStore {
     this.conversations.value = next;
     this.timelines.delete(roomId);
     this.members.delete(roomId);
-    this.hooks.roomGone?.(roomId);
+  }
+
+  /** The histories loaded so far. */
+  loadedTimelines(): Timeline[] {
+    return [...this.timelines.values()];
+  }
+
+  /** Back to nothing loaded (logged out, or another user): nothing of the last session stays in memory. */
+  reset(): void {
+    this.me.value = null;
+    this.conversations.value = new Map();
+    this.conversationsLoaded.value = false;
+    this.timelines.clear();
+    this.members.clear();
+    this.usernames.value = new Map();
+    this.presence.value = new Map();
+    this.typing.value = new Map();
+    this.notifications.value = [];
+    this.unreadNotifications.value = 0;
+    this.viewing.value = null;
   }
 
   learnUsernames(pairs: Iterable<[number, string]>): void {
@@ -133,8 +150,8 @@ export class ChatStore {
     return [...(this.typing.value.get(roomId) ?? new Map<number, number>()).entries()].filter(([u, until]) => until > now && u !== this.me.value).map(([u]) => u);
   }
 
-  /** Drops typing entries that have run out; true if any did. */
-  expireTyping(now = Date.now()): boolean {
+  /** Drops typing entries that have run out. */
+  expireTyping(now = Date.now()): void {
     let changed = false;
     const next = new Map<number, Map<number, number>>();
     for (const [room, users] of this.typing.value) {
@@ -143,7 +160,6 @@ export class ChatStore {
       if (live.size) next.set(room, live);
     }
     if (changed) this.typing.value = next;
-    return changed;
   }
 
   private stopTyping(roomId: number, userId: number) {
@@ -222,6 +238,8 @@ export class ChatStore {
         this.timelines.get(roomId)?.upsert(m);
         const conv = this.conversations.value.get(roomId);
         if (conv?.last_message?.id === m.id) this.patchConversation(roomId, { last_message: m });
+        // A deleted unread message no longer counts: the server has the number.
+        if (event.type === 'message_deleted' && conv && m.sender !== me && m.id > (conv.last_seen_message ?? 0) && conv.unread_count > 0) this.hooks.conversationsStale(roomId);
         return;
       }
       case 'reaction':

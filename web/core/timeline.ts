@@ -23,6 +23,9 @@ export class Timeline {
   readonly hasNewer = signal(false);
   readonly loading = signal<Loading>(null);
   readonly loaded = signal(false);
+  /** New messages that arrived while a page was loading: the page may predate them. */
+  private arrivedWhileLoading: Message[] = [];
+  private catchUpAfterLoad = false;
   private readonly pageSize: number;
   private readonly maxWindow: number;
 
@@ -38,10 +41,21 @@ export class Timeline {
   private async guard<T>(kind: Loading, fn: () => Promise<T>): Promise<T | null> {
     if (this.loading.value) return null;
     this.loading.value = kind;
+    this.arrivedWhileLoading = [];
     try {
-      return await fn();
+      const result = await fn();
+      // Whatever arrived during the request and is newer than the window's end joins it (if the window reaches the present).
+      const last = this.newest?.id ?? 0;
+      const late = this.arrivedWhileLoading.filter((m) => m.id > last);
+      if (late.length && !this.hasNewer.value) this.messages.value = [...this.messages.value, ...late.sort((a, b) => a.id - b.id)];
+      return result;
     } finally {
+      this.arrivedWhileLoading = [];
       this.loading.value = null;
+      if (this.catchUpAfterLoad) {
+        this.catchUpAfterLoad = false;
+        void this.catchUp().catch(() => undefined);
+      }
     }
   }
 
@@ -91,11 +105,28 @@ export class Timeline {
 
   /** One page of newer messages; how many were added. */
   async loadNewer(): Promise<number> {
+    if (!this.hasNewer.value) return 0;
+    return this.fetchNewer();
+  }
+
+  /**
+   * Loads what a window at the present may have missed (after a connection that could not
+   * replay): the messages after its newest. Waits for a load in flight, whose page may predate them.
+   */
+  async catchUp(): Promise<void> {
+    if (this.loading.value) {
+      this.catchUpAfterLoad = true;
+      return;
+    }
+    if (this.loaded.value && !this.hasNewer.value) await this.fetchNewer();
+  }
+
+  private async fetchNewer(): Promise<number> {
     const last = this.messages.value[this.messages.value.length - 1];
-    if (!last || !this.hasNewer.value) return 0;
+    if (!last) return this.loaded.value ? (await this.loadLatest(), this.messages.value.length) : 0;
     const added = await this.guard('newer', async () => {
       const page = await this.fetch({ after: last.id });
-      const newer = page.results.slice().reverse().filter((m) => m.id > last.id);
+      const newer = page.results.slice().reverse().filter((m) => m.id > (this.newest?.id ?? last.id));
       let list = [...this.messages.value, ...newer];
       this.hasNewer.value = page.previous !== null;
       if (list.length > this.maxWindow) {
@@ -119,6 +150,7 @@ export class Timeline {
       this.messages.value = next;
       return;
     }
+    if (this.loading.value && !this.arrivedWhileLoading.some((m) => m.id === message.id)) this.arrivedWhileLoading.push(message);
     if (this.hasNewer.value || !this.loaded.value) return;
     const last = list[list.length - 1];
     if (!last || last.id < message.id) {

@@ -150,7 +150,7 @@ export function Composer(props: {
     >
       {editing.value && (
         <div class="composer-context">
-          <span>Editing your message</span>
+          <span>Editing your message: Enter saves, Esc cancels</span>
           <button type="button" class="link-button" onClick={() => (editing.value = null)}>
             Cancel edit
           </button>
@@ -194,7 +194,7 @@ export function Composer(props: {
         </span>
         <textarea ref={box} aria-label="Message" rows={1} placeholder={props.placeholder} value={text} onInput={(e) => update((e.target as HTMLTextAreaElement).value)} onKeyDown={onKeyDown} onPaste={onPaste} />
         <button type="submit" class="primary">
-          {editing.value ? 'Save' : 'Send'}
+          Send
         </button>
       </div>
     </form>

@@ -62,6 +62,7 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
   const ref = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const anchor = useRef<{ id: string; offset: number } | null>(null);
+  const reading = useRef<{ id: string; offset: number } | null>(null);
   const positioned = useRef(false);
   const unreadSeen = useRef(false);
   const [active, setActive] = useState<number | null>(null);
@@ -115,6 +116,8 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
     const log = ref.current;
     if (!log) return;
     report();
+    // Where the reader is, so changes above (the window dropping its oldest message) do not move the text.
+    reading.current = atBottom.current ? null : anchorOf(log);
     if (log.scrollTop < NEAR_EDGE_PX && timeline.hasOlder.value) void loadEdge('older');
     else if (log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_EDGE_PX && timeline.hasNewer.value) void loadEdge('newer');
   };
@@ -129,9 +132,10 @@ function MessageLog(props: { conv: Membership; unreadFrom: number | null; action
       const divider = log.querySelector<HTMLElement>('.new-divider');
       if (divider) log.scrollTop = divider.offsetTop - log.offsetTop - 8;
       else log.scrollTop = log.scrollHeight;
-    } else if (anchor.current) {
-      const el = log.querySelector<HTMLElement>(`[data-id="${anchor.current.id}"]`);
-      if (el) log.scrollTop += el.getBoundingClientRect().top - log.getBoundingClientRect().top - anchor.current.offset;
+    } else if (anchor.current || (!atBottom.current && reading.current)) {
+      const at = (anchor.current ?? reading.current)!;
+      const el = log.querySelector<HTMLElement>(`[data-id="${at.id}"]`);
+      if (el) log.scrollTop += el.getBoundingClientRect().top - log.getBoundingClientRect().top - at.offset;
       anchor.current = null;
     } else if (atBottom.current) {
       log.scrollTop = log.scrollHeight;

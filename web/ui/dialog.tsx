@@ -11,10 +11,14 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   useEffect(() => {
     const dialog = ref.current!;
     const opener = document.activeElement as HTMLElement | null;
+    // If the opener is gone when the dialog closes (a deleted message's Delete button), focus its
+    // nearest focusable container instead of leaving focus on the page.
+    const fallback = opener?.parentElement?.closest<HTMLElement>('[tabindex]') ?? null;
     dialog.showModal();
     return () => {
       if (dialog.open) dialog.close();
-      opener?.focus?.();
+      if (opener?.isConnected) opener.focus();
+      else if (fallback?.isConnected) fallback.focus();
     };
   }, []);
   return (

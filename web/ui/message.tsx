@@ -37,7 +37,17 @@ function Reactions(props: { m: Message; tab: number }) {
 
 function ReactionPicker(props: { m: Message; onDone: () => void }) {
   return (
-    <div class="reaction-picker" role="group" aria-label="Pick a reaction">
+    <div
+      class="reaction-picker"
+      role="group"
+      aria-label="Pick a reaction"
+      onKeyDown={(e) => {
+        if (e.key !== 'Escape') return;
+        e.preventDefault();
+        e.stopPropagation();
+        props.onDone();
+      }}
+    >
       {REACTION_TYPES.map((type, i) => (
         <button
           type="button"
@@ -149,7 +159,16 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
           )}
         </div>
       )}
-      {picking && <ReactionPicker m={m} onDone={() => setPicking(false)} />}
+      {picking && (
+        <ReactionPicker
+          m={m}
+          onDone={() => {
+            setPicking(false);
+            // The picker's buttons are gone: focus goes back to the message, not to the page.
+            document.querySelector<HTMLElement>(`article[data-id="${m.id}"]`)?.focus();
+          }}
+        />
+      )}
       {props.seenBy.length > 0 && <p class="seen">Seen by {props.seenBy.join(', ')}</p>}
     </article>
   );
