@@ -303,6 +303,16 @@ describe('WebSocket gateway', () => {
     assert.equal(snap.status, 'online');
   });
 
+  it('tells both sides who is online when two online users come to share a room', async () => {
+    const [a, b] = await users(t, 2);
+    const sa = await sock(a, STATUS);
+    const sb = await sock(b, STATUS);
+    assert.equal(sb.events.filter((e) => e.type === 'presence' && e.user === a.id).length, 0, 'no shared room yet');
+    await privateRoom(t, a, b);
+    assert.equal((await sb.next((e) => e.type === 'presence' && e.user === a.id)).status, 'online');
+    assert.equal((await sa.next((e) => e.type === 'presence' && e.user === b.id)).status, 'online');
+  });
+
   it('disconnects a reader that stops reading instead of buffering without bound', async () => {
     const slow = await chatApp({ WS_MAX_BUFFERED_BYTES: '65536' });
     const slowBase = await listen(slow);

@@ -113,7 +113,10 @@ export class Gateway {
     if (room === undefined) return;
     if (meta.type === 'room_created' || (meta.type === 'member_joined' && meta.user === client.userId)) {
       if (client.rooms.has(room)) return;
-      void this.hub.follow(client, room).then(() => this.backfill(client, room, meta.id ?? 0));
+      // A presence socket learns who of its new room mates is online now, and they learn that its
+      // user is (each hears only changes from here on).
+      const catchUp = client.endpoint === 'user_status' ? () => this.meetRoom(client, room) : () => this.backfill(client, room, meta.id ?? 0);
+      void this.hub.follow(client, room).then(catchUp).catch((err) => this.ctx.log.error({ err }, 'following a new room failed'));
     } else if ((meta.type === 'member_left' && meta.user === client.userId) || meta.type === 'room_deleted') {
       void this.hub.unfollow(client, room);
     }
@@ -169,8 +172,18 @@ export class Gateway {
   }
 
   private async sendPresenceSnapshot(client: Client) {
-    const mates = await repo.roomMates(this.ctx.db, client.userId);
-    for (const user of mates) {
+    this.sendOnline(client, await repo.roomMates(this.ctx.db, client.userId));
+  }
+
+  private async meetRoom(client: Client, room: number) {
+    this.sendOnline(client, (await repo.memberIds(this.ctx.db, room)).filter((u) => u !== client.userId));
+    const payload = JSON.stringify({ type: 'presence', user: client.userId, status: 'online', last_seen: null });
+    await this.ctx.bus.publish(roomChannel(room), payload);
+  }
+
+  /** `presence` online for those of `users` who are. */
+  private sendOnline(client: Client, users: number[]) {
+    for (const user of users) {
       if (!this.presence.isOnline(user)) continue;
       const wire = JSON.stringify({ type: 'presence', user, status: 'online', last_seen: null });
       client.sendEvent(Buffer.from(wire), { type: 'presence', user, status: 'online', last_seen: null });

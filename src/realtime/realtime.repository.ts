@@ -6,6 +6,12 @@ export const realtimeRepository = {
     return rows.map((r) => r.chat_room_id);
   },
 
+  /** The active members of a room. */
+  async memberIds(db: Db, chatRoomId: number): Promise<number[]> {
+    const rows = await db.selectFrom('memberships').select('user_id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).execute();
+    return rows.map((r) => r.user_id);
+  },
+
   /** Users who share an active room with `userId` (not themselves). */
   async roomMates(db: Db, userId: number): Promise<number[]> {
     const rows = await db
