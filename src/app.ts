@@ -87,6 +87,11 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
   });
+  // An answer that began before shutdown (a download still streaming) kept its keep-alive: once it
+  // has gone out, close the connection it leaves idle, or it would hold the exit for the keep-alive timeout.
+  app.addHook('onResponse', async () => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
   registerBodyParsing(app);
   registerTooLargeHandling(app);
 

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { DIALECT, PASSWORD, createTestEnv } from './helpers.js';
-import { request, startServer } from './process-helpers.js';
+import { account, request, startServer } from './process-helpers.js';
 
 const exitCode = async (child: ChildProcess) => (child.exitCode ?? (await once(child, 'exit'))[0]) as number;
 
@@ -32,6 +33,40 @@ describe('server process', () => {
       assert.equal(login.status, 200);
       again.proc.kill('SIGTERM');
       assert.equal(await again.exited, 0);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it('on SIGTERM finishes an answer that was already streaming, then exits 0 without waiting for its keep-alive', async () => {
+    const env = await createTestEnv();
+    try {
+      const s = await startServer({ ...env.env, RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0', SHUTDOWN_GRACE_MS: '10000' });
+      const a = await account(s.base, 'streamer', PASSWORD);
+      const room = await request(s.base, 'POST', '/api/chat_rooms/', a.token, { room_type: 'group', name: 'files' });
+      const msg = await request(s.base, 'POST', '/api/messages/', a.token, { chat_room: room.body.id, content: 'big file' });
+      const form = new FormData();
+      form.append('message', String(msg.body.id));
+      form.append('file_type', 'document');
+      form.append('file', new Blob(['a line of a large log file\n'.repeat(200_000)], { type: 'text/plain' }), 'big.log');
+      const up = await fetch(`${s.base}/api/attachments/`, { method: 'POST', headers: { authorization: `Bearer ${a.token}` }, body: form });
+      assert.equal(up.status, 201);
+      const { id } = (await up.json()) as { id: number };
+      // A keep-alive download that has its headers (its answer is under way) but is read slowly.
+      const agent = new http.Agent({ keepAlive: true });
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get(`${s.base}/api/attachments/${id}/download/`, { agent, headers: { authorization: `Bearer ${a.token}` } }, resolve).on('error', reject),
+      );
+      assert.equal(res.statusCode, 200);
+      res.pause();
+      s.proc.kill('SIGTERM');
+      await s.waitFor((l) => l.msg === 'shutting down');
+      res.resume();
+      let bytes = 0;
+      for await (const chunk of res) bytes += (chunk as Buffer).length;
+      assert.equal(bytes, 'a line of a large log file\n'.length * 200_000, 'the download finished');
+      assert.equal(await s.exited, 0, 'exited by itself, not at the grace deadline');
+      agent.destroy();
     } finally {
       await env.cleanup();
     }
