@@ -56,7 +56,11 @@ export async function webClient(dataDir: string, opts: { conversations: number; 
     const loadStart = performance.now();
     await page.reload();
     // Page-side code as strings: this file is checked without the DOM's types.
-    await page.waitForFunction(`document.querySelectorAll('nav[aria-label="Conversations"] a').length >= ${opts.conversations}`, undefined, { polling: 'raf', timeout: 60_000 });
+    // (waitForFunction would evaluate a string in the page, which the client's CSP forbids; evaluate() is not subject to it.)
+    await page.evaluate(`new Promise((resolve) => {
+      const check = () => (document.querySelectorAll('nav[aria-label="Conversations"] a').length >= ${opts.conversations} ? resolve() : requestAnimationFrame(check));
+      check();
+    })`);
     const listMs = performance.now() - loadStart;
     // Measured inside the page (locating one link among a thousand by role costs Playwright itself ~0.5 s).
     const openMs = (await page.evaluate(`new Promise((resolve) => {
