@@ -6,8 +6,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
-import { chatApp } from '../chat-helpers.js';
-import { PASSWORD, uniq, type TestApp } from '../helpers.js';
+import { PASSWORD, uniq } from '../helpers.js';
+import { coreServer, type CoreServer } from '../web-core/core-helpers.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,17 +31,9 @@ export function launch(): Promise<Browser> {
   });
 }
 
-export interface Site {
-  t: TestApp;
-  base: string;
-  close(): Promise<void>;
-}
-
-export async function site(overrides: Record<string, string> = {}): Promise<Site> {
-  const t = await chatApp(overrides);
-  const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
-  return { t, base, close: () => t.close() };
-}
+/** A real server on a real database, listening (the same as the SDK tests use). */
+export const site = coreServer;
+export type Site = CoreServer;
 
 /**
  * A page that fails the test on an uncaught exception or a console error. Expected failed

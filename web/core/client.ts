@@ -6,13 +6,15 @@
 //   chat.store.conversationList.value;                    // signals: read, or subscribe()
 //   chat.send(roomId, 'Hello');                           // queued, sent once, even across reconnects
 import { computed, effect, signal } from '@preact/signals-core';
+import { Drafts } from './drafts.js';
 import { ApiError } from './errors.js';
+import { SignedUrls, fileTypeOf, formatBytes } from './files.js';
 import { Api } from './http.js';
 import { Outbox, memoryStorage, type StorageLike } from './outbox.js';
 import { Session, type SignupInput } from './session.js';
 import { EventSocket, type SocketFactory } from './socket.js';
 import { ChatStore, displayName } from './store.js';
-import type { AttachmentDetail, FileType, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, ServerEvent, User } from './types.js';
+import type { AttachmentDetail, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, ServerEvent, User } from './types.js';
 
 export interface ChatClientOptions {
   /** '' (default) for a page served by the chat server; otherwise `http(s)://host:port`. */
@@ -34,20 +36,6 @@ export interface ChatClientOptions {
 
 const TYPING_EVERY_MS = 3_000;
 
-export function fileTypeOf(mime: string): FileType {
-  if (mime.startsWith('image/')) return 'image';
-  if (mime.startsWith('audio/')) return 'audio';
-  if (mime.startsWith('video/')) return 'video';
-  return 'document';
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GB`;
-}
-
 export class ChatClient {
   readonly api: Api;
   readonly session: Session;
@@ -64,7 +52,8 @@ export class ChatClient {
   private readonly name: string;
   private readonly lastTyping = new Map<number, number>();
   private readonly userLoads = new Map<number, Promise<void>>();
-  private readonly signedUrls = new Map<number, { url: string; expiresAt: number }>();
+  private readonly signedUrls: SignedUrls;
+  private readonly drafts: Drafts;
   private staleTimer: ReturnType<typeof setTimeout> | null = null;
   private staleRooms = new Set<number>();
   private staleAll = false;
@@ -80,6 +69,8 @@ export class ChatClient {
     this.session = new Session(this.api, { mode: opts.mode ?? (browser ? 'cookie' : 'token'), name: this.name });
     this.storage = opts.storage ?? memoryStorage();
     this.tabStorage = opts.tabStorage ?? memoryStorage();
+    this.drafts = new Drafts(this.storage, this.name, () => this.store.me.value);
+    this.signedUrls = new SignedUrls(this.api);
     this.store = new ChatStore(this.api, {
       conversationsStale: (roomId) => this.markStale(roomId),
       readWhileViewing: (roomId, messageId) => this.markRead(roomId, messageId),
@@ -221,8 +212,7 @@ export class ChatClient {
     this.starting = null;
     if (forget) this.storage.removeItem(this.sessionHintKey);
     if (wipe) {
-      for (const roomId of this.draftRooms()) this.storage.removeItem(this.draftKey(roomId));
-      this.storage.removeItem(this.draftIndexKey);
+      this.drafts.clear();
       this.outbox.value?.discardAll();
     }
     this.socket.stop();
@@ -452,13 +442,8 @@ export class ChatClient {
   }
 
   /** A URL for an attachment that works in <img> and links (signed, short-lived, cached until near expiry). */
-  async attachmentUrl(attachmentId: number): Promise<string> {
-    const hit = this.signedUrls.get(attachmentId);
-    if (hit && hit.expiresAt - Date.now() > 5 * 60_000) return hit.url;
-    const a = await this.api.get<AttachmentDetail>(`/api/attachments/${attachmentId}/`);
-    const url = this.api.url(a.signed_url);
-    this.signedUrls.set(attachmentId, { url, expiresAt: Date.parse(a.signed_url_expires_at) });
-    return url;
+  attachmentUrl(attachmentId: number): Promise<string> {
+    return this.signedUrls.get(attachmentId);
   }
 
   /** Moves your read position (over the socket, or REST when it is down). */
@@ -503,40 +488,14 @@ export class ChatClient {
     this.store.unreadNotifications.value = 0;
   }
 
-  // ---- drafts ----
-
-  private draftKey(roomId: number) {
-    return `${this.name}:draft:${this.store.me.value}:${roomId}`;
-  }
-
-  /** Which rooms have a draft (so a logout can remove them all). */
-  private get draftIndexKey() {
-    return `${this.name}:drafts:${this.store.me.value}`;
-  }
-
-  private draftRooms(): number[] {
-    try {
-      return JSON.parse(this.storage.getItem(this.draftIndexKey) ?? '[]') as number[];
-    } catch {
-      return [];
-    }
-  }
+  // ---- drafts (kept across reloads; a logout removes them) ----
 
   draft(roomId: number): string {
-    return this.storage.getItem(this.draftKey(roomId)) ?? '';
+    return this.drafts.get(roomId);
   }
 
   setDraft(roomId: number, text: string): void {
-    const rooms = new Set(this.draftRooms());
-    if (text) {
-      this.storage.setItem(this.draftKey(roomId), text);
-      rooms.add(roomId);
-    } else {
-      this.storage.removeItem(this.draftKey(roomId));
-      rooms.delete(roomId);
-    }
-    if (rooms.size) this.storage.setItem(this.draftIndexKey, JSON.stringify([...rooms]));
-    else this.storage.removeItem(this.draftIndexKey);
+    this.drafts.set(roomId, text);
   }
 
   displayName(m: Membership): string {

@@ -1,5 +1,6 @@
 // The JavaScript SDK of the chat server (also what the web client is built on).
-export { ChatClient, fileTypeOf, formatBytes, type ChatClientOptions } from './client.js';
+export { ChatClient, type ChatClientOptions } from './client.js';
+export { fileTypeOf, formatBytes } from './files.js';
 export { ApiError, messageOf } from './errors.js';
 export { Api, type TokenSource } from './http.js';
 export { Outbox, memoryStorage, type OutboxItem, type StorageLike } from './outbox.js';
