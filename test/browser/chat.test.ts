@@ -29,6 +29,7 @@ describe('web client: two people chatting', { skip: skip ?? false }, () => {
     await createGroup(ada.page, group, [bob.username]);
     await send(ada.page, 'Hello Bob, the launch is on Friday.');
     await messages(ada.page).filter({ hasText: 'the launch is on Friday' }).filter({ hasText: ada.username }).waitFor();
+    await ada.page.getByRole('log', { name: 'Messages' }).getByRole('separator').filter({ hasText: 'Today' }).waitFor();
 
     // Bob has not opened it: the link says how many are unread, and so does the title.
     const link = conversationLink(bob.page, group);

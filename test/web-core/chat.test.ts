@@ -105,6 +105,23 @@ describe('web core: chatting through the SDK', () => {
     assert.equal(outbox.items.value.length, 0);
   });
 
+  test('a refused send can be retried once the reason is gone, and is then stored once', async () => {
+    const ada = await client();
+    const bob = await client();
+    const room = await ada.chat.createGroup({ name: 'retry', is_public: true, members: [bob.user.id] });
+    await until(() => bob.chat.store.conversations.value.get(room.id), Boolean, 'room at bob');
+    await bob.chat.leave(room.id);
+    // Written in the conversation just left (as from a tab that had not noticed yet): refused.
+    bob.chat.send(room.id, 'after leaving');
+    const outbox = bob.chat.outbox.value!;
+    const [item] = await until(() => outbox.items.value, (items) => items[0]?.state === 'failed', 'failed');
+    await bob.chat.join(room.id);
+    outbox.retry(item.client_id);
+    await until(() => outbox.items.value.length, (n) => n === 0, 'sent');
+    const history = await ada.chat.api.get<{ results: Array<{ content: string }> }>('/api/messages/', { chat_room: room.id });
+    assert.deepEqual(history.results.map((m) => m.content), ['after leaving']);
+  });
+
   test('a socket cut mid-conversation resumes with every missed event once, in order', async () => {
     const ada = await client();
     const bob = await client();
