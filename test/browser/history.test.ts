@@ -112,7 +112,15 @@ describe('web client: history, files and notifications', { skip: skip ?? false }
   test('desktop notifications: asked for from a click, shown while the tab is hidden', async () => {
     await ada.context.grantPermissions(['notifications']);
     await ada.page.goto('/#/');
+    // After the reload, wait until the event socket is live: a notification that arrives while the
+    // page is still connecting is loaded over REST, not announced on the desktop.
+    const live = new Promise<void>((resolve) =>
+      ada.page.on('websocket', (ws) => {
+        if (ws.url().includes('/ws/general_updates/')) ws.on('framereceived', (f) => String(f.payload).includes('"type":"ready"') && resolve());
+      }),
+    );
     await ada.page.reload();
+    await live;
     // Record what the page shows on the desktop, and hide the tab. (A string: the test runner
     // renames functions in ways the page cannot run.)
     await ada.page.evaluate(`(() => {
