@@ -159,7 +159,6 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   // notifications, into every room event): built once, before any request.
   await app.register(attachmentsRoutes, {
     ctx,
-    auth,
     attachments: new AttachmentsService(ctx, messages, rooms),
     links: new DownloadLinks(new UrlSigner(signingSecret, 'attachment-download')),
   });

@@ -9,8 +9,8 @@ declare module 'fastify' {
     auth: Principal;
   }
   interface FastifyContextConfig {
-    /** false: the route is public. */
-    auth?: boolean;
+    /** false: the route is public. 'optional': a valid bearer token sets `request.auth`, none leaves it null (the route decides). */
+    auth?: boolean | 'optional';
   }
 }
 
@@ -23,14 +23,16 @@ export function bearerToken(header: string | undefined): string | null {
 export function registerAuthHook(app: FastifyInstance, auth: AuthService): void {
   app.decorateRequest('auth', null as unknown as Principal);
   app.addHook('onRoute', (route) => {
-    if (route.config?.auth === false) return;
-    route.schema = { ...route.schema, security: [{ bearerAuth: [] }] } as typeof route.schema;
+    const mode = route.config?.auth;
+    if (mode === false) return;
+    route.schema = { ...route.schema, security: mode === 'optional' ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }] } as typeof route.schema;
   });
   app.addHook('onRequest', async (request) => {
-    if (request.is404 || request.routeOptions.config.auth === false) return;
+    const mode = request.routeOptions.config.auth;
+    if (request.is404 || mode === false) return;
     const token = bearerToken(request.headers.authorization);
     const principal = token ? await auth.authenticate(token) : null;
-    if (!principal) throw unauthorized();
-    request.auth = principal;
+    if (principal) request.auth = principal;
+    else if (mode !== 'optional') throw unauthorized();
   });
 }

@@ -51,7 +51,8 @@ export class ChatClient {
   private readonly tabStorage: StorageLike;
   private readonly name: string;
   private readonly lastTyping = new Map<number, number>();
-  private readonly userLoads = new Map<number, Promise<void>>();
+  /** Users whose name was asked for (once per login). */
+  private readonly namesAsked = new Set<number>();
   private readonly signedUrls: SignedUrls;
   private readonly drafts: Drafts;
   private staleTimer: ReturnType<typeof setTimeout> | null = null;
@@ -184,7 +185,7 @@ export class ChatClient {
     this.storage.setItem(this.sessionHintKey, '1');
     this.store.me.value = me.id;
     this.store.learnUsernames([[me.id, me.username]]);
-    const outbox = new Outbox(this.api, this.tabStorage, `${this.name}:outbox:${me.id}`, (message) => this.received(message));
+    const outbox = new Outbox(this.api, this.tabStorage, `${this.name}:outbox:${me.id}`, (message) => this.store.addMessage(message));
     this.outbox.value = outbox;
     this.socket.start();
     this.presenceSocket.start();
@@ -313,12 +314,12 @@ export class ChatClient {
   /** A user's username, loading it when it is not known yet (returns what is known now). */
   username(userId: number): string | undefined {
     const known = this.store.usernames.value.get(userId);
-    if (known === undefined && !this.userLoads.has(userId) && this.started) {
-      const load = this.api
+    if (known === undefined && !this.namesAsked.has(userId) && this.started) {
+      this.namesAsked.add(userId);
+      void this.api
         .get<User>(`/api/users/${userId}/`)
         .then((u) => this.store.learnUsernames([[u.id, u.username]]))
         .catch(() => this.store.learnUsernames([[userId, `user ${userId}`]]));
-      this.userLoads.set(userId, load);
     }
     return known;
   }
@@ -378,14 +379,6 @@ export class ChatClient {
     return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo });
   }
 
-  private received(message: Message) {
-    this.store.timeline(message.chat_room).upsert(message);
-    const conv = this.store.conversations.value.get(message.chat_room);
-    if (conv && (!conv.last_message || conv.last_message.id <= message.id)) {
-      this.store.patchConversation(message.chat_room, { last_message: message, unread_count: 0, last_seen_message: Math.max(conv.last_seen_message ?? 0, message.id) });
-    } else if (!conv) this.markStale();
-  }
-
   async edit(messageId: number, content: string): Promise<Message> {
     const m = await this.api.patch<Message>(`/api/messages/${messageId}/`, { content });
     this.store.timeline(m.chat_room).upsert(m);
@@ -424,7 +417,7 @@ export class ChatClient {
       throw new ApiError(413, `${name} (${formatBytes(file.size)}) is larger than this server's limit of ${formatBytes(limit)} per file.`, 'too_large');
     }
     const message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...(opts.replyTo ? { reply_to: opts.replyTo } : {}) });
-    this.received(message);
+    this.store.addMessage(message);
     const form = new FormData();
     form.append('message', String(message.id));
     form.append('file_type', fileTypeOf(file.type));

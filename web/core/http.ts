@@ -100,17 +100,23 @@ export class Api {
   }
 
   /** An authenticated request (unless `auth: false`): a refused token is renewed once and the request repeated. */
-  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     if (opts.auth === false || !this.tokens) return this.raw<T>(method, path, opts);
-    const token = await this.tokens.token();
+    return this.withToken((token) => this.raw<T>(method, path, { ...opts, token }));
+  }
+
+  /** Runs `send` with the current token; after a 401, once more with a renewed one. */
+  private async withToken<T>(send: (token: string) => Promise<T>): Promise<T> {
+    const tokens = this.tokens!;
+    const token = await tokens.token();
     if (!token) throw new ApiError(401, 'Please log in.', 'not_authenticated');
     try {
-      return await this.raw<T>(method, path, { ...opts, token });
+      return await send(token);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;
-      const renewed = await this.tokens.renew(token);
+      const renewed = await tokens.renew(token);
       if (!renewed) throw err;
-      return this.raw<T>(method, path, { ...opts, token: renewed });
+      return send(renewed);
     }
   }
 
@@ -159,14 +165,6 @@ export class Api {
         signal?.addEventListener('abort', () => xhr.abort(), { once: true });
         xhr.send(form);
       });
-    const token = this.tokens ? await this.tokens.token() : null;
-    try {
-      return await send(token);
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401 || !this.tokens || !token) throw err;
-      const renewed = await this.tokens.renew(token);
-      if (!renewed) throw err;
-      return send(renewed);
-    }
+    return this.tokens ? this.withToken(send) : send(null);
   }
 }

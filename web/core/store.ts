@@ -200,6 +200,32 @@ export class ChatStore {
     }
   }
 
+  /**
+   * A new message, from the socket or as the answer to your own send (either may come first):
+   * into its loaded history, and onto its conversation (last message, unread count, read position).
+   */
+  addMessage(m: Message): void {
+    const roomId = m.chat_room;
+    this.stopTyping(roomId, m.sender);
+    this.timelines.get(roomId)?.upsert(m);
+    const conv = this.conversations.value.get(roomId);
+    if (!conv) {
+      this.hooks.conversationsStale();
+      return;
+    }
+    const change: Partial<Membership> = {};
+    if (!conv.last_message || conv.last_message.id <= m.id) change.last_message = m;
+    if (m.sender === this.me.value) {
+      change.unread_count = 0;
+      change.last_seen_message = Math.max(conv.last_seen_message ?? 0, m.id);
+    } else {
+      const v = this.viewing.value;
+      if (v && v.roomId === roomId && v.atLatest) this.hooks.readWhileViewing(roomId, m.id);
+      else change.unread_count = conv.unread_count + 1;
+    }
+    this.patchConversation(roomId, change);
+  }
+
   addNotification(n: Notification): void {
     if (this.notifications.value.some((x) => x.id === n.id)) return;
     this.notifications.value = [n, ...this.notifications.value];
@@ -211,27 +237,9 @@ export class ChatStore {
     const roomId = event.chat_room;
     const me = this.me.value;
     switch (event.type) {
-      case 'new_message': {
-        const m = event.message;
-        this.stopTyping(roomId, m.sender);
-        this.timelines.get(roomId)?.upsert(m);
-        const conv = this.conversations.value.get(roomId);
-        if (!conv) {
-          this.hooks.conversationsStale();
-          return;
-        }
-        const change: Partial<Membership> = { last_message: m };
-        if (m.sender === me) {
-          change.unread_count = 0;
-          change.last_seen_message = Math.max(conv.last_seen_message ?? 0, m.id);
-        } else {
-          const v = this.viewing.value;
-          if (v && v.roomId === roomId && v.atLatest) this.hooks.readWhileViewing(roomId, m.id);
-          else change.unread_count = conv.unread_count + 1;
-        }
-        this.patchConversation(roomId, change);
+      case 'new_message':
+        this.addMessage(event.message);
         return;
-      }
       case 'message_updated':
       case 'message_deleted': {
         const m = event.message;

@@ -1,6 +1,6 @@
 // An open conversation: its header (name, presence, Members, Leave), the message log, who is
 // typing, the composer, dropping files, and its dialogs.
-import { useComputed, useSignal, useSignalEffect } from '@preact/signals';
+import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { displayName, type Membership, type Message } from '../core/index.js';
 import { attempt } from './alerts.js';
@@ -56,18 +56,9 @@ export function Conversation(props: { roomId: number }) {
   // decided once the conversation is known (a page loaded at a room's address learns it a moment later).
   const unreadFrom = useRef<number | null | undefined>(undefined);
   if (unreadFrom.current === undefined && conv) unreadFrom.current = conv.unread_count > 0 ? (conv.last_seen_message ?? 0) : null;
-  const title = useComputed(() => {
-    const c = chat.store.conversations.value.get(roomId);
-    return c ? displayName(c) : '';
-  });
-
   useEffect(() => {
     if (conv) void attempt(() => chat.openRoom(roomId));
   }, [roomId, !!conv]);
-
-  useSignalEffect(() => {
-    document.title = `${chat.store.unreadTotal.value ? `(${chat.store.unreadTotal.value}) ` : ''}${title.value} · Chat`;
-  });
 
   if (!conv) {
     return (
@@ -96,7 +87,7 @@ export function Conversation(props: { roomId: number }) {
     jumpTo: (id) => jump.current?.(id),
   };
 
-  const name = title.value;
+  const name = displayName(conv);
   return (
     <section
       class="conversation-pane"

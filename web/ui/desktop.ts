@@ -1,7 +1,7 @@
 // Desktop notifications while the tab is hidden (permission asked only from a click), and the
 // unread total in the page title.
 import { effect } from '@preact/signals';
-import type { Notification as ChatNotification } from '../core/index.js';
+import { displayName, type Notification as ChatNotification } from '../core/index.js';
 import { chat } from './client.js';
 import { navigate, roomHref, route } from './router.js';
 
@@ -26,9 +26,11 @@ function showDesktop(n: ChatNotification) {
 
 export function startDesktopIntegration(): void {
   chat.onNotification(showDesktop);
-  // Outside a conversation (which names itself), the title is the unread total and the app.
+  // The title: the unread total, the open conversation's name, the app (just "Chat" once logged out).
   effect(() => {
     const n = chat.store.unreadTotal.value;
-    if (route.value.name !== 'room') document.title = n ? `(${n}) Chat` : 'Chat';
+    const r = route.value;
+    const conv = r.name === 'room' ? chat.store.conversations.value.get(r.roomId) : undefined;
+    document.title = `${n ? `(${n}) ` : ''}${conv ? `${displayName(conv)} · ` : ''}Chat`;
   });
 }

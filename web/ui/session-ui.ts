@@ -8,7 +8,6 @@ export const endedNotice = signal<string | null>(null);
 chat.session.onEnded((reason) => {
   clearAlerts();
   endedNotice.value = reason === 'expired' ? 'Your session has ended. Please log in again.' : null;
-  // Nothing of the conversation stays on screen, the title included.
-  document.title = 'Chat';
+  // Nothing of the conversation stays on screen (the title follows the store, now empty).
   if (location.hash.startsWith('#/c/')) history.replaceState(null, '', '#/');
 });

@@ -5,11 +5,9 @@ import { Type, type TSchema } from 'typebox';
 import type { AppContext } from '../../context.js';
 import type { AttachmentFileType, AttachmentRow } from '../../db/schema.js';
 import { AppError, fieldErrors, notFound, unauthorized, type FieldErrors } from '../../errors.js';
-import { bearerToken } from '../../http/auth-hook.js';
 import { IdParams, errors } from '../../http/schemas.js';
 import { MULTIPART_OVERHEAD_BYTES, refuseDeclaredOver } from '../../http/too-large.js';
 import { origin } from '../../http/urls.js';
-import type { AuthService } from '../auth/auth.service.js';
 import type { DownloadLinks } from './attachments.links.js';
 import { contentDisposition, dispositionOf } from './attachments.content.js';
 import { parseRange } from './attachments.range.js';
@@ -21,10 +19,7 @@ const MAX_ID = 2_147_483_647;
 const parseId = (v: string | undefined) => (v !== undefined && /^\s*\d{1,10}\s*$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_ID ? Number(v) : null);
 const parseFileType = (v: string | undefined) => (FILE_TYPES as readonly string[]).includes(v?.trim() ?? '') ? (v!.trim() as AttachmentFileType) : null;
 
-export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; attachments: AttachmentsService; auth: AuthService; links: DownloadLinks }> = async (
-  app,
-  { ctx, attachments, auth, links },
-) => {
+export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; attachments: AttachmentsService; links: DownloadLinks }> = async (app, { ctx, attachments, links }) => {
   // Streaming multipart in this scope only: files are never buffered whole (no attachFieldsToBody).
   // The parser lets one byte past the limit through, so receiveStream sees the file pass it and
   // answers 413 at once (instead of the parser skipping the rest of the file first).
@@ -126,16 +121,11 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
   }, async (request) => detail(request, await attachments.get(request.auth.userId, request.params.id)));
 
   app.get('/api/attachments/:id/download/', {
-    // Authenticated here, by the bearer header or by the signed link's query (checked in the handler,
-    // against the validated id); with neither, 401 before anything else, as on every secured route.
-    config: { auth: false },
+    // The bearer header or the signed link's query (checked in the handler, against the validated
+    // id); with neither, 401 before anything else, as on every secured route.
+    config: { auth: 'optional' },
     onRequest: async (request) => {
-      const token = bearerToken(request.headers.authorization);
-      const principal = token ? await auth.authenticate(token) : null;
-      if (principal) {
-        request.auth = principal;
-        return;
-      }
+      if (request.auth) return;
       const q = request.query as Record<string, unknown>;
       if (typeof q.expires !== 'string' || typeof q.user !== 'string' || typeof q.sig !== 'string') throw unauthorized();
     },
@@ -153,7 +143,6 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
         'several ranges, or an `If-Range` that does not match the ETag, get the whole file (200).',
       params: IdParams,
       querystring: DownloadQuery,
-      security: [{ bearerAuth: [] }, {}],
       response: {
         200: Type.Unsafe({ description: 'The file' }),
         206: Type.Unsafe({ description: 'The requested byte range' }),
