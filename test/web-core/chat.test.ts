@@ -270,6 +270,17 @@ describe('web core: what the review found (no lost or stale state)', () => {
     assert.deepEqual(ada.chat.store.timeline(room.id).messages.value.map((m) => m.content), ['one', 'two while ada was away']);
   });
 
+  test('names forgotten at log-out are loaded again after logging back in', async () => {
+    const ada = await online(await newClient(server));
+    const carol = await newClient(server);
+    clients.push(carol);
+    const ask = () => (ada.chat.store.usernames.value, ada.chat.username(carol.user.id));
+    await until(ask, (name) => name === carol.user.username, 'carol’s name');
+    await ada.chat.logout();
+    await ada.chat.login(ada.user.email, PASSWORD);
+    await until(ask, (name) => name === carol.user.username, 'carol’s name again');
+  });
+
   test('a message sent while the history is loading is not lost', async () => {
     const ada = await online(await newClient(server));
     const bob = await online(await newClient(server));

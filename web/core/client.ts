@@ -228,6 +228,9 @@ export class ChatClient {
     this.staleRooms.clear();
     this.store.reset();
     this.signedUrls.clear();
+    // The names forgotten with the store are asked for again; typing is announced afresh.
+    this.namesAsked.clear();
+    this.lastTyping.clear();
   }
 
   /** Stops everything this client runs (timers, sockets); the session stays open on the server. */
