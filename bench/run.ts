@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ROOT, round, startChatServer, startProcess } from './lib.js';
-import { ceiling, connections, fanout, history, loginStorm, sends } from './scenarios.js';
+import { SERVER_POOL_SIZE, pgFloor } from './pg-floor.js';
+import { SEND_CONNECTIONS, ceiling, connections, fanout, history, loginStorm, sends } from './scenarios.js';
 import { sqliteFloor } from './sqlite-floor.js';
 import { webClient } from './web-client.js';
 
@@ -79,6 +80,10 @@ else try {
 } finally {
   await admin.end().catch(() => {});
 }
+if (wanted('pgFloor')) {
+  log('the PostgreSQL floor of a send (pgbench)');
+  results.pgFloor = await pgFloor(PG_URL, SECONDS);
+} else results.pgFloor = { skipped: 'not selected by BENCH_ONLY' };
 fs.rmSync(tmp, { recursive: true, force: true });
 
 // ---- report ----
@@ -106,8 +111,20 @@ if (r.loginStorm) rows.push(['5. login storm (20 logins/s)', `other requests p99
 rows.push(
   r.sendsPostgres.skipped
     ? ['6. sends (PostgreSQL)', 'skipped: ' + r.sendsPostgres.skipped, '', '']
-    : ['6. sends (PostgreSQL, 32 conns)', `${round(r.sendsPostgres.rps)} req/s, p50 ${r.sendsPostgres.p50} ms, p99 ${r.sendsPostgres.p99} ms, ratio ${round(r.sendsPostgres.rps / r.ceiling.rps, 2)}; ${r.sendsPostgres.created} 201s, ${r.sendsPostgres.delivered} delivered`, 'reported beside SQLite', ''],
+    : [`6. sends (PostgreSQL, ${SEND_CONNECTIONS} conns)`, `${round(r.sendsPostgres.rps)} req/s, p50 ${r.sendsPostgres.p50} ms, p99 ${r.sendsPostgres.p99} ms, ${r.sendsPostgres.cpuUsPerRequest} µs CPU/req, ratio ${round(r.sendsPostgres.rps / r.ceiling.rps, 2)}; ${r.sendsPostgres.created} 201s, ${r.sendsPostgres.delivered} delivered`, 'reported beside SQLite', ''],
 );
+if (r.pgFloor.skipped) rows.push(['   PostgreSQL floor of a send (pgbench)', 'skipped: ' + r.pgFloor.skipped, '', '']);
+else {
+  const f = r.pgFloor;
+  const figures = (x: any) => `${round(x.tps)} tps, ${x.latencyMs} ms avg, ${x.failed} failed`;
+  const ratio = r.sendsPostgres.skipped
+    ? 'ratio to sends: run BENCH_ONLY=sendsPostgres,pgFloor'
+    : `sends PostgreSQL ${round(r.sendsPostgres.rps)} req/s / pgbench floor ${round(f.perRoomLock.tps)} tps = ${round(r.sendsPostgres.rps / f.perRoomLock.tps, 2)}`;
+  rows.push(
+    [`   PostgreSQL floor (pgbench, ${f.clients} clients${f.clients === SERVER_POOL_SIZE ? ' = server pool' : ''}, ${f.rooms} rooms)`, `per-room lock: ${figures(f.perRoomLock)}; ${ratio}`, '', ''],
+    ['   same script, global advisory lock first', `${figures(f.globalLock)}; per-room / global = ${round(f.perRoomLock.tps / f.globalLock.tps, 2)}`, '', ''],
+  );
+}
 if (r.webClient) {
   const w = r.webClient;
   rows.push([`7. web client: first-page JavaScript`, `${w.firstPageJsGzipKb} KB gzipped`, '≤ 100 KB', pass(w.firstPageJsGzipKb <= 100)]);

@@ -6,6 +6,8 @@ import type WebSocket from 'ws';
 import { PASSWORD, account, api, cpuSeconds, load, openSocket, percentile, round, rssKb, startChatServer, type Proc } from './lib.js';
 
 const SHORT_MESSAGE = 'Hey, are we still on for lunch tomorrow at noon?';
+/** HTTP connections of the sends load (figures 1 and 6) and of the ceiling. */
+export const SEND_CONNECTIONS = 32;
 
 /** Waits until `done()` or `ms` pass (benchmarks may wait; tests may not). */
 async function until(done: () => boolean, ms: number): Promise<void> {
@@ -13,7 +15,7 @@ async function until(done: () => boolean, ms: number): Promise<void> {
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** 1 and 6: authenticated sends at 32 connections, one member online on a socket. */
+/** 1 and 6: authenticated sends at SEND_CONNECTIONS connections, one member online on a socket. */
 export async function sends(server: Proc, seconds: number) {
   const [sender, member] = [await account(server.base, 'snd'), await account(server.base, 'rcv')];
   const room = await api(server.base, 'POST', '/api/chat_rooms/', sender.token, { room_type: 'private', members: [member.id] });
@@ -26,7 +28,7 @@ export async function sends(server: Proc, seconds: number) {
   const r = await load({
     url: `${server.base}/api/messages/`,
     method: 'POST',
-    connections: 32,
+    connections: SEND_CONNECTIONS,
     duration: seconds,
     headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ chat_room: room.id, content: SHORT_MESSAGE }),
@@ -45,7 +47,7 @@ export async function ceiling(server: Proc, seconds: number) {
   const r = await load({
     url: `${base}/api/messages/`,
     method: 'POST',
-    connections: 32,
+    connections: SEND_CONNECTIONS,
     duration: seconds,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ chat_room: 1, content: SHORT_MESSAGE }),
