@@ -38,6 +38,8 @@ import { MemoryBus } from './realtime/bus.memory.js';
 import { RedisBus } from './realtime/bus.redis.js';
 import { registerOpenApi } from './http/openapi.js';
 import { Gateway } from './realtime/gateway.js';
+import { EventHandlers } from './modules/events/unit-of-work.js';
+import { Writer } from './modules/events/writer.js';
 import { gatewayRoutes } from './realtime/gateway.routes.js';
 import { MemoryTicketStore, RedisTicketStore } from './realtime/tickets.js';
 import { AttachmentsService } from './modules/attachments/attachments.service.js';
@@ -98,6 +100,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const database = openDatabase({
     databaseUrl: config.databaseUrl,
     sqlitePath: config.sqlitePath,
+    poolSize: config.dbPoolSize,
     onError: (err) => app.log.warn({ err: err.message }, 'idle database connection lost'),
   });
   const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, app.log, config.redisPrefix) : null;
@@ -114,16 +117,21 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const revocations = new Revocations(database.db, bus, config.accessTokenTtlSec * 1000, app.log);
   await revocations.start();
 
+  const limiter = redisBus ? new RedisRateLimiter(redisBus.client, `${config.redisPrefix}rl:`) : new MemoryRateLimiter();
+  // The gateway first: the writer tells its log tail of every commit, and services read presence.
+  const gateway = new Gateway({ config, db: database.db, bus, log: app.log, revocations });
+  const handlers = new EventHandlers();
   const ctx: AppContext = {
     config,
     db: database.db,
     bus,
-    limiter: redisBus ? new RedisRateLimiter(redisBus.client, `${config.redisPrefix}rl:`) : new MemoryRateLimiter(),
+    limiter,
     hasher: new PasswordHasher(config.passwordHashConcurrency),
     tokens,
     revocations,
     store: new LocalFileStore(path.join(config.dataDir, 'uploads')),
-    presence: { isOnline: () => false }, // replaced by the gateway's below
+    writer: new Writer(database.db, handlers, config.writes, app.log, (rows) => gateway.tail.committed(rows)),
+    presence: gateway.presence,
     log: app.log,
   };
   const auth = new AuthService(ctx);
@@ -155,23 +163,25 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
   await app.register(chatRoutes, { rooms, messages });
-  // Attachments, reactions and notifications hook into message and room deletion (and, for
-  // notifications, into every room event): built once, before any request.
-  await app.register(attachmentsRoutes, {
-    ctx,
-    attachments: new AttachmentsService(ctx, messages, rooms),
-    links: new DownloadLinks(new UrlSigner(signingSecret, 'attachment-download')),
-  });
-  await app.register(reactionsRoutes, { reactions: new ReactionsService(ctx, messages) });
-  await app.register(notificationsRoutes, { ctx, notifications: new NotificationsService(ctx, messages) });
+  const attachments = new AttachmentsService(ctx);
+  const reactions = new ReactionsService(ctx);
+  const notifications = new NotificationsService(ctx);
+  await app.register(attachmentsRoutes, { ctx, attachments, links: new DownloadLinks(new UrlSigner(signingSecret, 'attachment-download')) });
+  await app.register(reactionsRoutes, { reactions });
+  await app.register(notificationsRoutes, { ctx, notifications });
   await app.register(keysRoutes, { keys: new KeysService(ctx) });
 
+  // What a change's events do in its own transaction, in one place.
+  handlers
+    .on(['new_message', 'member_joined', 'member_left', 'room_created', 'reaction'], (uow, e) => notifications.onEvent(uow, e))
+    .on('message_deleted', (uow, e) => attachments.onMessageDeleted(uow, e.messageId!))
+    .on('message_deleted', (uow, e) => reactions.onMessageDeleted(uow, e.messageId!))
+    .on('message_deleted', (uow, e) => notifications.onMessageDeleted(uow, e.messageId!))
+    .on('room_deleted', (uow, e) => attachments.onRoomDeleted(uow, e.chatRoomId));
 
-  const gateway = new Gateway(ctx, { markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });
-  ctx.presence = gateway.presence;
   const tickets = redisBus ? new RedisTicketStore(redisBus.client, `${config.redisPrefix}ticket:`) : new MemoryTicketStore();
   await app.register(gatewayRoutes, { auth, gateway, tickets, limiter: ctx.limiter });
-  await gateway.start();
+  await gateway.start({ markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });
   app.addHook('preClose', () => gateway.stop());
 
   app.decorate('ctx', ctx);

@@ -42,7 +42,17 @@ export interface Config {
     messagesPerUserPerMin: number;
   };
   shutdownGraceMs: number;
+  /** PostgreSQL connections per instance. */
+  dbPoolSize: number;
+  writes: {
+    /** Write transactions one instance runs at once (PostgreSQL; SQLite always runs one). */
+    concurrency: number;
+    /** Changes that may share one transaction (group commit). */
+    batchMax: number;
+  };
   realtime: {
+    /** How often each instance reads the event log without being told of a commit (ms). */
+    logPollMs: number;
     heartbeatMs: number;
     maxBufferedBytes: number;
     replayMaxEvents: number;
@@ -149,7 +159,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),
     }),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 2, 1000),
+    writes: Object.freeze({
+      concurrency: int(env, 'WRITE_CONCURRENCY', 4, 1, 100),
+      batchMax: int(env, 'WRITE_BATCH_MAX', 64, 1, 10_000),
+    }),
     realtime: Object.freeze({
+      logPollMs: int(env, 'EVENT_LOG_POLL_MS', 1000, 10, 60_000),
       heartbeatMs: int(env, 'WS_HEARTBEAT_MS', 30_000, 100),
       maxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
       replayMaxEvents: int(env, 'WS_REPLAY_MAX_EVENTS', 1000, 1, 100_000),

@@ -8,6 +8,7 @@ import type { FileStore } from './lib/storage.js';
 import type { TokenSigner } from './lib/tokens.js';
 import type { Bus } from './realtime/bus.js';
 import type { Revocations } from './modules/auth/revocations.js';
+import type { Writer } from './modules/events/writer.js';
 
 /** Who is online; the real-time gateway provides it (everyone is offline without one). */
 export interface PresenceReader {
@@ -23,6 +24,8 @@ export interface AppContext {
   tokens: TokenSigner;
   revocations: Revocations;
   store: FileStore;
+  /** Every change's transaction and events (see modules/events/writer.ts). */
+  writer: Writer;
   presence: PresenceReader;
   log: FastifyBaseLogger;
 }

@@ -2,8 +2,8 @@
 // users from one address, and with Redis the counters are shared), and short request helpers.
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { Bus } from '../src/realtime/bus.js';
 import { createTestApp, signup, type TestApp, type TestEnv, type TestUser } from './helpers.js';
+import { connect, listen, type Sock } from './ws-helpers.js';
 
 export const NO_LIMITS = { RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0' };
 
@@ -58,16 +58,19 @@ export async function membershipOf(t: TestApp, user: TestUser, chatRoom: number)
 }
 
 /** Resolves with the first payload on `channel` matching `match` (subscribe before acting). */
-export async function nextEvent(bus: Bus, channel: string, match: (e: any) => boolean = () => true) {
-  let resolve!: (e: any) => void;
-  const seen = new Promise<any>((r) => (resolve = r));
-  const unsubscribe = await bus.subscribe(channel, (payload) => {
-    const e = JSON.parse(payload);
-    if (match(e)) resolve({ event: e, raw: payload });
-  });
-  return {
-    seen: seen.finally(() => unsubscribe()) as Promise<{ event: any; raw: string }>,
-  };
+const listening = new WeakMap<TestApp, Promise<string>>();
+
+/** A live `general_updates` socket of `user` (with `query`, e.g. since) on `t` (listening on a free port the first time). */
+export async function socketOf(t: TestApp, user: TestUser, query: Record<string, string | number> = {}): Promise<Sock> {
+  let base = listening.get(t);
+  if (!base) listening.set(t, (base = listen(t)));
+  return connect(await base, '/ws/general_updates/', { token: user.access, query });
+}
+
+/** The first event `user`'s socket receives, from now on, that matches `match`. */
+export async function nextEvent(t: TestApp, user: TestUser, match: (e: any) => boolean = () => true) {
+  const sock = await socketOf(t, user);
+  return { seen: sock.next(match).finally(() => sock.close()) as Promise<any> };
 }
 
 /** The path and query of an absolute link (for following `next`/`previous`). */

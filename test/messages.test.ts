@@ -131,9 +131,9 @@ describe('messages', () => {
     const [a, b] = await users(t, 2);
     const room = await privateRoom(t, a, b);
     const content = uniq('live');
-    const waiting = await nextEvent(t.ctx.bus, `room:${room.id}`, (e) => e.type === 'new_message' && e.message.content === content);
+    const waiting = await nextEvent(t, b, (e) => e.type === 'new_message' && e.message.content === content);
     const msg = await send(t, a, room.id, content);
-    const { event } = await waiting.seen;
+    const event = await waiting.seen;
     const row = await t.ctx.db.selectFrom('events').selectAll().where('message_id', '=', msg.id).executeTakeFirstOrThrow();
     assert.equal(event.id, row.id);
     assert.equal(event.chat_room, room.id);

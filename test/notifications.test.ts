@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { realtimeRepository } from '../src/realtime/realtime.repository.js';
+import { eventLog } from '../src/modules/events/event-log.js';
 import type { TestApp, TestUser } from './helpers.js';
 import { call, chatApp, createRoom, group, membershipOf, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
 import { connect, listen, type Sock } from './ws-helpers.js';
@@ -145,9 +145,10 @@ describe('notifications', () => {
     assert.ok(!JSON.stringify(again.events).includes('for a only'));
 
     // The log itself: events addressed to a user are returned for that user alone.
-    const logB = await realtimeRepository.eventsAfter(t.ctx.db, since, [room.id, shared.id], 1000, b.id);
-    const logC = await realtimeRepository.eventsAfter(t.ctx.db, since, [shared.id], 1000, c.id);
-    const roomsOnly = await realtimeRepository.eventsAfter(t.ctx.db, since, [room.id, shared.id], 1000);
+    const upto = Number.MAX_SAFE_INTEGER;
+    const logB = await eventLog.forUser(t.ctx.db, { after: since, upto, roomIds: [room.id, shared.id], recipientId: b.id, limit: 1000 });
+    const logC = await eventLog.forUser(t.ctx.db, { after: since, upto, roomIds: [shared.id], recipientId: c.id, limit: 1000 });
+    const roomsOnly = await eventLog.forUser(t.ctx.db, { after: since, upto, roomIds: [room.id, shared.id], recipientId: 0, limit: 1000 });
     assert.ok(logB.some((e) => e.type === 'notification'));
     assert.ok(logB.filter((e) => e.type === 'notification').every((e) => e.recipient_id === b.id));
     assert.ok(logC.filter((e) => e.type === 'notification').every((e) => e.recipient_id === c.id));

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { roomChannel } from '../src/realtime/channels.js';
 import type { TestApp, TestUser } from './helpers.js';
-import { call, chatApp, group, nextEvent, ok, privateRoom, send, users } from './chat-helpers.js';
+import { call, chatApp, group, nextEvent, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
 
 const REACTION_KEYS = ['created_at', 'id', 'message', 'reaction_type', 'updated_at', 'user'];
 
@@ -107,9 +106,9 @@ describe('reactions', () => {
     const msg = await send(t, a, room.id, 'short-lived');
     const r1 = await ok(react(b, msg.id, 'like'), 201);
     await ok(react(a, msg.id, 'sad'), 201);
-    const deleted = await nextEvent(t.ctx.bus, roomChannel(room.id), (e) => e.type === 'message_deleted' && e.message.id === msg.id);
+    const deleted = await nextEvent(t, b, (e) => e.type === 'message_deleted' && e.message.id === msg.id);
     await ok(call(t, a, 'DELETE', `/api/messages/${msg.id}/`), 204);
-    assert.deepEqual((await deleted.seen).event.message.reactions, []);
+    assert.deepEqual((await deleted.seen).message.reactions, []);
     assert.deepEqual(await ok(call(t, b, 'GET', `/api/reactions/?message=${msg.id}`)), []);
     assert.deepEqual((await ok(call(t, b, 'GET', `/api/messages/${msg.id}/`))).reactions, []);
     assert.equal((await call(t, b, 'GET', `/api/reactions/${r1.id}/`)).statusCode, 404);
@@ -120,27 +119,24 @@ describe('reactions', () => {
 
   it('sends every change to the room as a reaction event', async () => {
     const msg = await send(t, a, room.id, 'watch');
-    const events: any[] = [];
-    const unsubscribe = await t.ctx.bus.subscribe(roomChannel(room.id), (p) => {
-      const e = JSON.parse(p);
-      if (e.type === 'reaction') events.push(e);
-    });
+    const sock = await socketOf(t, a);
     try {
-      const last = await nextEvent(t.ctx.bus, roomChannel(room.id), (e) => e.type === 'reaction' && e.action === 'removed');
       const r = await ok(react(b, msg.id, 'like'), 201);
       const changed = await ok(call(t, b, 'PATCH', `/api/reactions/${r.id}/`, { reaction_type: 'love' }));
       await ok(call(t, b, 'PATCH', `/api/reactions/${r.id}/`, { reaction_type: 'love' }));
       await ok(call(t, b, 'DELETE', `/api/reactions/${r.id}/`), 204);
-      await last.seen;
+      await sock.next((e) => e.type === 'reaction' && e.action === 'removed');
+      const events = sock.events.filter((e) => e.type === 'reaction');
       assert.deepEqual(events.map((e) => [e.action, e.reaction.reaction_type]), [['added', 'like'], ['changed', 'love'], ['removed', 'love']], 'no event for a no-op change');
       assert.deepEqual(events[0].reaction, r);
       assert.deepEqual(events[1].reaction, changed);
       assert.ok(events.every((e) => e.chat_room === room.id && Number.isInteger(e.id)));
       assert.ok(events[0].id < events[1].id && events[1].id < events[2].id);
+      assert.ok(events[0].seq < events[1].seq && events[1].seq < events[2].seq);
       const logged = await t.ctx.db.selectFrom('events').select(['id', 'type']).where('message_id', '=', msg.id).where('type', '=', 'reaction').execute();
       assert.deepEqual(logged.map((e) => e.id), events.map((e) => e.id), 'the event ids are rows of the event log');
     } finally {
-      await unsubscribe();
+      await sock.close();
     }
   });
 });

@@ -22,17 +22,20 @@ export async function ping(db: Kysely<any>): Promise<void> {
   await sql`select 1`.execute(db);
 }
 
-const EVENT_LOG_LOCK = 727_274_002;
+/** PostgreSQL: the highest id the event table's sequence has handed out (committed or not). */
+export async function pgEventIdHead(db: Kysely<any>): Promise<number> {
+  const { rows } = await sql<{ last_value: string; is_called: boolean }>`select last_value, is_called from events_id_seq`.execute(db);
+  return rows[0].is_called ? Number(rows[0].last_value) : 0;
+}
 
 /**
- * Serializes the transactions that write the event log (PostgreSQL: a transaction-scoped
- * advisory lock; SQLite already runs one write transaction at a time), so that event ids,
- * and the ids of rows written under the lock, are in commit order. Take it before writing.
+ * PostgreSQL: the ids of this database's write transactions in progress now. (Not a snapshot's
+ * xip list: that leaves out every transaction newer than the last one to complete.) Sessions of
+ * the same role, as the app's are, show their backend_xid.
  */
-export async function lockEventLog(trx: Kysely<any>): Promise<void> {
-  if (isPostgres(trx)) {
-    await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
-  }
+export async function pgTransactionsInProgress(db: Kysely<any>): Promise<string[]> {
+  const { rows } = await sql<{ xid: string }>`select backend_xid::text as xid from pg_stat_activity where datname = current_database() and backend_xid is not null`.execute(db);
+  return rows.map((r) => r.xid);
 }
 
 export function isPostgres(db: Kysely<any>): boolean {

@@ -7,6 +7,7 @@ import * as m001 from './migrations/001-accounts.js';
 import * as m002 from './migrations/002-conversations.js';
 import * as m003 from './migrations/003-attachments-reactions-notifications-keys.js';
 import * as m004 from './migrations/004-bigint-log-ids.js';
+import * as m005 from './migrations/005-room-event-seq.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -15,6 +16,7 @@ const STEPS: Record<string, Step> = {
   '002-conversations': m002,
   '003-attachments-reactions-notifications-keys': m003,
   '004-bigint-log-ids': m004,
+  '005-room-event-seq': m005,
 };
 
 const MIGRATION_LOCK = 727_274_001;

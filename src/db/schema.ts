@@ -64,6 +64,8 @@ export interface ChatRoomsTable {
   private_key: string | null;
   created_at: string;
   updated_at: string;
+  /** The `seq` of the room's latest event; the row's lock orders the room's writes. */
+  event_seq: Generated<number>;
 }
 
 export interface MembershipsTable {
@@ -106,6 +108,8 @@ export interface EventsTable {
   created_at: string;
   /** Set for events addressed to one user (notifications; chat_room_id is then 0). */
   recipient_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The room's own gapless counter (null for events addressed to one user). */
+  seq: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type ChatRoomRow = Selectable<ChatRoomsTable>;

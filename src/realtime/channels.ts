@@ -1,4 +1,2 @@
-// Bus channel names: a room's events, and a user's own membership changes (their sockets may
-// not follow the room yet).
+// Bus channel names: a room's typing and presence (never stored; stored events come from the log).
 export const roomChannel = (chatRoomId: number) => `room:${chatRoomId}`;
-export const userChannel = (userId: number) => `user:${userId}`;

@@ -33,6 +33,10 @@ export class Client {
   private corked = false;
   private frameWindowStart = 0;
   private framesInWindow = 0;
+  /** Events up to this id were seen before (`?since=`): one that reaches this instance late is not sent again. */
+  seenUpTo = 0;
+  /** Its user's membership changes seen live while its rooms were being read (null once read). */
+  private seenWhileConnecting: Map<number, 'joined' | 'left'> | null = new Map();
 
   constructor(
     readonly ws: WebSocket,
@@ -52,6 +56,17 @@ export class Client {
     else this.sendEvent(bytes, meta);
   }
 
+  noteMembership(chatRoomId: number, change: 'joined' | 'left'): void {
+    this.seenWhileConnecting?.set(chatRoomId, change);
+  }
+
+  /** The rooms read at connect, less those its user left while they were being read. */
+  settleRooms(read: number[]): number[] {
+    const seen = this.seenWhileConnecting ?? new Map();
+    this.seenWhileConnecting = null;
+    return read.filter((room) => seen.get(room) !== 'left');
+  }
+
   /** Replay is over: held live events follow, minus those the replay already sent. */
   goLive(): void {
     const held = this.pending ?? [];
@@ -63,7 +78,7 @@ export class Client {
   sendEvent(bytes: Buffer, meta: EventMeta): void {
     if (!this.wants(meta)) return;
     if (meta.id !== undefined) {
-      if (this.recent.has(meta.id)) return;
+      if (meta.id <= this.seenUpTo || this.recent.has(meta.id)) return;
       this.remember(meta.id);
     }
     if (meta.type === 'presence' && meta.user !== undefined) {

@@ -13,7 +13,7 @@ import { TICKET_TTL_SEC, type TicketStore } from './tickets.js';
 
 const SocketQuery = Type.Object({
   ticket: Type.Optional(Type.String({ maxLength: 128, description: 'From POST /api/auth/ws-ticket/ (single use, 30 s), for browsers' })),
-  since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Last event id seen: missed events are replayed first, then live ones' })),
+  since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Last event id seen (on any instance): missed events are replayed first, then live ones' })),
 });
 
 const MAX_FRAME_BYTES = 16 * 1024;
@@ -60,6 +60,6 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
       });
     });
 
-  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log; typing has none. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
+  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log (typing has none), and the events of a room carry seq, its own gapless counter: they arrive in seq order. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
   socketRoute('/ws/user_status/', 'user_status', 'Marks you online while open (any number of sockets); sends presence events ({"type":"presence","user","status","last_seen"}) for users who share a room with you, starting with those online now, then {"type":"ready"}.');
 };

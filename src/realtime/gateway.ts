@@ -1,18 +1,22 @@
-// The WebSocket gateway: opens sockets (with ?since= replay), routes events from the bus,
-// handles client frames, tracks presence, keeps sockets healthy.
+// The WebSocket gateway: opens sockets (with ?since= replay), hands them the event log through
+// its tail, handles client frames, tracks presence, keeps sockets healthy.
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../context.js';
-import type { EventRow } from '../db/schema.js';
 import { nowIso } from '../context.js';
 import type { Principal } from '../modules/auth/auth.service.js';
-import { CLOSE, Client, type Endpoint, type EventMeta } from './client.js';
-import { parseFrame } from './frames.js';
-import { serializeEvent } from '../modules/events/events.repository.js';
+import { eventLog } from '../modules/events/event-log.js';
+import { logPosition } from '../modules/events/log-position.js';
 import { membershipsRepository } from '../modules/rooms/memberships.repository.js';
+import { CLOSE, Client, type Endpoint } from './client.js';
+import { parseFrame } from './frames.js';
 import { roomChannel } from './channels.js';
 import { Hub } from './hub.js';
+import { LogTail } from './log-tail.js';
 import { Presence } from './presence.js';
 import { realtimeRepository as repo } from './realtime.repository.js';
+
+/** What the gateway needs of the app: everything but the services, which are built after it. */
+export type GatewayContext = Pick<AppContext, 'config' | 'db' | 'bus' | 'log' | 'revocations'>;
 
 export interface GatewayDeps {
   /** Moves the user's read position in a room (and emits the stored `read` event). */
@@ -22,16 +26,27 @@ export interface GatewayDeps {
 export class Gateway {
   readonly hub: Hub;
   readonly presence: Presence;
+  /** Reads the event log for this instance's sockets; the writer tells it of each commit. */
+  readonly tail: LogTail;
+  private deps: GatewayDeps | null = null;
   private timers: NodeJS.Timeout[] = [];
 
-  constructor(private readonly ctx: AppContext, private readonly deps: GatewayDeps) {
-    this.hub = new Hub(ctx.bus, ctx.log, (client, meta) => this.onOwnMembership(client, meta));
-    this.presence = new Presence(ctx.bus, ctx.config.realtime.presenceHeartbeatMs, ctx.log, (userId, online) => {
+  constructor(private readonly ctx: GatewayContext) {
+    const rt = ctx.config.realtime;
+    this.hub = new Hub(ctx.bus, ctx.log, (client, room) => {
+      // A presence socket learns who of its new room mates is online now, and they learn that its
+      // user is (each hears only changes from here on).
+      if (client.endpoint === 'user_status') this.meetRoom(client, room).catch((err) => ctx.log.error({ err }, 'meeting a new room failed'));
+    });
+    this.tail = new LogTail(ctx.db, logPosition(ctx.db), this.hub, ctx.bus, ctx.log, rt.logPollMs);
+    this.presence = new Presence(ctx.bus, rt.presenceHeartbeatMs, ctx.log, (userId, online) => {
       this.announcePresence(userId, online).catch((err) => ctx.log.error({ err, userId }, 'announcing presence failed'));
     });
   }
 
-  async start(): Promise<void> {
+  async start(deps: GatewayDeps): Promise<void> {
+    this.deps = deps;
+    await this.tail.start();
     await this.presence.start();
     this.ctx.revocations.onRevoked((sessionIds) => {
       const revoked = new Set(sessionIds);
@@ -54,6 +69,7 @@ export class Gateway {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.tail.stop();
     for (const c of this.hub.clients) c.ws.close(CLOSE.goingAway, 'server shutting down');
     await this.presence.stop();
   }
@@ -61,9 +77,11 @@ export class Gateway {
   async open(ws: WebSocket, endpoint: Endpoint, principal: Principal, since: number | null): Promise<void> {
     const rt = this.ctx.config.realtime;
     const client = new Client(ws, endpoint, principal, rt.maxBufferedBytes, rt.replayMaxEvents + 256);
+    // A cursor from an instance ahead of this one: what this one reads up to it was seen already.
+    client.seenUpTo = since ?? 0;
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => {
-      void this.hub.remove(client);
+      this.hub.remove(client);
       if (endpoint === 'user_status') this.presence.disconnect(client.userId);
     });
     if (endpoint === 'user_status') this.presence.connect(client.userId);
@@ -79,14 +97,16 @@ export class Gateway {
     }
 
     try {
-      // The user channel first: a room joined while the rooms are being read is then not missed.
-      await this.hub.attach(client);
-      const rooms = await repo.activeRoomIds(this.ctx.db, principal.userId);
+      // Registered first: the user's own events (a room joined while the rooms are read) reach it
+      // from here on, and everything the log tail handed out before is replayed below.
+      this.hub.add(client);
+      const registeredAt = this.tail.dispatched;
+      const rooms = client.settleRooms(await repo.activeRoomIds(this.ctx.db, principal.userId));
       await Promise.all(rooms.map((room) => this.hub.follow(client, room)));
       // Closed while subscribing: its close handler ran before it was registered everywhere.
-      if (ws.readyState !== ws.OPEN) return void (await this.hub.remove(client));
+      if (ws.readyState !== ws.OPEN) return void this.hub.remove(client);
       // user_status carries presence only, which is not logged: nothing to replay.
-      if (since !== null && endpoint === 'general_updates') await this.replay(client, since, rooms);
+      if (endpoint === 'general_updates') await this.replay(client, since ?? registeredAt, since !== null);
       if (endpoint === 'user_status') await this.sendPresenceSnapshot(client);
     } finally {
       client.goLive();
@@ -95,36 +115,25 @@ export class Gateway {
     client.write('{"type":"ready"}');
   }
 
-  private async replay(client: Client, since: number, rooms: number[]) {
+  /**
+   * The logged events after `after` of the client's rooms and its own, up to what the tail has
+   * handed out (everything after that reaches the socket live). Without `since` this covers only
+   * the moments the socket spent following its rooms.
+   */
+  private async replay(client: Client, after: number, resumed: boolean) {
     const max = this.ctx.config.realtime.replayMaxEvents;
-    const oldest = await repo.oldestEventId(this.ctx.db);
-    const rows = await repo.eventsAfter(this.ctx.db, since, rooms, max + 1, client.userId);
-    if ((oldest !== null && since + 1 < oldest) || rows.length > max) {
+    const upto = this.tail.dispatched;
+    if (after >= upto) return;
+    const oldest = resumed ? await eventLog.oldestId(this.ctx.db) : null;
+    const rows = await eventLog.forUser(this.ctx.db, { after, upto, roomIds: [...client.rooms], recipientId: client.userId, limit: max + 1 });
+    if ((oldest !== null && after + 1 < oldest) || rows.length > max) {
       const reason = rows.length > max ? `more than ${max} events were missed` : 'the missed events are past the retention window';
       client.write(JSON.stringify({ type: 'resync_required', detail: `${reason}: reload state over REST, then reconnect without since.` }));
       return;
     }
-    sendRows(client, rows);
-  }
-
-  /** The user's own membership changed (joined, left, room deleted): follow or stop following. */
-  private onOwnMembership(client: Client, meta: EventMeta) {
-    const room = meta.chat_room;
-    if (room === undefined) return;
-    if (meta.type === 'room_created' || (meta.type === 'member_joined' && meta.user === client.userId)) {
-      if (client.rooms.has(room)) return;
-      // A presence socket learns who of its new room mates is online now, and they learn that its
-      // user is (each hears only changes from here on).
-      const catchUp = client.endpoint === 'user_status' ? () => this.meetRoom(client, room) : () => this.backfill(client, room, meta.id ?? 0);
-      void this.hub.follow(client, room).then(catchUp).catch((err) => this.ctx.log.error({ err }, 'following a new room failed'));
-    } else if ((meta.type === 'member_left' && meta.user === client.userId) || meta.type === 'room_deleted') {
-      void this.hub.unfollow(client, room);
+    for (const { row, wire } of await eventLog.wire(this.ctx.db, rows)) {
+      client.sendEvent(Buffer.from(wire), { id: row.id, type: row.type, chat_room: row.chat_room_id });
     }
-  }
-
-  /** Events of a newly followed room committed while its channel was being subscribed. */
-  private async backfill(client: Client, room: number, afterId: number) {
-    sendRows(client, await repo.eventsAfter(this.ctx.db, afterId, [room], this.ctx.config.realtime.replayMaxEvents));
   }
 
   private async onFrame(client: Client, data: string | null) {
@@ -144,7 +153,7 @@ export class Gateway {
       return;
     }
     try {
-      await this.deps.markRead(client.userId, frame.chat_room, frame.message);
+      await this.deps!.markRead(client.userId, frame.chat_room, frame.message);
     } catch (err) {
       const e = err as { statusCode?: number; message?: string };
       if (!e.statusCode || e.statusCode >= 500) throw err;
@@ -192,12 +201,7 @@ export class Gateway {
 
   private async prune() {
     const cutoff = new Date(Date.now() - this.ctx.config.realtime.eventRetentionHours * 3_600_000).toISOString();
-    const n = await repo.pruneEvents(this.ctx.db, cutoff);
+    const n = await eventLog.prune(this.ctx.db, cutoff);
     if (n) this.ctx.log.info({ pruned: n }, 'pruned old events');
   }
-}
-
-/** Logged events (replay, backfill) to one socket, deduplicated against live ones by id. */
-function sendRows(client: Client, rows: EventRow[]): void {
-  for (const row of rows) client.sendEvent(Buffer.from(serializeEvent(row)), { id: row.id, type: row.type, chat_room: row.chat_room_id });
 }

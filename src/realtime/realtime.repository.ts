@@ -1,4 +1,4 @@
-import type { Db, EventRow } from '../db/schema.js';
+import type { Db } from '../db/schema.js';
 
 export const realtimeRepository = {
   async activeRoomIds(db: Db, userId: number): Promise<number[]> {
@@ -25,38 +25,6 @@ export const realtimeRepository = {
       .where('other.user_id', '!=', userId)
       .execute();
     return rows.map((r) => r.user_id);
-  },
-
-  /**
-   * Events after `afterId`, oldest first, at most `limit`: the room events of the given rooms,
-   * and the events addressed to `recipientId` (notifications) when given. An event addressed to
-   * a user is never returned for anyone else.
-   */
-  eventsAfter(db: Db, afterId: number, roomIds: number[], limit: number, recipientId?: number): Promise<EventRow[]> {
-    if (roomIds.length === 0 && recipientId === undefined) return Promise.resolve([]);
-    return db
-      .selectFrom('events')
-      .selectAll()
-      .where('id', '>', afterId)
-      .where((eb) =>
-        eb.or([
-          ...(roomIds.length ? [eb.and([eb('chat_room_id', 'in', roomIds), eb('recipient_id', 'is', null)])] : []),
-          ...(recipientId !== undefined ? [eb('recipient_id', '=', recipientId)] : []),
-        ]),
-      )
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-  },
-
-  async oldestEventId(db: Db): Promise<number | null> {
-    const row = await db.selectFrom('events').select((eb) => eb.fn.min<number>('id').as('id')).executeTakeFirst();
-    return row?.id ?? null;
-  },
-
-  async pruneEvents(db: Db, before: string): Promise<number> {
-    const res = await db.deleteFrom('events').where('created_at', '<', before).executeTakeFirst();
-    return Number(res.numDeletedRows);
   },
 
   async setLastSeen(db: Db, userId: number, at: string): Promise<void> {

@@ -6,7 +6,7 @@ import type { AttachmentFileType, AttachmentRow, Db } from '../../db/schema.js';
 import { AppError, fieldError, forbidden, notFound } from '../../errors.js';
 import { parseDataUrl } from '../../lib/images.js';
 import { newKey } from '../../lib/storage.js';
-import { onCommit, withEvents, type EventBatch } from '../events/events.service.js';
+import type { UnitOfWork } from '../events/unit-of-work.js';
 import { activeMemberOf, memberMessage } from '../messages/messages.access.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import type { MessagesService } from '../messages/messages.service.js';
@@ -36,15 +36,16 @@ export async function drain(it: AsyncIterator<unknown>): Promise<void> {
 }
 
 export class AttachmentsService {
-  constructor(private readonly ctx: AppContext, messages: MessagesService, rooms: RoomsService) {
-    // A deleted message loses its attachment; a deleted room, every file of its messages.
-    messages.deleteHooks.push(async (trx, message) => {
-      const keys = await attachmentsRepository.deleteForMessage(trx, message.id);
-      this.removeFilesAfterCommit(trx, keys);
-    });
-    rooms.deleteHooks.push(async (trx, chatRoomId) => {
-      this.removeFilesAfterCommit(trx, await attachmentsRepository.keysForRoom(trx, chatRoomId));
-    });
+  constructor(private readonly ctx: AppContext) {}
+
+  /** A deleted message loses its attachment (the file goes once the deletion commits). */
+  async onMessageDeleted(uow: UnitOfWork, messageId: number): Promise<void> {
+    this.removeFilesAfterCommit(uow, await attachmentsRepository.deleteForMessage(uow.trx, messageId));
+  }
+
+  /** A deleted room loses every file of its messages (its rows go with the room). */
+  async onRoomDeleted(uow: UnitOfWork, chatRoomId: number): Promise<void> {
+    this.removeFilesAfterCommit(uow, await attachmentsRepository.keysForRoom(uow.trx, chatRoomId));
   }
 
   get maxBytes(): number {
@@ -146,9 +147,10 @@ export class AttachmentsService {
   async attach(userId: number, messageId: number, fileType: AttachmentFileType, file: ReceivedFile): Promise<AttachmentRow> {
     try {
       const mime = contentTypeFor(file.sniffed, fileType);
-      return await withEvents(this.ctx, async (trx, events) => {
-        await this.checkTarget(userId, messageId, trx);
-        const row = await attachmentsRepository.insert(trx, {
+      const room = await messagesRepository.roomOf(this.ctx.db, messageId);
+      return await this.ctx.writer.run(room, async (uow) => {
+        await this.checkTarget(userId, messageId, uow.trx);
+        const row = await attachmentsRepository.insert(uow.trx, {
           message_id: messageId,
           uploader_id: userId,
           file_type: fileType,
@@ -158,7 +160,7 @@ export class AttachmentsService {
           storage_key: file.key,
           created_at: nowIso(),
         });
-        await this.messageChanged(trx, events, userId, messageId);
+        await this.messageChanged(uow, userId, messageId);
         return row;
       });
     } catch (err) {
@@ -189,26 +191,26 @@ export class AttachmentsService {
   async remove(userId: number, id: number): Promise<void> {
     const a = await this.get(userId, id);
     if (a.sender_id !== userId) throw forbidden('Only the sender of the message can delete its attachment.');
-    await withEvents(this.ctx, async (trx, events) => {
-      // Under the event-log lock: a concurrent removal (or message deletion) has committed by now.
-      if (!(await attachmentsRepository.findWithMessage(trx, id))) throw notFound(NO_ATTACHMENT);
-      await attachmentsRepository.delete(trx, id);
-      await this.messageChanged(trx, events, userId, a.message_id);
-      this.removeFilesAfterCommit(trx, [a.storage_key]);
+    await this.ctx.writer.run(a.chat_room_id, async (uow) => {
+      // Under the room's lock: a concurrent removal (or message deletion) has committed by now.
+      if (!(await attachmentsRepository.findWithMessage(uow.trx, id))) throw notFound(NO_ATTACHMENT);
+      await attachmentsRepository.delete(uow.trx, id);
+      await this.messageChanged(uow, userId, a.message_id);
+      this.removeFilesAfterCommit(uow, [a.storage_key]);
     });
   }
 
   /** The message now shows its new attachment (or none): one `message_updated` event. */
-  private async messageChanged(trx: Db, events: EventBatch, userId: number, messageId: number): Promise<void> {
-    await messagesRepository.update(trx, messageId, { updated_at: nowIso() });
+  private async messageChanged(uow: UnitOfWork, userId: number, messageId: number): Promise<void> {
+    await messagesRepository.update(uow.trx, messageId, { updated_at: nowIso() });
     // Messages are only soft-deleted, and the update above throws when the row is missing.
-    const record = (await messagesRepository.findById(trx, messageId))!;
-    events.add('message_updated', { chatRoomId: record.chat_room_id, userId, messageId }, { message: messageView(record) });
+    const record = (await messagesRepository.findById(uow.trx, messageId))!;
+    await uow.emit('message_updated', { chatRoomId: record.chat_room_id, userId, messageId }, { message: messageView(record) });
   }
 
-  private removeFilesAfterCommit(trx: Db, keys: string[]): void {
+  private removeFilesAfterCommit(uow: UnitOfWork, keys: string[]): void {
     if (keys.length === 0) return;
-    onCommit(trx, async () => {
+    uow.onCommit(async () => {
       for (const key of keys) {
         await this.ctx.store.delete(key).catch((err) => this.ctx.log.warn({ err, key }, 'removing an attachment file failed'));
       }

@@ -70,6 +70,12 @@ export const messagesRepository = {
     return oneWithExtras(db, await withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst());
   },
 
+  /** The room of a message (null if there is no such message); a message never moves. */
+  async roomOf(db: Db, id: number): Promise<number | null> {
+    const row = await db.selectFrom('messages').select('chat_room_id').where('id', '=', id).executeTakeFirst();
+    return row?.chat_room_id ?? null;
+  },
+
   async inRoom(db: Db, id: number, chatRoomId: number): Promise<boolean> {
     const row = await db.selectFrom('messages').select('id').where('id', '=', id).where('chat_room_id', '=', chatRoomId).executeTakeFirst();
     return !!row;

@@ -4,8 +4,6 @@ import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { Db, MessageRow, UserRow } from '../../db/schema.js';
 import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge } from '../../errors.js';
-import { eventsRepository } from '../events/events.repository.js';
-import { withEvents } from '../events/events.service.js';
 import { addMember } from '../rooms/memberships.changes.js';
 import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
 import { callerAccount } from '../users/users.access.js';
@@ -44,15 +42,10 @@ export interface HistoryPage {
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 100;
 
-/** Called inside the deleting transaction (reactions, attachments and the like clean up there). */
-export type MessageDeleteHook = (trx: Db, message: MessageRow) => Promise<void>;
-
 // A lone UTF-16 surrogate cannot be stored as UTF-8, so it would not come back byte for byte.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class MessagesService {
-  readonly deleteHooks: MessageDeleteHook[] = [];
-
   constructor(private readonly ctx: AppContext) {}
 
   /**
@@ -64,8 +57,9 @@ export class MessagesService {
     await enforceLimit(this.ctx.limiter, `messages:${userId}`, this.ctx.config.rateLimits.messagesPerUserPerMin, 60);
     this.checkContent(input.content);
     try {
-      return await withEvents(this.ctx, async (trx, events) => {
-        // Checked in the sending transaction: no membership change can commit in between.
+      return await this.ctx.writer.run(input.chat_room, async (uow) => {
+        const trx = uow.trx;
+        // Checked in the sending transaction, under the room's lock: no membership change can commit in between.
         const access = opts.joinPublicGroup
           ? await visibleRoom(trx, userId, input.chat_room)
           : await memberRoom(trx, userId, input.chat_room);
@@ -75,7 +69,7 @@ export class MessagesService {
         }
         const sender = await callerAccount(trx, userId);
         const now = nowIso();
-        if (!isActiveMember(access)) await addMember(trx, events, { room: access.room, user: sender, actorId: userId, now });
+        if (!isActiveMember(access)) await addMember(uow, { room: access.room, user: sender, actorId: userId, now });
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
           throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
         }
@@ -90,7 +84,7 @@ export class MessagesService {
           updated_at: now,
         });
         const message = messageView(withNames(row, sender));
-        events.add('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
+        await uow.emit('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
         return { message, created: true };
       });
     } catch (err) {
@@ -113,9 +107,9 @@ export class MessagesService {
     if (current.is_deleted) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
     if (input.content !== undefined) this.checkContent(input.content);
     if (input.content === undefined && input.public_key === undefined) return messageView(current);
-    const record = await withEvents(this.ctx, async (trx, events) => {
+    const record = await this.ctx.writer.run(current.chat_room_id, async (uow) => {
       // Guarded in the statement: a delete that committed meanwhile wins.
-      const row = await messagesRepository.updateLive(trx, id, {
+      const row = await messagesRepository.updateLive(uow.trx, id, {
         ...(input.content !== undefined ? { content: input.content } : {}),
         ...(input.public_key !== undefined ? { public_key: input.public_key } : {}),
         is_edited: 1,
@@ -123,10 +117,8 @@ export class MessagesService {
       });
       if (!row) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
       const rec = { ...current, ...row };
-      const view = messageView(rec);
-      // The replaced text must not live on in the log: earlier events of this message now show the edit.
-      await eventsRepository.scrubMessage(trx, id, ['new_message', 'message_updated'], { message: view });
-      events.add('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
+      // The log keeps no copy of the text (it reads the message when it sends an event): nothing earlier to rewrite.
+      await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: messageView(rec) });
       return rec;
     });
     return messageView(record);
@@ -137,13 +129,11 @@ export class MessagesService {
     const current = await this.visible(userId, id);
     if (current.sender_id !== userId) throw forbidden('Only the sender can delete this message.');
     if (current.is_deleted) return;
-    await withEvents(this.ctx, async (trx, events) => {
-      const row = await messagesRepository.update(trx, id, { content: '', public_key: null, is_deleted: 1, updated_at: nowIso() });
-      for (const hook of this.deleteHooks) await hook(trx, row);
-      // The delete hooks removed its reactions and attachment.
+    await this.ctx.writer.run(current.chat_room_id, async (uow) => {
+      const row = await messagesRepository.update(uow.trx, id, { content: '', public_key: null, is_deleted: 1, updated_at: nowIso() });
+      // Its handlers remove its reactions, attachment and notifications in this transaction.
       const view = messageView({ ...current, ...row, reactions: [], attachment: null });
-      await eventsRepository.scrubMessage(trx, id, ['new_message', 'message_updated'], { message: view });
-      events.add('message_deleted', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
+      await uow.emit('message_deleted', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
     });
   }
 

@@ -1,11 +1,11 @@
 // Which room events make which notifications, for whom. Runs inside the event's transaction
-// (an observer of withEvents), so a notification exists exactly when its cause committed.
+// (a handler of the unit of work), so a notification exists exactly when its cause committed.
 // Bodies name people and rooms, never message content (it may be ciphertext).
 import type { Insertable } from 'kysely';
 import { nowIso } from '../../context.js';
 import type { ChatRoomRow, Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
-import { NO_ROOM } from '../events/events.repository.js';
-import type { EventBatch, QueuedEvent, RoomEvents } from '../events/events.service.js';
+import { NO_ROOM, type Emitted, type RoomEvents } from '../events/events.types.js';
+import type { UnitOfWork } from '../events/unit-of-work.js';
 import { roomsRepository } from '../rooms/rooms.repository.js';
 import { notificationsRepository as repo } from './notifications.repository.js';
 import type { NotificationType } from './notifications.schemas.js';
@@ -15,15 +15,16 @@ type Draft = Omit<Insertable<NotificationsTable>, 'user_id' | 'created_at'> & { 
 
 const roomLabel = (room: ChatRoomRow) => (room.name ? `"${room.name}"` : room.room_type === 'private' ? 'a private conversation' : 'a group');
 
-export async function notifyFor(trx: Db, events: EventBatch, e: QueuedEvent): Promise<void> {
+export async function notifyFor(uow: UnitOfWork, e: Emitted): Promise<void> {
+  const trx = uow.trx;
   const rows = e.type === 'new_message' ? await forMessage(trx, e) : await repo.insertMany(trx, await rowsFor(trx, e));
   for (const row of rows) {
-    events.add('notification', { chatRoomId: NO_ROOM, userId: row.actor_id, recipientId: row.user_id }, { chat_room: row.chat_room_id, notification: notificationView(row) });
+    await uow.emit('notification', { chatRoomId: NO_ROOM, userId: row.actor_id, recipientId: row.user_id }, { chat_room: row.chat_room_id, notification: notificationView(row) });
   }
 }
 
 /** A new message notifies every other member (one statement: the hot path of every send). */
-async function forMessage(trx: Db, e: QueuedEvent): Promise<NotificationRow[]> {
+async function forMessage(trx: Db, e: Emitted): Promise<NotificationRow[]> {
   const { message } = e.payload as RoomEvents['new_message'];
   const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
   if (!room) return [];
@@ -32,14 +33,14 @@ async function forMessage(trx: Db, e: QueuedEvent): Promise<NotificationRow[]> {
   return repo.insertForAudience(trx, { type: 'message', body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender, created_at: nowIso(), except: message.sender });
 }
 
-async function rowsFor(trx: Db, e: QueuedEvent): Promise<Array<Insertable<NotificationsTable>>> {
+async function rowsFor(trx: Db, e: Emitted): Promise<Array<Insertable<NotificationsTable>>> {
   const rows: Array<Insertable<NotificationsTable>> = [];
   const createdAt = nowIso();
   for (const { users, draft } of await draftsFor(trx, e)) for (const user of users) rows.push({ ...draft, user_id: user, created_at: createdAt });
   return rows;
 }
 
-async function draftsFor(trx: Db, e: QueuedEvent): Promise<Array<{ users: number[]; draft: Draft }>> {
+async function draftsFor(trx: Db, e: Emitted): Promise<Array<{ users: number[]; draft: Draft }>> {
   switch (e.type) {
     case 'member_joined':
     case 'member_left': {

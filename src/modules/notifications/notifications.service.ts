@@ -1,7 +1,7 @@
 import type { AppContext } from '../../context.js';
 import { notFound } from '../../errors.js';
-import { observeEvents } from '../events/events.service.js';
-import type { MessagesService } from '../messages/messages.service.js';
+import type { Emitted } from '../events/events.types.js';
+import type { UnitOfWork } from '../events/unit-of-work.js';
 import { notificationsRepository as repo } from './notifications.repository.js';
 import { notifyFor } from './notifications.rules.js';
 import { notificationView, type NotificationView } from './notifications.view.js';
@@ -11,10 +11,16 @@ const NO_NOTIFICATION = 'No such notification.';
 
 /** Each user's own notifications. They are made only by the server (see notifications.rules.ts). */
 export class NotificationsService {
-  constructor(private readonly ctx: AppContext, messages: MessagesService) {
-    observeEvents(ctx, notifyFor);
-    // A deleted message's notifications go with it (those of its reactions follow the reactions).
-    messages.deleteHooks.push((trx, message) => repo.deleteForMessage(trx, message.id));
+  constructor(private readonly ctx: AppContext) {}
+
+  /** A room event that notifies people (a message, a join, a reaction): written in its transaction. */
+  onEvent(uow: UnitOfWork, event: Emitted): Promise<void> {
+    return notifyFor(uow, event);
+  }
+
+  /** A deleted message's notifications go with it (those of its reactions follow the reactions). */
+  async onMessageDeleted(uow: UnitOfWork, messageId: number): Promise<void> {
+    await repo.deleteForMessage(uow.trx, messageId);
   }
 
   async list(userId: number, page: number, isRead?: boolean): Promise<{ count: number; results: NotificationView[] }> {

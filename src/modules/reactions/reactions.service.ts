@@ -3,9 +3,9 @@ import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { Db, MessageRow, ReactionRow } from '../../db/schema.js';
 import { fieldError, forbidden, notFound } from '../../errors.js';
-import { withEvents } from '../events/events.service.js';
+import type { UnitOfWork } from '../events/unit-of-work.js';
 import { memberMessage } from '../messages/messages.access.js';
-import type { MessagesService } from '../messages/messages.service.js';
+import { messagesRepository } from '../messages/messages.repository.js';
 import { reactionsRepository } from './reactions.repository.js';
 import type { ReactionTypeName } from './reactions.schemas.js';
 import { reactionView, type ReactionView } from './reactions.view.js';
@@ -15,9 +15,11 @@ const ALREADY = 'You have already reacted to this message: change that reaction 
 const DELETED = 'You cannot react to a deleted message.';
 
 export class ReactionsService {
-  constructor(private readonly ctx: AppContext, messages: MessagesService) {
-    // A deleted message loses its reactions (their notifications go with them).
-    messages.deleteHooks.push((trx, message) => reactionsRepository.deleteForMessage(trx, message.id));
+  constructor(private readonly ctx: AppContext) {}
+
+  /** A deleted message loses its reactions (their notifications go with them). */
+  async onMessageDeleted(uow: UnitOfWork, messageId: number): Promise<void> {
+    await reactionsRepository.deleteForMessage(uow.trx, messageId);
   }
 
   /** A message's reactions, oldest first (members of its room; 404 for anyone else). */
@@ -32,13 +34,14 @@ export class ReactionsService {
 
   /** One reaction per user per message (a second → 400); not on a deleted message. */
   async create(userId: number, input: { message: number; reaction_type: ReactionTypeName }): Promise<ReactionView> {
+    const room = await messagesRepository.roomOf(this.ctx.db, input.message);
     try {
-      const row = await withEvents(this.ctx, async (trx, events) => {
-        // Checked under the event-log lock: a concurrent delete or reaction has committed by now.
-        const message = await this.checkOpen(trx, userId, input.message);
+      const row = await this.ctx.writer.run(room, async (uow) => {
+        // Checked under the room's lock: a concurrent delete or reaction has committed by now.
+        const message = await this.checkOpen(uow.trx, userId, input.message);
         const now = nowIso();
-        const row = await reactionsRepository.insert(trx, { message_id: input.message, user_id: userId, reaction_type: input.reaction_type, created_at: now, updated_at: now });
-        events.add('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(row), action: 'added' });
+        const row = await reactionsRepository.insert(uow.trx, { message_id: input.message, user_id: userId, reaction_type: input.reaction_type, created_at: now, updated_at: now });
+        await uow.emit('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(row), action: 'added' });
         return row;
       });
       return reactionView(row);
@@ -53,10 +56,10 @@ export class ReactionsService {
     const { row: current, message } = await this.visible(userId, id);
     if (current.user_id !== userId) throw forbidden('Only its author can change this reaction.');
     if (current.reaction_type === reactionType) return reactionView(current);
-    const row = await withEvents(this.ctx, async (trx, events) => {
-      await this.stillThere(trx, id);
-      const row = await reactionsRepository.update(trx, id, { reaction_type: reactionType, updated_at: nowIso() });
-      events.add('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(row), action: 'changed' });
+    const row = await this.ctx.writer.run(message.chat_room_id, async (uow) => {
+      await this.stillThere(uow.trx, id);
+      const row = await reactionsRepository.update(uow.trx, id, { reaction_type: reactionType, updated_at: nowIso() });
+      await uow.emit('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(row), action: 'changed' });
       return row;
     });
     return reactionView(row);
@@ -66,10 +69,10 @@ export class ReactionsService {
   async remove(userId: number, id: number): Promise<void> {
     const { row: current, message } = await this.visible(userId, id);
     if (current.user_id !== userId) throw forbidden('Only its author can remove this reaction.');
-    await withEvents(this.ctx, async (trx, events) => {
-      await this.stillThere(trx, id);
-      await reactionsRepository.delete(trx, id);
-      events.add('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(current), action: 'removed' });
+    await this.ctx.writer.run(message.chat_room_id, async (uow) => {
+      await this.stillThere(uow.trx, id);
+      await reactionsRepository.delete(uow.trx, id);
+      await uow.emit('reaction', { chatRoomId: message.chat_room_id, userId, messageId: message.id }, { reaction: reactionView(current), action: 'removed' });
     });
   }
 
@@ -81,7 +84,7 @@ export class ReactionsService {
     return { row, message };
   }
 
-  /** Under the event-log lock: a concurrent removal (or message deletion) has committed by now. */
+  /** Under the room's lock: a concurrent removal (or message deletion) has committed by now. */
   private async stillThere(trx: Db, id: number): Promise<void> {
     if (!(await reactionsRepository.findById(trx, id))) throw notFound(NO_REACTION);
   }

@@ -1,9 +1,9 @@
 // Membership changes shared by rooms, memberships and messages (seed-0 sends join first).
-// They run inside withEvents transactions, which on PostgreSQL hold the event-log lock from
-// their first statement: these check-then-write sequences are therefore serialized.
+// They run in units of work that hold the room's lock (Writer.run with the room): these
+// check-then-write sequences are therefore serialized per room.
 import type { ChatRoomRow, Db, MembershipRow } from '../../db/schema.js';
 import { badRequest } from '../../errors.js';
-import type { EventBatch } from '../events/events.service.js';
+import type { UnitOfWork } from '../events/unit-of-work.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import { membershipsRepository } from './memberships.repository.js';
 import { privateKey, roomsRepository } from './rooms.repository.js';
@@ -14,10 +14,10 @@ export const PRIVATE_IS_TWO = 'A private room has exactly two members.';
 
 /** Makes `user` an active member of `room` (a new or a reactivated membership), unread from now on. */
 export async function addMember(
-  trx: Db,
-  events: EventBatch,
+  uow: UnitOfWork,
   a: { room: ChatRoomRow; user: { id: number; username: string }; actorId: number; role?: 'owner' | 'member'; now: string },
 ): Promise<{ membership: MembershipRow; outcome: AddOutcome }> {
+  const trx = uow.trx;
   const existing = await membershipsRepository.find(trx, a.room.id, a.user.id);
   if (existing?.is_active === 1) return { membership: existing, outcome: 'existing' };
   if (a.room.room_type === 'private') await claimPrivatePair(trx, a.room, a.user.id);
@@ -33,7 +33,7 @@ export async function addMember(
   const membership = existing
     ? await membershipsRepository.update(trx, existing.id, fresh)
     : await membershipsRepository.insert(trx, { chat_room_id: a.room.id, user_id: a.user.id, ...fresh });
-  events.add('member_joined', { chatRoomId: a.room.id, userId: a.actorId, notifyUsers: [a.user.id] }, { user: a.user.id, username: a.user.username, by: a.actorId });
+  await uow.emit('member_joined', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.user.id, username: a.user.username, by: a.actorId });
   return { membership, outcome: existing ? 'reactivated' : 'created' };
 }
 
@@ -50,14 +50,14 @@ async function claimPrivatePair(trx: Db, room: ChatRoomRow, userId: number): Pro
 
 /** Ends an active membership; an owner who leaves hands the room to the longest-standing member. */
 export async function removeMember(
-  trx: Db,
-  events: EventBatch,
+  uow: UnitOfWork,
   a: { room: ChatRoomRow; membership: MembershipRow; username: string; actorId: number; now: string },
 ): Promise<void> {
+  const trx = uow.trx;
   await membershipsRepository.update(trx, a.membership.id, { is_active: 0, left_at: a.now, role: 'member', hidden_at_message_id: null });
   if (a.membership.role === 'owner') {
     const [heir] = await membershipsRepository.activeMembers(trx, a.room.id);
     if (heir) await membershipsRepository.update(trx, heir.id, { role: 'owner' });
   }
-  events.add('member_left', { chatRoomId: a.room.id, userId: a.actorId, notifyUsers: [a.membership.user_id] }, { user: a.membership.user_id, username: a.username, by: a.actorId });
+  await uow.emit('member_left', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.membership.user_id, username: a.username, by: a.actorId });
 }

@@ -2,7 +2,6 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import type { ChatRoomRow, Db, MembershipRow } from '../../db/schema.js';
 import { badRequest, fieldError, notFound, unauthorized } from '../../errors.js';
-import { withEvents } from '../events/events.service.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import { usersRepository } from '../users/users.repository.js';
 import { addMember } from './memberships.changes.js';
@@ -50,8 +49,9 @@ export class MembershipsService {
       if (self) throw unauthorized();
       throw fieldError('user', `Invalid pk "${targetId}" - object does not exist.`);
     }
-    const { membership, outcome } = await withEvents(this.ctx, async (trx, events) => {
-      const result = await addMember(trx, events, { room: access.room, user: target, actorId, now: nowIso() });
+    const { membership, outcome } = await this.ctx.writer.run(access.room.id, async (uow) => {
+      const trx = uow.trx;
+      const result = await addMember(uow, { room: access.room, user: target, actorId, now: nowIso() });
       if (result.outcome !== 'existing') return result;
       if (self && result.membership.hidden_at_message_id !== null) {
         return { membership: await membershipsRepository.update(trx, result.membership.id, { hidden_at_message_id: null }), outcome: 'reactivated' as const };
@@ -79,12 +79,17 @@ export class MembershipsService {
     if (patch.last_seen_message !== undefined && !(await messagesRepository.inRoom(this.ctx.db, patch.last_seen_message, roomId))) {
       throw fieldError('last_seen_message', `Invalid pk "${patch.last_seen_message}" - object does not exist.`);
     }
-    const updated = await withEvents(this.ctx, async (trx, events) => {
+    // A read position that would not move writes nothing (sockets send `read` frames often). It
+    // only moves forward, so `m` read before can be behind, never ahead: a stale row just writes.
+    const onlyRead = Object.keys(patch).length === 1 && patch.last_seen_message !== undefined;
+    if (onlyRead && (m.last_read_message_id ?? 0) >= patch.last_seen_message!) return m;
+    const updated = await this.ctx.writer.run(roomId, async (uow) => {
+      const trx = uow.trx;
       // The room's newest message matters only to "mark read" and "hide".
       const lastId = patch.is_read === true || patch.is_active === false ? await messagesRepository.lastId(trx, roomId) : null;
       const advance = async (messageId: number) => {
         if (await membershipsRepository.advanceRead(trx, m.id, messageId)) {
-          events.add('read', { chatRoomId: roomId, userId, messageId }, { user: userId, message: messageId });
+          await uow.emit('read', { chatRoomId: roomId, userId, messageId }, { user: userId, message: messageId });
         }
       };
       if (patch.last_seen_message !== undefined) await advance(patch.last_seen_message);

@@ -3,8 +3,7 @@ import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { ChatRoomRow, Db, UserRow } from '../../db/schema.js';
 import { badRequest, fieldError, forbidden } from '../../errors.js';
-import { eventsRepository } from '../events/events.repository.js';
-import { withEvents } from '../events/events.service.js';
+import { eventLog } from '../events/event-log.js';
 import { callerAccount } from '../users/users.access.js';
 import { membershipsRepository } from './memberships.repository.js';
 import { addMember, PRIVATE_IS_TWO, removeMember } from './memberships.changes.js';
@@ -27,12 +26,7 @@ export interface RoomPatch {
   room_type?: 'private' | 'group';
 }
 
-/** Called inside the deleting transaction, before the room's rows go (files and the like clean up there). */
-export type RoomDeleteHook = (trx: Db, chatRoomId: number) => Promise<void>;
-
 export class RoomsService {
-  readonly deleteHooks: RoomDeleteHook[] = [];
-
   constructor(private readonly ctx: AppContext) {}
 
   /** `created` is false when the private room of this pair already existed (it is returned instead). */
@@ -44,7 +38,8 @@ export class RoomsService {
     if (isPrivate && input.name) throw fieldError('name', 'A private room has no name.');
     const key = isPrivate && others.length === 1 ? privateKey(userId, others[0].id) : null;
     const run = () =>
-      withEvents(this.ctx, async (trx, events) => {
+      this.ctx.writer.run(null, async (uow) => {
+        const trx = uow.trx;
         if (key) {
           const existing = await roomsRepository.findByPrivateKey(trx, key);
           if (existing) return { room: existing, created: false };
@@ -65,14 +60,14 @@ export class RoomsService {
           members.map((u, i) => ({ chat_room_id: room.id, user_id: u.id, role: i === 0 ? 'owner' : 'member', is_active: 1, joined_at: now })),
         );
         const ids = members.map((u) => u.id);
-        events.add('room_created', { chatRoomId: room.id, userId, notifyUsers: ids, room }, { room: roomView(room, ids.length), members: ids });
+        await uow.emit('room_created', { chatRoomId: room.id, userId, room }, { room: roomView(room, ids.length), members: ids });
         return { room, created: true };
       });
     let result: { room: ChatRoomRow; created: boolean };
     try {
       result = await run();
     } catch (err) {
-      // Only reachable if the pair's room was created outside the event-log lock; take that one.
+      // Two creations of the same pair raced (no lock covers a room that does not exist yet): take the one that committed.
       if (!(key && isUniqueViolation(err))) throw err;
       result = await run();
     }
@@ -108,11 +103,11 @@ export class RoomsService {
     if (patch.name !== undefined && patch.name !== room.name) values.name = patch.name;
     if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
     if (Object.keys(values).length === 0) return this.view(room);
-    return withEvents(this.ctx, async (trx, events) => {
-      const row = await roomsRepository.update(trx, roomId, { ...values, updated_at: nowIso() });
-      const [count] = (await roomsRepository.memberCounts(trx, [roomId])).values();
+    return this.ctx.writer.run(roomId, async (uow) => {
+      const row = await roomsRepository.update(uow.trx, roomId, { ...values, updated_at: nowIso() });
+      const [count] = (await roomsRepository.memberCounts(uow.trx, [roomId])).values();
       const view = roomView(row, count ?? 0);
-      events.add('room_updated', { chatRoomId: roomId, userId }, { room: view });
+      await uow.emit('room_updated', { chatRoomId: roomId, userId }, { room: view });
       return view;
     });
   }
@@ -121,12 +116,12 @@ export class RoomsService {
   async remove(userId: number, roomId: number): Promise<void> {
     const { membership } = await memberRoom(this.ctx.db, userId, roomId);
     if (membership.role !== 'owner') throw forbidden('Only the owner can delete this chat room.');
-    await withEvents(this.ctx, async (trx, events) => {
-      const members = (await membershipsRepository.activeMembers(trx, roomId)).map((m) => m.user_id);
-      for (const hook of this.deleteHooks) await hook(trx, roomId);
-      await eventsRepository.deleteForRoom(trx, roomId);
-      await roomsRepository.delete(trx, roomId);
-      events.add('room_deleted', { chatRoomId: roomId, userId, notifyUsers: members }, { members, by: userId });
+    await this.ctx.writer.run(roomId, async (uow) => {
+      const members = (await membershipsRepository.activeMembers(uow.trx, roomId)).map((m) => m.user_id);
+      // Emitted first: its handlers clean up (files of its messages) while the room's rows still exist.
+      await uow.emit('room_deleted', { chatRoomId: roomId, userId }, { members, by: userId });
+      await eventLog.deleteForRoom(uow.trx, roomId);
+      await roomsRepository.delete(uow.trx, roomId);
     });
     this.ctx.log.info({ roomId, userId }, 'chat room deleted');
   }
@@ -136,9 +131,9 @@ export class RoomsService {
     const { room } = await visibleRoom(this.ctx.db, userId, roomId);
     if (!isPublicGroup(room)) throw badRequest('Only public groups can be joined.', 'not_joinable');
     const me = await callerAccount(this.ctx.db, userId);
-    await withEvents(this.ctx, async (trx, events) => {
-      const { membership: m, outcome } = await addMember(trx, events, { room, user: me, actorId: userId, now: nowIso() });
-      if (outcome === 'existing' && m.hidden_at_message_id !== null) await membershipsRepository.update(trx, m.id, { hidden_at_message_id: null });
+    await this.ctx.writer.run(roomId, async (uow) => {
+      const { membership: m, outcome } = await addMember(uow, { room, user: me, actorId: userId, now: nowIso() });
+      if (outcome === 'existing' && m.hidden_at_message_id !== null) await membershipsRepository.update(uow.trx, m.id, { hidden_at_message_id: null });
     });
     // Joining a public group changes its member count, not the room row.
     return this.view(room);
@@ -149,8 +144,8 @@ export class RoomsService {
     if (!isActiveMember(access)) throw badRequest(NOT_A_MEMBER, 'not_a_member');
     if (access.room.room_type !== 'group') throw badRequest('Only groups can be left.', 'not_leavable');
     const me = await callerAccount(this.ctx.db, userId);
-    await withEvents(this.ctx, (trx, events) =>
-      removeMember(trx, events, { room: access.room, membership: access.membership, username: me.username, actorId: userId, now: nowIso() }),
+    await this.ctx.writer.run(roomId, (uow) =>
+      removeMember(uow, { room: access.room, membership: access.membership, username: me.username, actorId: userId, now: nowIso() }),
     );
   }
 

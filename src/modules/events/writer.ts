@@ -1,0 +1,155 @@
+// The one path every change takes to the database: a unit of work in a transaction, its events
+// appended to the log before it commits, and the log's readers told once it has. No global
+// lock: a change names the rooms it writes to, and their rows are locked first, in id order,
+// so a room's changes (and its event seqs) follow one another while other rooms' run alongside.
+import { CompiledQuery } from 'kysely';
+import type { FastifyBaseLogger } from 'fastify';
+import { nowIso } from '../../context.js';
+import { isPostgres } from '../../db/dialect.js';
+import type { Db, EventRow } from '../../db/schema.js';
+import { eventLog, type RoomSeqs } from './event-log.js';
+import { UnitOfWork, type EventHandlers } from './unit-of-work.js';
+
+export type Work<T> = (uow: UnitOfWork) => Promise<T>;
+
+interface Job {
+  rooms: number[];
+  work: Work<unknown>;
+  uow?: UnitOfWork;
+  result?: unknown;
+  rows?: EventRow[];
+  error?: unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+const SAVEPOINT = CompiledQuery.raw('savepoint job');
+const RELEASE = CompiledQuery.raw('release savepoint job');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint job');
+
+/** PostgreSQL's deadlock and serialization failures: the whole transaction may simply run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+const isRetryable = (err: unknown) => RETRYABLE.has((err as { code?: string } | null)?.code ?? '');
+
+export class Writer {
+  private readonly queue: Job[] = [];
+  private readonly concurrency: number;
+  private running = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly handlers: EventHandlers,
+    private readonly opts: { concurrency: number; batchMax: number },
+    private readonly log: FastifyBaseLogger,
+    /** Told of each committed batch's events (the realtime publisher); must not block. */
+    private readonly committed: (rows: EventRow[]) => void,
+  ) {
+    // SQLite has one connection and one writer: more transactions at once would only queue.
+    this.concurrency = isPostgres(db) ? opts.concurrency : 1;
+  }
+
+  /**
+   * Runs `work` in a transaction, with the rows of `rooms` locked from its first statement (the
+   * rooms the change reads to decide and writes events to: membership checks inside it see
+   * every earlier change of those rooms). Resolves with its result once committed.
+   *
+   * Group commit: changes that arrive while every lane is busy share the next transaction (at
+   * most batchMax), each inside its own savepoint, so one failing rolls back only itself.
+   */
+  run<T>(rooms: number | number[] | null, work: Work<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const list = rooms === null ? [] : Array.isArray(rooms) ? rooms : [rooms];
+      this.queue.push({ rooms: list, work, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // The rest of this turn of the event loop may bring more changes to share the transaction.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.running < this.concurrency && this.queue.length > 0) {
+        const jobs = this.queue.splice(0, this.opts.batchMax);
+        this.running++;
+        void this.flush(jobs).finally(() => {
+          this.running--;
+          this.schedule();
+        });
+      }
+    });
+  }
+
+  private async flush(jobs: Job[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transact(jobs);
+        break;
+      } catch (err) {
+        if (attempt < ATTEMPTS && isRetryable(err)) continue;
+        for (const job of jobs) job.reject(job.error ?? err);
+        return;
+      }
+    }
+    const rows = jobs.flatMap((job) => (job.error === undefined ? job.rows! : []));
+    if (rows.length > 0) this.committed(rows);
+    // Each caller hears back once its own after-commit steps are done (a deleted file is gone
+    // when the 204 arrives); the lane does not wait for them.
+    for (const job of jobs) {
+      if (job.error !== undefined) job.reject(job.error);
+      else if (job.uow!.afterCommit.length === 0) job.resolve(job.result);
+      else void this.afterCommit(job.uow!).then(() => job.resolve(job.result));
+    }
+  }
+
+  private async afterCommit(uow: UnitOfWork): Promise<void> {
+    for (const fn of uow.afterCommit) await fn().catch((err) => this.log.warn({ err }, 'an after-commit step failed'));
+  }
+
+  private async transact(jobs: Job[]): Promise<void> {
+    const trx = await this.db.startTransaction().execute();
+    try {
+      const rooms = [...new Set(jobs.flatMap((j) => j.rooms))].sort((a, b) => a - b);
+      const seqs = await eventLog.lockRooms(trx, rooms);
+      const alone = jobs.length === 1;
+      for (const job of jobs) {
+        job.error = undefined;
+        if (alone) {
+          await this.runJob(trx, job, seqs);
+          continue;
+        }
+        const before = new Map(seqs);
+        await trx.executeQuery(SAVEPOINT);
+        try {
+          await this.runJob(trx, job, seqs);
+          await trx.executeQuery(RELEASE);
+        } catch (err) {
+          if (isRetryable(err)) throw err;
+          job.error = err;
+          restore(seqs, before);
+          await trx.executeQuery(ROLLBACK_TO);
+          await trx.executeQuery(RELEASE);
+        }
+      }
+      await trx.commit().execute();
+    } catch (err) {
+      await trx.rollback().execute().catch(() => {});
+      throw err;
+    }
+  }
+
+  private async runJob(trx: Db, job: Job, seqs: RoomSeqs): Promise<void> {
+    const uow = new UnitOfWork(trx, this.handlers);
+    job.uow = uow;
+    job.result = await job.work(uow);
+    job.rows = await eventLog.append(trx, uow.events, nowIso(), seqs);
+  }
+}
+
+function restore(seqs: RoomSeqs, before: RoomSeqs): void {
+  seqs.clear();
+  for (const [room, seq] of before) seqs.set(room, seq);
+}

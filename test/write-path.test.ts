@@ -1,0 +1,185 @@
+// The write path: a unit of work per change, group commit (changes arriving together share one
+// transaction, each in its own savepoint), events published only after commit, writes that
+// change nothing write nothing, and an edit that never rewrites earlier events.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { call, chatApp, group, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
+import type { TestApp } from './helpers.js';
+
+/** Reads through a connection of its own: it sees only what has committed. */
+async function outsideReader(t: TestApp): Promise<{ count(content: string): Promise<number>; close(): Promise<void> }> {
+  if (t.env.databaseUrl) {
+    const client = new pg.Client({ connectionString: t.env.databaseUrl });
+    await client.connect();
+    return {
+      count: async (content) => Number((await client.query('select count(*) as n from messages where content = $1', [content])).rows[0].n),
+      close: () => client.end(),
+    };
+  }
+  const db = new SQLite(t.ctx.config.sqlitePath, { readonly: true });
+  return {
+    count: async (content) => (db.prepare('select count(*) as n from messages where content = ?').get(content) as { n: number }).n,
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+describe('write path', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await chatApp();
+  });
+  after(() => t.close());
+
+  const insert = (t: TestApp, room: number, sender: number, content: string) => (trx: typeof t.ctx.db) => {
+    const now = new Date().toISOString();
+    return trx.insertInto('messages').values({ chat_room_id: room, sender_id: sender, content, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+  };
+
+  it('commits the changes of one tick in one transaction and rolls back only the one that failed', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const outside = await outsideReader(t);
+    try {
+      let seenInside = -1;
+      let seenOutside = -1;
+      // Queued in the same tick: one transaction.
+      const first = t.ctx.writer.run(room.id, async (uow) => {
+        const row = await insert(t, room.id, a.id, 'gc one')(uow.trx);
+        await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message: row.id });
+        return row.id;
+      });
+      const failing = t.ctx.writer.run(room.id, async (uow) => {
+        const row = await insert(t, room.id, a.id, 'gc doomed')(uow.trx);
+        await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message: row.id });
+        throw new Error('this change fails after writing');
+      });
+      const third = t.ctx.writer.run(room.id, async (uow) => {
+        // The first change is visible in this transaction and not yet outside it: they share it.
+        seenInside = Number((await uow.trx.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).where('content', '=', 'gc one').executeTakeFirstOrThrow()).n);
+        seenOutside = await outside.count('gc one');
+        return (await insert(t, room.id, a.id, 'gc three')(uow.trx)).id;
+      });
+      const [r1, r2, r3] = await Promise.allSettled([first, failing, third]);
+      assert.equal(r1.status, 'fulfilled');
+      assert.equal(r2.status, 'rejected');
+      assert.match(String((r2 as PromiseRejectedResult).reason), /fails after writing/);
+      assert.equal(r3.status, 'fulfilled');
+      assert.deepEqual([seenInside, seenOutside], [1, 0], 'the first change had not committed when the third ran: one transaction');
+      assert.equal(await outside.count('gc one'), 1, 'committed together');
+      const contents = (await t.ctx.db.selectFrom('messages').select('content').where('content', 'like', 'gc %').orderBy('id').execute()).map((m) => m.content);
+      assert.deepEqual(contents, ['gc one', 'gc three']);
+      const reads = await t.ctx.db.selectFrom('events').select(['payload', 'seq']).where('type', '=', 'read').where('chat_room_id', '=', room.id).execute();
+      assert.equal(reads.length, 1, 'the failed change left no event');
+      const seqs = (await t.ctx.db.selectFrom('events').select('seq').where('chat_room_id', '=', room.id).orderBy('id').execute()).map((r) => r.seq);
+      assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "the failed change's seq was given back: no gap");
+    } finally {
+      await outside.close();
+    }
+  });
+
+  it('with WRITE_BATCH_MAX=1 each change commits on its own (the check above can fail)', async () => {
+    // One lane too: the two changes then run in the order asked.
+    const solo = await chatApp({ WRITE_BATCH_MAX: '1', WRITE_CONCURRENCY: '1' });
+    const outside = await outsideReader(solo);
+    try {
+      const [a, b] = await users(solo, 2);
+      const room = await privateRoom(solo, a, b);
+      let seenOutside = -1;
+      await Promise.all([
+        solo.ctx.writer.run(room.id, async (uow) => insert(solo, room.id, a.id, 'solo one')(uow.trx)),
+        solo.ctx.writer.run(room.id, async () => {
+          seenOutside = await outside.count('solo one');
+        }),
+      ]);
+      assert.equal(seenOutside, 1);
+    } finally {
+      await outside.close();
+      await solo.close();
+    }
+  });
+
+  it('a change alone in its tick fails without touching others', async () => {
+    await assert.rejects(t.ctx.writer.run(null, async () => {
+      throw new Error('alone');
+    }), /alone/);
+    assert.equal(await t.ctx.writer.run(null, async () => 42), 42);
+  });
+
+  it('a rolled-back change publishes nothing and runs no after-commit action', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const sock = await socketOf(t, b);
+    let ran = false;
+    await assert.rejects(t.ctx.writer.run(room.id, async (uow) => {
+      await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message: 424242 });
+      uow.onCommit(async () => {
+        ran = true;
+      });
+      throw new Error('rolled back');
+    }), /rolled back/);
+    // A later change in the same room reaches the socket; the rolled-back one never did.
+    const marker = await send(t, a, room.id, 'after the rollback');
+    await sock.next((e) => e.type === 'new_message' && e.message.id === marker.id);
+    await sock.close();
+    assert.equal(ran, false);
+    assert.ok(!sock.events.some((e) => e.type === 'read' && e.message === 424242));
+    const logged = await t.ctx.db.selectFrom('events').select('id').where('type', '=', 'read').where('chat_room_id', '=', room.id).execute();
+    assert.equal(logged.length, 0);
+  });
+
+  it('a read position that does not move writes nothing', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const first = await send(t, a, room.id, 'one');
+    const second = await send(t, a, room.id, 'two');
+    const sock = await socketOf(t, b);
+    for (const message of [second.id, second.id, first.id, second.id]) sock.ws.send(JSON.stringify({ type: 'read', chat_room: room.id, message }));
+    sock.ws.send(JSON.stringify({ type: 'ping' }));
+    await sock.next((e) => e.type === 'pong');
+    await sock.close();
+    const reads = await t.ctx.db.selectFrom('events').select('payload').where('type', '=', 'read').where('chat_room_id', '=', room.id).execute();
+    assert.equal(reads.length, 1, 'one event for the one move');
+  });
+
+  it('an edit writes one event and rewrites none of the earlier ones', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const msg = await send(t, a, room.id, 'x'.repeat(60_000));
+    for (let i = 0; i < 5; i++) await ok(call(t, a, 'PATCH', `/api/messages/${msg.id}/`, { content: `edit ${i} ${'y'.repeat(60_000)}` }));
+    const rows = await t.ctx.db.selectFrom('events').select(['type', 'payload']).where('message_id', '=', msg.id).orderBy('id').execute();
+    assert.deepEqual(rows.map((r) => r.type), ['new_message', ...Array(5).fill('message_updated')]);
+    assert.ok(rows.every((r) => r.payload.length < 100), 'the log keeps no copy of the text');
+    // Replayed, every event of the message shows it as it is now: the replaced text is nowhere.
+    const replay = await socketOf(t, b, { since: 0 });
+    const shown = replay.events.filter((e) => e.message?.id === msg.id);
+    await replay.close();
+    assert.equal(shown.length, 6);
+    assert.ok(shown.every((e) => e.message.content.startsWith('edit 4 ')));
+  });
+
+  it('a send racing its sender leaving never lands after the leave', async () => {
+    for (let round = 0; round < 20; round++) {
+      const [owner, member] = await users(t, 2);
+      const room = await group(t, owner, [member], false);
+      // Issued together: whichever commits first, a message may only exist if it came before the leave.
+      const [left, sent] = await Promise.all([
+        call(t, member, 'POST', `/api/chat_rooms/${room.id}/leave/`),
+        call(t, member, 'POST', '/api/messages/', { chat_room: room.id, content: `race ${round}` }),
+      ]);
+      assert.equal(left.statusCode, 204, left.body);
+      const events = await t.ctx.db.selectFrom('events').select(['id', 'type', 'seq']).where('chat_room_id', '=', room.id).orderBy('id').execute();
+      const leftAt = events.find((e) => e.type === 'member_left')!;
+      if (sent.statusCode === 201) {
+        const posted = events.find((e) => e.type === 'new_message');
+        assert.ok(posted && posted.id < leftAt.id && posted.seq! < leftAt.seq!, `round ${round}: the message was committed after its sender left`);
+      } else {
+        assert.equal(sent.statusCode, 404, sent.body);
+        assert.equal(events.filter((e) => e.type === 'new_message').length, 0);
+      }
+    }
+  });
+});
