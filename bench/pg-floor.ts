@@ -18,7 +18,8 @@ export const SERVER_POOL_SIZE = 10;
 /** pgbench clients: the pool size unless BENCH_PG_FLOOR_CLIENTS says otherwise. */
 export const PG_FLOOR_CLIENTS = Number(process.env.BENCH_PG_FLOOR_CLIENTS ?? SERVER_POOL_SIZE);
 /** Private rooms of two members; each transaction picks one at random, so clients rarely share a room lock. */
-const ROOMS = 1000;
+/** As many rooms as the many-room sends scenario (bench/run.ts, SEND_ROOMS). */
+export const ROOMS = 100;
 /** The old write path's lock (src/db/dialect.ts EVENT_LOG_LOCK), taken first in every event-writing transaction. */
 const GLOBAL_LOCK = 'SELECT pg_advisory_xact_lock(727274002);';
 const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';

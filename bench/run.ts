@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ROOT, round, startChatServer, startProcess } from './lib.js';
-import { SERVER_POOL_SIZE, pgFloor } from './pg-floor.js';
+import { ROOMS as FLOOR_ROOMS, SERVER_POOL_SIZE, pgFloor } from './pg-floor.js';
 import { SEND_CONNECTIONS, ceiling, connections, fanout, history, loginStorm, sends } from './scenarios.js';
 import { sqliteFloor } from './sqlite-floor.js';
 import { webClient } from './web-client.js';
@@ -39,6 +39,7 @@ await bare.stop();
 log('SQLite: sends, fan-out, login storm, connections');
 const server = await startChatServer(path.join(tmp, 'main'));
 if (wanted('sends')) results.sends = await sends(server, SECONDS);
+if (wanted('sendsRooms')) results.sendsRooms = await sends(server, SECONDS, FLOOR_ROOMS);
 if (wanted('fanout')) results.fanout = await fanout(server, Math.max(3, Math.round(SECONDS / 2)));
 if (wanted('loginStorm')) results.loginStorm = await loginStorm(server, SECONDS);
 if (wanted('connections')) results.connections = await connections(server, SOCKETS);
@@ -61,7 +62,7 @@ if (wanted('webClient')) {
 
 log('PostgreSQL: sends');
 const admin = new pg.Client({ connectionString: PG_URL });
-if (!wanted('sendsPostgres')) results.sendsPostgres = { skipped: 'not selected by BENCH_ONLY' };
+if (!wanted('sendsPostgres') && !wanted('sendsPostgresRooms')) results.sendsPostgres = { skipped: 'not selected by BENCH_ONLY' };
 else try {
   await admin.connect();
   const name = `chat_bench_${crypto.randomBytes(4).toString('hex')}`;
@@ -70,7 +71,8 @@ else try {
   url.pathname = `/${name}`;
   const pgServer = await startChatServer(path.join(tmp, 'pg'), { DATABASE_URL: url.toString() });
   try {
-    results.sendsPostgres = await sends(pgServer, SECONDS);
+    results.sendsPostgres = wanted('sendsPostgres') ? await sends(pgServer, SECONDS) : { skipped: 'not selected by BENCH_ONLY' };
+    if (wanted('sendsPostgresRooms')) results.sendsPostgresRooms = await sends(pgServer, SECONDS, FLOOR_ROOMS);
   } finally {
     await pgServer.stop();
     await admin.query(`drop database if exists ${name} with (force)`);
@@ -100,6 +102,10 @@ if (r.sends) {
     ['   201s / other / delivered', `${r.sends.created} / ${r.sends.requests - r.sends.created} / ${r.sends.delivered}`, 'all 201, all delivered', pass(r.sends.created === r.sends.requests && r.sends.delivered >= r.sends.created)],
   );
 }
+if (r.sendsRooms) {
+  const x = r.sendsRooms;
+  rows.push([`1b. sends (SQLite, ${SEND_CONNECTIONS} conns, ${x.rooms} rooms)`, `${round(x.rps)} req/s, p50 ${x.p50} ms, p99 ${x.p99} ms, ${x.cpuUsPerRequest} µs CPU/req; ratio to ceiling ${round(x.rps / r.ceiling.rps, 2)}; ${x.created} 201s, ${x.delivered} delivered`, 'ratio ≥ 0.3 (issue 11)', pass(x.rps / r.ceiling.rps >= 0.3)]);
+}
 if (r.sqliteFloor) {
   const f = r.sqliteFloor;
   rows.push(['   SQLite floor of a send (no HTTP/JS)', `${f.usPerSend} µs: message ${f.message}, notification ${f.notification}, 2 events ${f.events}, commit ${f.commit}`, `ceiling's 0.5 budget: ${round(2 * r.ceiling.cpuUsPerRequest)} µs CPU/send`, '']);
@@ -113,6 +119,11 @@ rows.push(
     ? ['6. sends (PostgreSQL)', 'skipped: ' + r.sendsPostgres.skipped, '', '']
     : [`6. sends (PostgreSQL, ${SEND_CONNECTIONS} conns)`, `${round(r.sendsPostgres.rps)} req/s, p50 ${r.sendsPostgres.p50} ms, p99 ${r.sendsPostgres.p99} ms, ${r.sendsPostgres.cpuUsPerRequest} µs CPU/req, ratio ${round(r.sendsPostgres.rps / r.ceiling.rps, 2)}; ${r.sendsPostgres.created} 201s, ${r.sendsPostgres.delivered} delivered`, 'reported beside SQLite', ''],
 );
+if (r.sendsPostgresRooms) {
+  const x = r.sendsPostgresRooms;
+  const floor = r.pgFloor.skipped ? null : r.pgFloor.perRoomLock.tps;
+  rows.push([`6b. sends (PostgreSQL, ${SEND_CONNECTIONS} conns, ${x.rooms} rooms)`, `${round(x.rps)} req/s, p50 ${x.p50} ms, p99 ${x.p99} ms, ${x.cpuUsPerRequest} µs CPU/req; ${x.created} 201s, ${x.delivered} delivered${floor ? `; / pgbench floor ${round(floor)} tps = ${round(x.rps / floor, 2)}` : ''}`, '≥ 1.0 × floor (issue 11)', floor ? pass(x.rps >= floor) : '']);
+}
 if (r.pgFloor.skipped) rows.push(['   PostgreSQL floor of a send (pgbench)', 'skipped: ' + r.pgFloor.skipped, '', '']);
 else {
   const f = r.pgFloor;

@@ -16,29 +16,42 @@ async function until(done: () => boolean, ms: number): Promise<void> {
 }
 
 /** 1 and 6: authenticated sends at SEND_CONNECTIONS connections, one member online on a socket. */
-export async function sends(server: Proc, seconds: number) {
-  const [sender, member] = [await account(server.base, 'snd'), await account(server.base, 'rcv')];
-  const room = await api(server.base, 'POST', '/api/chat_rooms/', sender.token, { room_type: 'private', members: [member.id] });
-  const ws = await openSocket(server.base, member.token);
+/**
+ * 1 and 6: one sender, 32 connections. `rooms` = 1: every send to one private room (a hot room:
+ * its sends take turns on the room's lock); more: round robin over that many private rooms.
+ */
+export async function sends(server: Proc, seconds: number, rooms = 1) {
+  const sender = await account(server.base, 'snd');
+  const roomIds: number[] = [];
+  let member = sender;
+  for (let i = 0; i < rooms; i++) {
+    member = await account(server.base, 'rcv');
+    roomIds.push((await api(server.base, 'POST', '/api/chat_rooms/', sender.token, { room_type: 'private', members: [member.id] })).id);
+  }
+  // One room: the receiving member's socket counts deliveries; several: the sender's, in all of them.
+  const ws = await openSocket(server.base, rooms === 1 ? member.token : sender.token);
   let delivered = 0;
   ws.on('message', (d) => {
     if (d.toString().includes('"type":"new_message"')) delivered++;
   });
   const cpuBefore = cpuSeconds(server.pid);
+  let next = 0;
   const r = await load({
     url: `${server.base}/api/messages/`,
-    method: 'POST',
     connections: SEND_CONNECTIONS,
     duration: seconds,
-    headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ chat_room: room.id, content: SHORT_MESSAGE }),
+    requests: [{
+      method: 'POST',
+      headers: { authorization: `Bearer ${sender.token}`, 'content-type': 'application/json' },
+      setupRequest: (req) => ({ ...req, body: JSON.stringify({ chat_room: roomIds[next++ % roomIds.length], content: SHORT_MESSAGE }) }),
+    }],
   });
   const created = r.statuses['201'] ?? 0;
   await until(() => delivered >= created, 10_000);
   // The server's CPU time per request: steadier than requests/s when runs are noisy.
   const cpuUsPerRequest = round(((cpuSeconds(server.pid) - cpuBefore) * 1e6) / r.requests);
   ws.close();
-  return { ...r, created, delivered, cpuUsPerRequest };
+  return { ...r, rooms, created, delivered, cpuUsPerRequest };
 }
 
 export async function ceiling(server: Proc, seconds: number) {

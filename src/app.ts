@@ -130,7 +130,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     tokens,
     revocations,
     store: new LocalFileStore(path.join(config.dataDir, 'uploads')),
-    writer: new Writer(database.db, handlers, config.writes, app.log, (rows) => gateway.tail.committed(rows)),
+    writer: new Writer(database.db, handlers, config.writes, app.log, (written) => gateway.tail.committed(written)),
     presence: gateway.presence,
     log: app.log,
   };

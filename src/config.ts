@@ -161,7 +161,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 2, 1000),
     writes: Object.freeze({
-      concurrency: int(env, 'WRITE_CONCURRENCY', 4, 1, 100),
+      concurrency: int(env, 'WRITE_CONCURRENCY', 1, 1, 100),
       batchMax: int(env, 'WRITE_BATCH_MAX', 64, 1, 10_000),
     }),
     realtime: Object.freeze({

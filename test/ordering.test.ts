@@ -42,7 +42,8 @@ describe('ordering across instances', { skip: DIALECT === 'postgres' && !REDIS_U
 
   before(async () => {
     env = await createTestEnv();
-    shared = { ...env.env, ...NO_LIMITS, JWT_SECRET: crypto.randomBytes(32).toString('hex'), EVENT_LOG_POLL_MS: '200' };
+    // Several write transactions per instance too, so the per-room locks are exercised within an instance as well.
+    shared = { ...env.env, ...NO_LIMITS, JWT_SECRET: crypto.randomBytes(32).toString('hex'), EVENT_LOG_POLL_MS: '200', WRITE_CONCURRENCY: '4' };
     if (DIALECT === 'postgres') {
       redisPort = await freePort();
       redis = await startRedis(redisPort);

@@ -133,7 +133,7 @@ describe('reactions', () => {
       assert.ok(events.every((e) => e.chat_room === room.id && Number.isInteger(e.id)));
       assert.ok(events[0].id < events[1].id && events[1].id < events[2].id);
       assert.ok(events[0].seq < events[1].seq && events[1].seq < events[2].seq);
-      const logged = await t.ctx.db.selectFrom('events').select(['id', 'type']).where('message_id', '=', msg.id).where('type', '=', 'reaction').execute();
+      const logged = await t.ctx.db.selectFrom('events').select(['id', 'type']).where('message_id', '=', msg.id).where('type', '=', 'reaction').orderBy('id').execute();
       assert.deepEqual(logged.map((e) => e.id), events.map((e) => e.id), 'the event ids are rows of the event log');
     } finally {
       await sock.close();

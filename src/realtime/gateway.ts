@@ -77,8 +77,6 @@ export class Gateway {
   async open(ws: WebSocket, endpoint: Endpoint, principal: Principal, since: number | null): Promise<void> {
     const rt = this.ctx.config.realtime;
     const client = new Client(ws, endpoint, principal, rt.maxBufferedBytes, rt.replayMaxEvents + 256);
-    // A cursor from an instance ahead of this one: what this one reads up to it was seen already.
-    client.seenUpTo = since ?? 0;
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => {
       this.hub.remove(client);
@@ -101,6 +99,9 @@ export class Gateway {
       // from here on, and everything the log tail handed out before is replayed below.
       this.hub.add(client);
       const registeredAt = this.tail.dispatched;
+      // What the socket has already: up to its cursor (which may come from an instance ahead of
+      // this one), or without one, what had committed when it connected (its REST load has that).
+      client.seenUpTo = since ?? (endpoint === 'general_updates' ? await this.tail.committedUpTo() : 0);
       const rooms = client.settleRooms(await repo.activeRoomIds(this.ctx.db, principal.userId));
       await Promise.all(rooms.map((room) => this.hub.follow(client, room)));
       // Closed while subscribing: its close handler ran before it was registered everywhere.
@@ -129,6 +130,8 @@ export class Gateway {
     if ((oldest !== null && after + 1 < oldest) || rows.length > max) {
       const reason = rows.length > max ? `more than ${max} events were missed` : 'the missed events are past the retention window';
       client.write(JSON.stringify({ type: 'resync_required', detail: `${reason}: reload state over REST, then reconnect without since.` }));
+      // The reload covers what has committed by now: only what comes after goes out live.
+      client.seenUpTo = Math.max(client.seenUpTo, await this.tail.committedUpTo());
       return;
     }
     for (const { row, wire } of await eventLog.wire(this.ctx.db, rows)) {

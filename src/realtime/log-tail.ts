@@ -3,9 +3,11 @@
 // once, in id order (a room's events in seq order), even if the instance that wrote it died
 // before telling anyone or Redis was away. The bus only says "read now" (a commit happened);
 // without it, each instance still reads every logPollMs.
+import crypto from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Db, EventRow } from '../db/schema.js';
+import type { Db } from '../db/schema.js';
 import { eventLog } from '../modules/events/event-log.js';
+import type { Written } from '../modules/events/writer.js';
 import type { LogPosition } from '../modules/events/log-position.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
@@ -20,6 +22,10 @@ export class LogTail {
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Tells this instance's own commit announcements (which the bus hands back) from the others'. */
+  private readonly instance = crypto.randomBytes(8).toString('hex');
+  /** Events this instance committed and has not read back yet: sent without reading their messages. */
+  private readonly local = new Map<number, Written>();
 
   constructor(
     private readonly db: Db,
@@ -35,10 +41,16 @@ export class LogTail {
     return this.position;
   }
 
+  /** An id up to which every event has committed (for a socket that reloads its state over REST). */
+  async committedUpTo(): Promise<number> {
+    const [last, bound] = await Promise.all([eventLog.lastId(this.db), this.bound.safe()]);
+    return Math.min(last, bound);
+  }
+
   /** Starts at the log's current end (sockets that connect later replay what they missed). */
   async start(): Promise<void> {
     this.position = await this.bound.start();
-    await this.bus.subscribe(COMMITS, () => this.poke());
+    await this.bus.subscribe(COMMITS, (from) => from !== this.instance && this.poke());
     this.bus.onResync(() => this.poke());
     this.timer = setInterval(() => this.poke(), this.pollMs);
     this.timer.unref();
@@ -50,9 +62,10 @@ export class LogTail {
   }
 
   /** A write on this instance committed: read now, and tell the other instances (never waited for). */
-  committed(rows: EventRow[]): void {
+  committed(written: Written[]): void {
+    for (const w of written) if (w.row.id > this.position) this.local.set(w.row.id, w);
     this.poke();
-    this.bus.publish(COMMITS, String(rows[rows.length - 1].id)).catch((err) => this.log.debug({ err }, 'announcing a commit failed'));
+    this.bus.publish(COMMITS, this.instance).catch((err) => this.log.debug({ err }, 'announcing a commit failed'));
   }
 
   /** Reads the log up to its safe bound and dispatches; calls while reading make it read again. */
@@ -82,8 +95,16 @@ export class LogTail {
       const audiences = this.hub.plan(rows);
       // Sockets that connect from here on replay up to this position; everything after reaches them live.
       this.position = rows[rows.length - 1].id;
-      const wanted = rows.filter((_, i) => audiences[i] !== null);
-      const wires = new Map((await eventLog.wire(this.db, wanted)).map((w) => [w.row.id, w.wire]));
+      const wires = new Map<number, string>();
+      const unknown = [];
+      for (const [i, row] of rows.entries()) {
+        const mine = this.local.get(row.id);
+        this.local.delete(row.id);
+        if (audiences[i] === null) continue;
+        if (mine) wires.set(row.id, eventLog.wireOf(row, mine.event));
+        else unknown.push(row);
+      }
+      for (const w of await eventLog.wire(this.db, unknown)) wires.set(w.row.id, w.wire);
       rows.forEach((row, i) => {
         const wire = wires.get(row.id);
         const audience = audiences[i];
@@ -96,5 +117,7 @@ export class LogTail {
     }
     // An unbounded read (SQLite) stops at the last event; a bounded one may skip to the bound.
     if (upto !== Number.MAX_SAFE_INTEGER && upto > this.position) this.position = upto;
+    // Rows gone before they were read (a deleted room's) leave nothing behind.
+    for (const id of this.local.keys()) if (id <= this.position) this.local.delete(id);
   }
 }

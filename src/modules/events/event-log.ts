@@ -133,6 +133,11 @@ export const eventLog = {
       .execute();
   },
 
+  async lastId(db: Db): Promise<number> {
+    const row = await db.selectFrom('events').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst();
+    return row?.id ?? 0;
+  },
+
   async oldestId(db: Db): Promise<number | null> {
     const row = await db.selectFrom('events').select((eb) => eb.fn.min<number>('id').as('id')).executeTakeFirst();
     return row?.id ?? null;
@@ -146,6 +151,14 @@ export const eventLog = {
   /** Drops a deleted room's events: nobody can see them any more. */
   async deleteForRoom(db: Db, chatRoomId: number): Promise<void> {
     await db.deleteFrom('events').where('chat_room_id', '=', chatRoomId).execute();
+  },
+
+  /**
+   * An event as clients receive it, from the row just appended and the event as emitted (a
+   * message event carries the message the change wrote: no read needed).
+   */
+  wireOf(row: EventRow, event: Emitted): string {
+    return MESSAGE_EVENTS.has(row.type) ? serialize(row, JSON.stringify((event.payload as { message: unknown }).message)) : serialize(row);
   },
 
   /**

@@ -3,8 +3,9 @@
 // transaction may commit id 12 while id 11 is still in flight; a reader that went past 11 would
 // skip it for good (live, and on `?since=` resume). As Synapse's multi-writer stream ids do, a
 // reader only advances to that position.
-import { isPostgres, pgEventIdHead, pgTransactionsInProgress } from '../../db/dialect.js';
+import { isPostgres, pgEventIdHeadAndWriters } from '../../db/dialect.js';
 import type { Db } from '../../db/schema.js';
+import { eventLog } from './event-log.js';
 
 export interface LogPosition {
   /** Every event id up to the answer has committed or rolled back (it never goes down). */
@@ -20,7 +21,7 @@ export interface LogPosition {
 export function sqlitePosition(db: Db): LogPosition {
   return {
     safe: async () => Number.MAX_SAFE_INTEGER,
-    start: async () => (await db.selectFrom('events').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirst())?.id ?? 0,
+    start: () => eventLog.lastId(db),
   };
 }
 
@@ -38,15 +39,14 @@ export class WritersPosition implements LogPosition {
   constructor(private readonly db: Db) {}
 
   async start(): Promise<number> {
-    const head = await pgEventIdHead(this.db);
+    const { head } = await pgEventIdHeadAndWriters(this.db);
     // Settles within the longest write transaction in progress (milliseconds).
     while ((await this.safe()) < head) await new Promise((r) => setTimeout(r, 5));
     return head;
   }
 
   async safe(): Promise<number> {
-    const head = await pgEventIdHead(this.db);
-    const inProgress = await pgTransactionsInProgress(this.db);
+    const { head, writers: inProgress } = await pgEventIdHeadAndWriters(this.db);
     const now = new Set(inProgress);
     for (const w of this.waiting) if (w.inProgress.every((x) => !now.has(x))) this.settled = Math.max(this.settled, w.head);
     if (inProgress.length === 0) this.settled = Math.max(this.settled, head);

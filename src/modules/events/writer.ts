@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../../context.js';
 import { isPostgres } from '../../db/dialect.js';
 import type { Db, EventRow } from '../../db/schema.js';
+import type { Emitted } from './events.types.js';
 import { eventLog, type RoomSeqs } from './event-log.js';
 import { UnitOfWork, type EventHandlers } from './unit-of-work.js';
 
@@ -17,7 +18,7 @@ interface Job {
   work: Work<unknown>;
   uow?: UnitOfWork;
   result?: unknown;
-  rows?: EventRow[];
+  written?: Written[];
   error?: unknown;
   resolve(value: unknown): void;
   reject(err: unknown): void;
@@ -26,6 +27,12 @@ interface Job {
 const SAVEPOINT = CompiledQuery.raw('savepoint job');
 const RELEASE = CompiledQuery.raw('release savepoint job');
 const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint job');
+
+/** An event appended by a committed change, with the event as emitted (its readers need not read it back). */
+export interface Written {
+  row: EventRow;
+  event: Emitted;
+}
 
 /** PostgreSQL's deadlock and serialization failures: the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -44,7 +51,7 @@ export class Writer {
     private readonly opts: { concurrency: number; batchMax: number },
     private readonly log: FastifyBaseLogger,
     /** Told of each committed batch's events (the realtime publisher); must not block. */
-    private readonly committed: (rows: EventRow[]) => void,
+    private readonly committed: (written: Written[]) => void,
   ) {
     // SQLite has one connection and one writer: more transactions at once would only queue.
     this.concurrency = isPostgres(db) ? opts.concurrency : 1;
@@ -56,7 +63,7 @@ export class Writer {
    * every earlier change of those rooms). Resolves with its result once committed.
    *
    * Group commit: changes that arrive while every lane is busy share the next transaction (at
-   * most batchMax), each inside its own savepoint, so one failing rolls back only itself.
+   * most batchMax); one failing never takes the others with it (see flush).
    */
   run<T>(rooms: number | number[] | null, work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -84,18 +91,23 @@ export class Writer {
   }
 
   private async flush(jobs: Job[]): Promise<void> {
+    // First without savepoints (two round trips fewer per change); if a change fails, the whole
+    // transaction is rolled back and the others run again, each in its own savepoint this time.
+    let careful = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.transact(jobs);
+        await this.transact(jobs.filter((j) => j.error === undefined), careful);
         break;
       } catch (err) {
-        if (attempt < ATTEMPTS && isRetryable(err)) continue;
-        for (const job of jobs) job.reject(job.error ?? err);
-        return;
+        if (err instanceof OneFailed) careful = true;
+        else if (attempt >= ATTEMPTS || !isRetryable(err)) {
+          for (const job of jobs) job.reject(job.error ?? err);
+          return;
+        }
       }
     }
-    const rows = jobs.flatMap((job) => (job.error === undefined ? job.rows! : []));
-    if (rows.length > 0) this.committed(rows);
+    const written = jobs.flatMap((job) => (job.error === undefined ? job.written! : []));
+    if (written.length > 0) this.committed(written);
     // Each caller hears back once its own after-commit steps are done (a deleted file is gone
     // when the 204 arrives); the lane does not wait for them.
     for (const job of jobs) {
@@ -109,16 +121,26 @@ export class Writer {
     for (const fn of uow.afterCommit) await fn().catch((err) => this.log.warn({ err }, 'an after-commit step failed'));
   }
 
-  private async transact(jobs: Job[]): Promise<void> {
+  /**
+   * One transaction for `jobs`. Without `careful`, a failing change (other than a deadlock,
+   * retried whole) is marked and OneFailed thrown; with it, each change runs in a savepoint and
+   * one failing rolls back only itself.
+   */
+  private async transact(jobs: Job[], careful: boolean): Promise<void> {
     const trx = await this.db.startTransaction().execute();
     try {
       const rooms = [...new Set(jobs.flatMap((j) => j.rooms))].sort((a, b) => a - b);
       const seqs = await eventLog.lockRooms(trx, rooms);
       const alone = jobs.length === 1;
       for (const job of jobs) {
-        job.error = undefined;
-        if (alone) {
-          await this.runJob(trx, job, seqs);
+        if (alone || !careful) {
+          try {
+            await this.runJob(trx, job, seqs);
+          } catch (err) {
+            if (alone || isRetryable(err)) throw err;
+            job.error = err;
+            throw new OneFailed();
+          }
           continue;
         }
         const before = new Map(seqs);
@@ -145,9 +167,13 @@ export class Writer {
     const uow = new UnitOfWork(trx, this.handlers);
     job.uow = uow;
     job.result = await job.work(uow);
-    job.rows = await eventLog.append(trx, uow.events, nowIso(), seqs);
+    const rows = await eventLog.append(trx, uow.events, nowIso(), seqs);
+    job.written = rows.map((row, i) => ({ row, event: uow.events[i] }));
   }
 }
+
+/** A change of a batch run without savepoints failed: the batch runs again without it. */
+class OneFailed extends Error {}
 
 function restore(seqs: RoomSeqs, before: RoomSeqs): void {
   seqs.clear();
