@@ -148,6 +148,28 @@ describe('rooms', () => {
     assert.notEqual((await privateRoom(t, a, b)).id, priv.id);
   });
 
+  it('never turns a private conversation with messages into a group (its history would show to newcomers)', async () => {
+    const [a, b] = await users(t, 2);
+    const priv = await privateRoom(t, a, b);
+    await send(t, a, priv.id, 'between us');
+    const refused = await call(t, a, 'PUT', `/api/chat_rooms/${priv.id}/`, { room_type: 'group' });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.json().room_type[0], /start a group instead/);
+    const still = await ok(call(t, b, 'GET', `/api/chat_rooms/${priv.id}/`));
+    assert.equal(still.room_type, 'private');
+  });
+
+  it('of two leaves at once, one leaves and one member_left is written', async () => {
+    for (let round = 0; round < 5; round++) {
+      const [owner, member] = await users(t, 2);
+      const room = await group(t, owner, [member]);
+      const answers = await Promise.all([0, 1, 2].map(() => call(t, member, 'POST', `/api/chat_rooms/${room.id}/leave/`)));
+      assert.deepEqual(answers.map((r) => r.statusCode).sort(), [204, 400, 400], `round ${round}`);
+      const left = await t.ctx.db.selectFrom('events').select('id').where('chat_room_id', '=', room.id).where('type', '=', 'member_left').execute();
+      assert.equal(left.length, 1, `round ${round}: one member_left`);
+    }
+  });
+
   it('lets only the owner delete a room; it is then gone for everyone', async () => {
     const [a, b] = await users(t, 2);
     const room = await group(t, a, [b]);
@@ -212,7 +234,6 @@ describe('rooms', () => {
     assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4], "the room's own counter");
     // Exactly the log rows' bytes, in log order.
     const wires = (await eventLog.wire(t.ctx.db, rows.slice(1))).map((w) => w.wire);
-    // (room_created may arrive too: committed just before the socket opened, read by the log tail after.)
     const roomFrames = raw.filter((frame) => {
       const e = JSON.parse(frame);
       return e.chat_room === room.id && e.seq > 1;

@@ -130,9 +130,4 @@ export const messagesRepository = {
   update(db: Db, id: number, patch: Updateable<MessagesTable>): Promise<MessageRow> {
     return db.updateTable('messages').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   },
-
-  /** Updates a message that is not deleted (checked in the same statement); undefined if it is. */
-  updateLive(db: Db, id: number, patch: Updateable<MessagesTable>): Promise<MessageRow | undefined> {
-    return db.updateTable('messages').set(patch).where('id', '=', id).where('is_deleted', '=', 0).returningAll().executeTakeFirst();
-  },
 };

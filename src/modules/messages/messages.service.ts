@@ -97,25 +97,23 @@ export class MessagesService {
   }
 
   async get(userId: number, id: number): Promise<MessageView> {
-    return messageView(await this.visible(userId, id));
+    return messageView(await this.visible(this.ctx.db, userId, id));
   }
 
-  /** Sender only; sets is_edited. A deleted message cannot be edited. */
+  /** Sender only; sets is_edited. A deleted message cannot be edited. Decided under the room's lock. */
   async edit(userId: number, id: number, input: EditInput): Promise<MessageView> {
-    const current = await this.visible(userId, id);
-    if (current.sender_id !== userId) throw forbidden('Only the sender can edit this message.');
-    if (current.is_deleted) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
-    if (input.content !== undefined) this.checkContent(input.content);
-    if (input.content === undefined && input.public_key === undefined) return messageView(current);
-    const record = await this.ctx.writer.run(current.chat_room_id, async (uow) => {
-      // Guarded in the statement: a delete that committed meanwhile wins.
-      const row = await messagesRepository.updateLive(uow.trx, id, {
+    const record = await this.ctx.writer.run(await this.roomOf(id), async (uow) => {
+      const current = await this.visible(uow.trx, userId, id);
+      if (current.sender_id !== userId) throw forbidden('Only the sender can edit this message.');
+      if (current.is_deleted) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
+      if (input.content !== undefined) this.checkContent(input.content);
+      if (input.content === undefined && input.public_key === undefined) return current;
+      const row = await messagesRepository.update(uow.trx, id, {
         ...(input.content !== undefined ? { content: input.content } : {}),
         ...(input.public_key !== undefined ? { public_key: input.public_key } : {}),
         is_edited: 1,
         updated_at: nowIso(),
       });
-      if (!row) throw badRequest('A deleted message cannot be edited.', 'message_deleted');
       const rec = { ...current, ...row };
       // The log keeps no copy of the text (it reads the message when it sends an event): nothing earlier to rewrite.
       await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: messageView(rec) });
@@ -124,12 +122,12 @@ export class MessagesService {
     return messageView(record);
   }
 
-  /** Sender only; soft: the content is cleared here and in the message's earlier events. Deleting twice is a no-op. */
+  /** Sender only; soft: the content is cleared. Deleting twice is a no-op. Decided under the room's lock. */
   async remove(userId: number, id: number): Promise<void> {
-    const current = await this.visible(userId, id);
-    if (current.sender_id !== userId) throw forbidden('Only the sender can delete this message.');
-    if (current.is_deleted) return;
-    await this.ctx.writer.run(current.chat_room_id, async (uow) => {
+    await this.ctx.writer.run(await this.roomOf(id), async (uow) => {
+      const current = await this.visible(uow.trx, userId, id);
+      if (current.sender_id !== userId) throw forbidden('Only the sender can delete this message.');
+      if (current.is_deleted) return;
       const row = await messagesRepository.update(uow.trx, id, { content: '', public_key: null, is_deleted: 1, updated_at: nowIso() });
       // Its handlers remove its reactions, attachment and notifications in this transaction.
       const view = messageView({ ...current, ...row, reactions: [], attachment: null });
@@ -152,11 +150,18 @@ export class MessagesService {
   }
 
   /** A message its room's active members may see; 404 for everyone else. */
-  private async visible(userId: number, id: number): Promise<MessageRecord> {
-    const message = await messagesRepository.findById(this.ctx.db, id);
+  private async visible(db: Db, userId: number, id: number): Promise<MessageRecord> {
+    const message = await messagesRepository.findById(db, id);
     if (!message) throw notFound(MESSAGE_NOT_FOUND);
-    await activeMemberOf(this.ctx.db, userId, message.chat_room_id, MESSAGE_NOT_FOUND);
+    await activeMemberOf(db, userId, message.chat_room_id, MESSAGE_NOT_FOUND);
     return message;
+  }
+
+  /** The room whose lock a change of message `id` takes (404 when there is no such message). */
+  private async roomOf(id: number): Promise<number> {
+    const room = await messagesRepository.roomOf(this.ctx.db, id);
+    if (room === null) throw notFound(MESSAGE_NOT_FOUND);
+    return room;
   }
 
   private async replay(db: Db, userId: number, chatRoomId: number, clientId: string): Promise<MessageView | null> {

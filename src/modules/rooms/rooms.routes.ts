@@ -42,7 +42,9 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
       tags,
       summary: 'Change a room (members; PUT behaves as PATCH)',
       description:
-        'Members rename a group. `room_type: "group"` turns a private room into a (non-public) group; a group cannot become private. ' +
+        'Members rename a group. `room_type: "group"` turns a private room that has no messages yet into a (non-public) group, ' +
+        'as the seed collection does before anyone writes; a private conversation with messages answers 400 (its history would ' +
+        'show to everyone added later: start a group instead). A group cannot become private. ' +
         'Only the owner changes `is_public`. A public group you have not joined answers 403.',
       params: IdParams,
       body: UpdateRoomBody,

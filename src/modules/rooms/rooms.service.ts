@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../../db/dialect.js';
 import type { ChatRoomRow, Db, UserRow } from '../../db/schema.js';
 import { badRequest, fieldError, forbidden } from '../../errors.js';
 import { eventLog } from '../events/event-log.js';
+import { messagesRepository } from '../messages/messages.repository.js';
 import { callerAccount } from '../users/users.access.js';
 import { membershipsRepository } from './memberships.repository.js';
 import { addMember, PRIVATE_IS_TWO, removeMember } from './memberships.changes.js';
@@ -25,6 +26,8 @@ export interface RoomPatch {
   is_public?: boolean;
   room_type?: 'private' | 'group';
 }
+
+export const PRIVATE_WITH_HISTORY = 'A private conversation with messages cannot become a group (its history would show to everyone added): start a group instead.';
 
 export class RoomsService {
   constructor(private readonly ctx: AppContext) {}
@@ -88,35 +91,41 @@ export class RoomsService {
     return this.view((await visibleRoom(this.ctx.db, userId, roomId)).room);
   }
 
-  /** Members rename a group or make a private room a group; only the owner changes `is_public`. */
+  /**
+   * Members rename a group, or make a private room without messages a group; only the owner
+   * changes `is_public`. Decided under the room's lock, on the membership as it is then.
+   */
   async update(userId: number, roomId: number, patch: RoomPatch): Promise<RoomView> {
-    const { room, membership } = await memberRoom(this.ctx.db, userId, roomId);
-    const toType = patch.room_type ?? room.room_type;
-    if (room.room_type === 'group' && toType === 'private') throw fieldError('room_type', 'A group cannot become a private room.');
-    if (toType === 'private' && patch.name) throw fieldError('name', 'A private room has no name.');
-    if (patch.is_public !== undefined) {
-      if (toType === 'private' && patch.is_public) throw fieldError('is_public', 'A private room cannot be public.');
-      if (membership.role !== 'owner') throw forbidden('Only the owner can change who may join.');
-    }
-    const values: Partial<ChatRoomRow> = {};
-    if (toType !== room.room_type) Object.assign(values, { room_type: toType, private_key: null });
-    if (patch.name !== undefined && patch.name !== room.name) values.name = patch.name;
-    if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
-    if (Object.keys(values).length === 0) return this.view(room);
     return this.ctx.writer.run(roomId, async (uow) => {
-      const row = await roomsRepository.update(uow.trx, roomId, { ...values, updated_at: nowIso() });
+      const { room, membership } = await memberRoom(uow.trx, userId, roomId);
+      const toType = patch.room_type ?? room.room_type;
+      if (room.room_type === 'group' && toType === 'private') throw fieldError('room_type', 'A group cannot become a private room.');
+      if (toType === 'private' && patch.name) throw fieldError('name', 'A private room has no name.');
+      // A conversation's history belongs to its two people: a group made of it would show it to everyone added later.
+      if (room.room_type === 'private' && toType === 'group' && (await messagesRepository.lastId(uow.trx, roomId)) !== null) {
+        throw fieldError('room_type', PRIVATE_WITH_HISTORY);
+      }
+      if (patch.is_public !== undefined) {
+        if (toType === 'private' && patch.is_public) throw fieldError('is_public', 'A private room cannot be public.');
+        if (membership.role !== 'owner') throw forbidden('Only the owner can change who may join.');
+      }
+      const values: Partial<ChatRoomRow> = {};
+      if (toType !== room.room_type) Object.assign(values, { room_type: toType, private_key: null });
+      if (patch.name !== undefined && patch.name !== room.name) values.name = patch.name;
+      if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
+      const row = Object.keys(values).length ? await roomsRepository.update(uow.trx, roomId, { ...values, updated_at: nowIso() }) : room;
       const [count] = (await roomsRepository.memberCounts(uow.trx, [roomId])).values();
       const view = roomView(row, count ?? 0);
-      await uow.emit('room_updated', { chatRoomId: roomId, userId }, { room: view });
+      if (row !== room) await uow.emit('room_updated', { chatRoomId: roomId, userId }, { room: view });
       return view;
     });
   }
 
   /** Owner only. The room, its memberships, messages and earlier events are deleted; one room_deleted event remains. */
   async remove(userId: number, roomId: number): Promise<void> {
-    const { membership } = await memberRoom(this.ctx.db, userId, roomId);
-    if (membership.role !== 'owner') throw forbidden('Only the owner can delete this chat room.');
     await this.ctx.writer.run(roomId, async (uow) => {
+      const { membership } = await memberRoom(uow.trx, userId, roomId);
+      if (membership.role !== 'owner') throw forbidden('Only the owner can delete this chat room.');
       const members = (await membershipsRepository.activeMembers(uow.trx, roomId)).map((m) => m.user_id);
       // Emitted first: its handlers clean up (files of its messages) while the room's rows still exist.
       await uow.emit('room_deleted', { chatRoomId: roomId, userId }, { members, by: userId });
@@ -139,14 +148,15 @@ export class RoomsService {
     return this.view(room);
   }
 
+  /** Read under the room's lock: of two leaves at once, one leaves and the other is told it is no member. */
   async leave(userId: number, roomId: number): Promise<void> {
-    const access = await visibleRoom(this.ctx.db, userId, roomId);
-    if (!isActiveMember(access)) throw badRequest(NOT_A_MEMBER, 'not_a_member');
-    if (access.room.room_type !== 'group') throw badRequest('Only groups can be left.', 'not_leavable');
     const me = await callerAccount(this.ctx.db, userId);
-    await this.ctx.writer.run(roomId, (uow) =>
-      removeMember(uow, { room: access.room, membership: access.membership, username: me.username, actorId: userId, now: nowIso() }),
-    );
+    await this.ctx.writer.run(roomId, async (uow) => {
+      const access = await visibleRoom(uow.trx, userId, roomId);
+      if (!isActiveMember(access)) throw badRequest(NOT_A_MEMBER, 'not_a_member');
+      if (access.room.room_type !== 'group') throw badRequest('Only groups can be left.', 'not_leavable');
+      await removeMember(uow, { room: access.room, membership: access.membership, username: me.username, actorId: userId, now: nowIso() });
+    });
   }
 
   async members(userId: number, roomId: number) {
