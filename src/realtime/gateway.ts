@@ -118,12 +118,14 @@ export class Gateway {
 
   /**
    * The logged events after `after` of the client's rooms and its own, up to what the tail has
-   * handed out (everything after that reaches the socket live). Without `since` this covers only
-   * the moments the socket spent following its rooms.
+   * handed out or, on resume, what has committed (everything after reaches the socket live).
+   * Without `since` this covers only the moments the socket spent following its rooms.
    */
   private async replay(client: Client, after: number, resumed: boolean) {
     const max = this.ctx.config.realtime.replayMaxEvents;
-    const upto = this.tail.dispatched;
+    // Up to what has committed, even if the tail has not read that far yet: what it hands out
+    // later and the replay sent already is dropped by id.
+    const upto = resumed ? Math.max(this.tail.dispatched, await this.tail.committedUpTo()) : this.tail.dispatched;
     if (after >= upto) return;
     const oldest = resumed ? await eventLog.oldestId(this.ctx.db) : null;
     const rows = await eventLog.forUser(this.ctx.db, { after, upto, roomIds: [...client.rooms], recipientId: client.userId, limit: max + 1 });

@@ -289,8 +289,10 @@ describe('web core: what the review found (no lost or stale state)', () => {
     const slow = ada.net.hold((m, p) => m === 'GET' && p === '/api/messages/', { answer: true });
     const opening = ada.chat.openRoom(room.id);
     await slow.reached;
+    // The message's event reaches ada's socket while her history is still loading.
+    const arrived = ada.net.nextFrame((e) => e.type === 'new_message' && e.message.content === 'racing');
     bob.chat.send(room.id, 'racing');
-    await until(() => ada.chat.store.conversations.value.get(room.id)?.last_message?.content, (c) => c === 'racing', 'event at ada');
+    await arrived;
     slow.release();
     await opening;
     assert.deepEqual(ada.chat.store.timeline(room.id).messages.value.map((m) => m.content), ['racing']);

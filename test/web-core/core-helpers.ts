@@ -79,10 +79,23 @@ export class Network {
       constructor(url: string) {
         super(net.up ? url : 'ws://127.0.0.1:1/');
         net.sockets.add(this);
+        this.on('message', (data) => net.received(String(data)));
         this.on('close', () => net.sockets.delete(this));
         this.on('error', () => undefined);
       }
     })(this) as unknown as SocketFactory;
+
+  private readonly frameWaiters: Array<{ match: (e: any) => boolean; resolve: (e: any) => void }> = [];
+
+  /** The next frame any socket of this client receives that matches (from now on). */
+  nextFrame(match: (e: any) => boolean): Promise<any> {
+    return new Promise((resolve) => this.frameWaiters.push({ match, resolve }));
+  }
+
+  private received(text: string): void {
+    const e = JSON.parse(text);
+    for (let i = this.frameWaiters.length - 1; i >= 0; i--) if (this.frameWaiters[i].match(e)) this.frameWaiters.splice(i, 1)[0].resolve(e);
+  }
 
   /** Cuts the network: open sockets die without a close handshake, requests fail. */
   cut(): void {
