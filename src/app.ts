@@ -34,6 +34,8 @@ import { MembershipsService } from './modules/rooms/memberships.service.js';
 import { membershipsRoutes } from './modules/rooms/memberships.routes.js';
 import { RoomsService } from './modules/rooms/rooms.service.js';
 import { roomsRoutes } from './modules/rooms/rooms.routes.js';
+import { MembersService } from './modules/rooms/members.service.js';
+import { membersRoutes } from './modules/rooms/members.routes.js';
 import { MemoryBus } from './realtime/bus.memory.js';
 import { RedisBus } from './realtime/bus.redis.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -159,6 +161,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const rooms = new RoomsService(ctx);
   const messages = new MessagesService(ctx);
   await app.register(roomsRoutes, { ctx, rooms });
+  await app.register(membersRoutes, { ctx, members: new MembersService(ctx) });
   const memberships = new MembershipsService(ctx);
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
@@ -173,7 +176,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
 
   // What a change's events do in its own transaction, in one place.
   handlers
-    .on(['new_message', 'member_joined', 'member_left', 'room_created', 'reaction'], (uow, e) => notifications.onEvent(uow, e))
+    .on(['new_message', 'member_joined', 'member_left', 'member_role_changed', 'room_created', 'reaction'], (uow, e) => notifications.onEvent(uow, e))
     .on('message_deleted', (uow, e) => attachments.onMessageDeleted(uow, e.messageId!))
     .on('message_deleted', (uow, e) => reactions.onMessageDeleted(uow, e.messageId!))
     .on('message_deleted', (uow, e) => notifications.onMessageDeleted(uow, e.messageId!))

@@ -164,7 +164,7 @@ describe('authorization', () => {
     const history = await ok(call(t, owner, 'GET', `/api/messages/?chat_room=${closed.id}`));
     assert.ok(history.results.every((m: any) => m.content.startsWith(SECRET)), 'no intruding message was stored');
     assert.equal(history.results.length, 2);
-    const members = await ok(call(t, owner, 'GET', `/api/chat_rooms/${closed.id}/members/`));
+    const members = (await ok(call(t, owner, 'GET', `/api/chat_rooms/${closed.id}/members/`))).results;
     assert.deepEqual(members.map((m: any) => m.user).sort(), [owner.id, member.id].sort());
     const room = await ok(call(t, owner, 'GET', `/api/chat_rooms/${closed.id}/`));
     assert.equal(room.name, `${SECRET} closed`);

@@ -318,7 +318,7 @@ describe('seed 1 (Postman collection) and seed 0 over real HTTP, on one server',
     const seed0Membership = joined.find((m: any) => m.chat_room === chat.id);
     assert.ok(seed0Membership, 'posting through seed 0 made ada a member');
     assert.equal(seed0Membership.last_message.id, second.id);
-    const members = await expect(200, http('GET', `/api/chat_rooms/${chat.id}/members/`, { token: cyd.access }), 'members');
+    const members = (await expect(200, http('GET', `/api/chat_rooms/${chat.id}/members/`, { token: cyd.access }), 'members')).results;
     assert.deepEqual(members.map((m: any) => m.user).sort(), [ada.id, cyd.id].sort());
     const cydNotes = await expect(200, http('GET', '/api/notifications/', { token: cyd.access }), "cyd's notifications");
     assert.deepEqual(cydNotes.results.map((n: any) => n.type), ['message', 'join'], "ada's message, after ada joined");

@@ -54,6 +54,9 @@ export type Db = Kysely<DB>;
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 
+/** A member's role in a group: one owner; admins moderate; members (private rooms have owner and member). */
+export type Role = 'owner' | 'admin' | 'member';
+
 export interface ChatRoomsTable {
   id: Id;
   room_type: 'private' | 'group';
@@ -72,7 +75,7 @@ export interface MembershipsTable {
   id: Id;
   chat_room_id: number;
   user_id: number;
-  role: ColumnType<'owner' | 'member', 'owner' | 'member' | undefined, 'owner' | 'member'>;
+  role: ColumnType<Role, Role | undefined, Role>;
   is_active: Flag;
   joined_at: string;
   left_at: string | null;

@@ -293,6 +293,12 @@ export class ChatStore {
         this.hooks.conversationsStale(roomId);
         return;
       }
+      case 'member_role_changed': {
+        const members = this.members.get(roomId);
+        if (members?.value) members.value = members.value.map((x) => (x.user === event.user ? { ...x, role: event.role } : x));
+        if (event.user === me) this.hooks.conversationsStale(roomId);
+        return;
+      }
       case 'room_created':
         this.hooks.conversationsStale();
         return;

@@ -145,10 +145,12 @@ export type ServerEvent =
   | { type: 'pong' }
   | { type: 'resync_required'; detail: string }
   | { type: 'error'; detail: string; chat_room?: number }
-  | ({ id: number; chat_room: number; created_at: string } & (
+  // seq: the room's own gapless counter; a room's events arrive in seq order.
+  | ({ id: number; chat_room: number; seq: number; created_at: string } & (
       | { type: 'new_message' | 'message_updated' | 'message_deleted'; message: Message }
       | { type: 'reaction'; reaction: Reaction; action: 'added' | 'changed' | 'removed' }
       | { type: 'member_joined' | 'member_left'; user: number; username: string; by: number; kicked?: boolean }
+      | { type: 'member_role_changed'; user: number; role: 'owner' | 'admin' | 'member'; by: number }
       | { type: 'room_created'; room: Room; members: number[] }
       | { type: 'room_updated'; room: Room }
       | { type: 'room_deleted'; members: number[]; by: number }

@@ -1,12 +1,12 @@
 // Every event a change can write, and its fields (besides id, type, chat_room, seq and created_at).
 import type { Static } from 'typebox';
-import type { ChatRoomRow } from '../../db/schema.js';
+import type { ChatRoomRow, Role } from '../../db/schema.js';
 import type { Message } from '../messages/messages.schemas.js';
 import type { Notification } from '../notifications/notifications.schemas.js';
 import type { Reaction } from '../reactions/reactions.schemas.js';
 import type { Room } from '../rooms/rooms.schemas.js';
 
-type MemberChange = { user: number; username: string; by: number };
+type MemberChange = { user: number; username: string; by: number; kicked?: boolean };
 
 export interface RoomEvents {
   room_created: { room: Static<typeof Room>; members: number[] };
@@ -15,6 +15,7 @@ export interface RoomEvents {
   room_deleted: { members: number[]; by: number };
   member_joined: MemberChange;
   member_left: MemberChange;
+  member_role_changed: { user: number; role: Role; by: number };
   /** Message events: the log keeps the message id, and sends the message as it is when read. */
   new_message: { message: Static<typeof Message> };
   message_updated: { message: Static<typeof Message> };

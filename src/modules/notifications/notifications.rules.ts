@@ -52,7 +52,12 @@ async function draftsFor(trx: Db, e: Emitted): Promise<Array<{ users: number[]; 
       const base = { chat_room_id: room.id, actor_id: change.by };
       const others = await repo.audience(trx, room.id, { except: [change.user, change.by] });
       if (e.type === 'member_left') {
-        return [{ users: others, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
+        if (!(change as RoomEvents['member_left']).kicked) return [{ users: others, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
+        // The removed user is no longer a member (so not in any audience), and is told all the same.
+        return [
+          { users: others, draft: { ...base, type: 'leave', body: `${name(change.by)} removed ${name(change.user)} from ${roomLabel(room)}` } },
+          { users: [change.user], draft: { ...base, type: 'leave', body: `${name(change.by)} removed you from ${roomLabel(room)}` } },
+        ];
       }
       const joinedBody = change.by === change.user ? `${name(change.user)} joined ${roomLabel(room)}` : `${name(change.by)} added ${name(change.user)} to ${roomLabel(room)}`;
       const drafts = [{ users: others, draft: { ...base, type: 'join' as const, body: joinedBody } }];
@@ -61,6 +66,15 @@ async function draftsFor(trx: Db, e: Emitted): Promise<Array<{ users: number[]; 
         drafts.push({ users: added, draft: { ...base, type: 'join', body: `${name(change.by)} added you to ${roomLabel(room)}` } });
       }
       return drafts;
+    }
+    case 'member_role_changed': {
+      const change = e.payload as RoomEvents['member_role_changed'];
+      const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
+      if (!room) return [];
+      const who = (await repo.names(trx, [change.by])).get(change.by) ?? 'Someone';
+      const what = change.role === 'owner' ? 'the owner' : change.role === 'admin' ? 'an admin' : 'a member';
+      const users = await repo.audience(trx, room.id, { only: [change.user] });
+      return [{ users, draft: { type: 'role', body: `${who} made you ${what} of ${roomLabel(room)}`, chat_room_id: room.id, actor_id: change.by } }];
     }
     case 'room_created': {
       const { members } = e.payload as RoomEvents['room_created'];

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { Nullable } from '../../http/schemas.js';
 
-export const NOTIFICATION_TYPES = ['message', 'reaction', 'join', 'leave'] as const;
+export const NOTIFICATION_TYPES = ['message', 'reaction', 'join', 'leave', 'role'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const Notification = Type.Object({
@@ -9,7 +9,8 @@ export const Notification = Type.Object({
   type: Type.Enum([...NOTIFICATION_TYPES], {
     description:
       'message: a new message from another member; reaction: someone reacted to your message; ' +
-      'join: someone joined one of your rooms, or added you to a room; leave: someone left one of your rooms',
+      'join: someone joined one of your rooms, or added you to a room; leave: someone left one of your rooms, or removed you or someone else from it; ' +
+      'role: your role in a group changed',
   }),
   body: Type.String({ description: 'Human-readable text. Never contains message content (it may be ciphertext).' }),
   chat_room: Nullable(Type.Integer()),

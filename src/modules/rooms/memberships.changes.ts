@@ -48,16 +48,22 @@ async function claimPrivatePair(trx: Db, room: ChatRoomRow, userId: number): Pro
   await roomsRepository.update(trx, room.id, { private_key: key });
 }
 
-/** Ends an active membership; an owner who leaves hands the room to the longest-standing member. */
+/**
+ * Ends an active membership (`kicked`: removed by an owner or admin). An owner who leaves hands
+ * the room to the longest-standing admin, or else the longest-standing member.
+ */
 export async function removeMember(
   uow: UnitOfWork,
-  a: { room: ChatRoomRow; membership: MembershipRow; username: string; actorId: number; now: string },
+  a: { room: ChatRoomRow; membership: MembershipRow; username: string; actorId: number; now: string; kicked?: boolean },
 ): Promise<void> {
   const trx = uow.trx;
   await membershipsRepository.update(trx, a.membership.id, { is_active: 0, left_at: a.now, role: 'member', hidden_at_message_id: null });
+  await uow.emit('member_left', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.membership.user_id, username: a.username, by: a.actorId, ...(a.kicked ? { kicked: true } : {}) });
   if (a.membership.role === 'owner') {
-    const [heir] = await membershipsRepository.activeMembers(trx, a.room.id);
-    if (heir) await membershipsRepository.update(trx, heir.id, { role: 'owner' });
+    const members = await membershipsRepository.activeMembers(trx, a.room.id);
+    const heir = members.find((m) => m.role === 'admin') ?? members[0];
+    if (!heir) return;
+    await membershipsRepository.update(trx, heir.id, { role: 'owner' });
+    await uow.emit('member_role_changed', { chatRoomId: a.room.id, userId: a.actorId }, { user: heir.user_id, role: 'owner', by: a.actorId });
   }
-  await uow.emit('member_left', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.membership.user_id, username: a.username, by: a.actorId });
 }

@@ -36,6 +36,25 @@ export const membershipsRepository = {
   },
 
   /** Active members with their usernames, oldest membership first. */
+  /** One page of a room's active members (oldest membership first) and their number. */
+  async activeMembersPage(db: Db, chatRoomId: number, o: { offset: number; limit: number }): Promise<{ count: number; rows: Array<MembershipRow & { username: string }> }> {
+    const [total, rows] = await Promise.all([
+      db.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).executeTakeFirstOrThrow(),
+      db
+        .selectFrom('memberships as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .selectAll('m')
+        .select('u.username')
+        .where('m.chat_room_id', '=', chatRoomId)
+        .where('m.is_active', '=', 1)
+        .orderBy('m.id')
+        .offset(o.offset)
+        .limit(o.limit)
+        .execute(),
+    ]);
+    return { count: Number(total.n), rows };
+  },
+
   activeMembers(db: Db, chatRoomId: number): Promise<Array<MembershipRow & { username: string }>> {
     return db
       .selectFrom('memberships as m')

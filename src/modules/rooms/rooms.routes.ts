@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { IdParams, Page, Paginated, errors } from '../../http/schemas.js';
 import { pageLinks } from '../../http/urls.js';
-import { CreateRoomBody, Member, Room, UpdateRoomBody } from './rooms.schemas.js';
+import { CreateRoomBody, Room, UpdateRoomBody } from './rooms.schemas.js';
 import { ROOMS_PAGE_SIZE, type RoomsService } from './rooms.service.js';
 
 export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: RoomsService }> = async (app, { ctx, rooms }) => {
@@ -89,14 +89,4 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
     await rooms.leave(request.auth.userId, request.params.id);
     return reply.code(204).send(null);
   });
-
-  app.get('/api/chat_rooms/:id/members/', {
-    schema: {
-      tags,
-      summary: "A room's active members (members only)",
-      description: "Each with `status` (presence, as on /api/users/{id}/) and `last_seen_message`, the member's read position, for read receipts.",
-      params: IdParams,
-      response: { 200: Type.Array(Member), ...errors(401, 403, 404) },
-    },
-  }, async (request) => rooms.members(request.auth.userId, request.params.id));
 };

@@ -29,10 +29,18 @@ export const UpdateRoomBody = Type.Object({
   room_type: Type.Optional(RoomType),
 });
 
+export const Role = Type.Enum(['owner', 'admin', 'member'], { description: 'A group has one owner; the owner and admins moderate (remove members, delete messages)' });
+
+export const MemberParams = Type.Object({ id: Id, user_id: Id });
+
+export const MemberRoleBody = Type.Object({
+  role: Type.Enum(['owner', 'admin', 'member'], { description: 'owner: hands the group over (the old owner becomes admin)' }),
+});
+
 export const Member = Type.Object({
   user: Type.Integer(),
   username: Type.String(),
-  role: Type.Enum(['owner', 'member']),
+  role: Role,
   joined_at: Type.String(),
   status: Type.Enum(['online', 'offline'], { description: 'online while the member has a /ws/user_status/ socket open (on any instance)' }),
   last_seen_message: Nullable(Type.Integer({ description: "The member's read position: id of the last message they read (for read receipts), or null" })),
@@ -46,7 +54,7 @@ export const Membership = Type.Object({
   name: Type.String({ description: "The other active members' usernames, comma-separated (at most 10, then \"+N\")" }),
   room_name: Type.String({ description: "The room's own name (groups)" }),
   peer: Nullable(Type.Integer({ description: "Private rooms: the other person's user id (for their presence); null for groups" })),
-  role: Type.Enum(['owner', 'member']),
+  role: Role,
   joined_at: Type.String(),
   is_active: Type.Boolean({ description: 'false while the conversation is hidden' }),
   is_read: Type.Boolean(),

@@ -159,19 +159,6 @@ export class RoomsService {
     });
   }
 
-  async members(userId: number, roomId: number) {
-    await memberRoom(this.ctx.db, userId, roomId);
-    const rows = await membershipsRepository.activeMembers(this.ctx.db, roomId);
-    return rows.map((m) => ({
-      user: m.user_id,
-      username: m.username,
-      role: m.role,
-      joined_at: m.joined_at,
-      status: this.ctx.presence.isOnline(m.user_id) ? ('online' as const) : ('offline' as const),
-      last_seen_message: m.last_read_message_id,
-    }));
-  }
-
   private async view(room: ChatRoomRow): Promise<RoomView> {
     const counts = await roomsRepository.memberCounts(this.ctx.db, [room.id]);
     return roomView(room, counts.get(room.id) ?? 0);
