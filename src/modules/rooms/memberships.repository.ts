@@ -3,6 +3,16 @@ import type { ChatRoomRow, Db, MembershipRow, MembershipsTable } from '../../db/
 
 export type MembershipWithRoom = MembershipRow & { room_type: ChatRoomRow['room_type']; room_name: string };
 
+const activeMembers = (db: Db, chatRoomId: number) =>
+  db
+    .selectFrom('memberships as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .selectAll('m')
+    .select('u.username')
+    .where('m.chat_room_id', '=', chatRoomId)
+    .where('m.is_active', '=', 1)
+    .orderBy('m.id');
+
 export const membershipsRepository = {
   insert(db: Db, m: Insertable<MembershipsTable>): Promise<MembershipRow> {
     return db.insertInto('memberships').values(m).returningAll().executeTakeFirstOrThrow();
@@ -35,36 +45,18 @@ export const membershipsRepository = {
     return Number(res.numUpdatedRows) === 1;
   },
 
-  /** Active members with their usernames, oldest membership first. */
   /** One page of a room's active members (oldest membership first) and their number. */
   async activeMembersPage(db: Db, chatRoomId: number, o: { offset: number; limit: number }): Promise<{ count: number; rows: Array<MembershipRow & { username: string }> }> {
     const [total, rows] = await Promise.all([
       db.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).executeTakeFirstOrThrow(),
-      db
-        .selectFrom('memberships as m')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
-        .selectAll('m')
-        .select('u.username')
-        .where('m.chat_room_id', '=', chatRoomId)
-        .where('m.is_active', '=', 1)
-        .orderBy('m.id')
-        .offset(o.offset)
-        .limit(o.limit)
-        .execute(),
+      activeMembers(db, chatRoomId).offset(o.offset).limit(o.limit).execute(),
     ]);
     return { count: Number(total.n), rows };
   },
 
+  /** Active members with their usernames, oldest membership first. */
   activeMembers(db: Db, chatRoomId: number): Promise<Array<MembershipRow & { username: string }>> {
-    return db
-      .selectFrom('memberships as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .selectAll('m')
-      .select('u.username')
-      .where('m.chat_room_id', '=', chatRoomId)
-      .where('m.is_active', '=', 1)
-      .orderBy('m.id')
-      .execute();
+    return activeMembers(db, chatRoomId).execute();
   },
 
   /** The caller's active memberships with their rooms. */
