@@ -41,10 +41,9 @@ export class LogTail {
     return this.position;
   }
 
-  /** An id up to which every event has committed (for a socket that reloads its state over REST). */
-  async committedUpTo(): Promise<number> {
-    const [last, bound] = await Promise.all([eventLog.lastId(this.db), this.bound.safe()]);
-    return Math.min(last, bound);
+  /** An id up to which every event has committed or rolled back (for a socket that reloads its state over REST). */
+  committedUpTo(): Promise<number> {
+    return this.bound.safe();
   }
 
   /** Starts at the log's current end (sockets that connect later replay what they missed). */
@@ -115,8 +114,8 @@ export class LogTail {
       });
       if (rows.length < READ_BATCH) break;
     }
-    // An unbounded read (SQLite) stops at the last event; a bounded one may skip to the bound.
-    if (upto !== Number.MAX_SAFE_INTEGER && upto > this.position) this.position = upto;
+    // Everything up to the bound is read (ids of rolled-back changes have no row).
+    if (upto > this.position) this.position = upto;
     // Rows gone before they were read (a deleted room's) leave nothing behind.
     for (const id of this.local.keys()) if (id <= this.position) this.local.delete(id);
   }

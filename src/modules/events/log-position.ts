@@ -16,13 +16,11 @@ export interface LogPosition {
 
 /**
  * SQLite runs one write transaction at a time and draws ids inside it, so ids commit in
- * order and whatever a reader sees is a complete prefix: there is no bound to wait for.
+ * order: the last id a reader sees is the bound.
  */
 export function sqlitePosition(db: Db): LogPosition {
-  return {
-    safe: async () => Number.MAX_SAFE_INTEGER,
-    start: () => eventLog.lastId(db),
-  };
+  const safe = () => eventLog.lastId(db);
+  return { safe, start: safe };
 }
 
 /**

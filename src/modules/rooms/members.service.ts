@@ -56,8 +56,7 @@ export class MembersService {
       const target = await this.member(uow, roomId, targetId);
       if (target.user_id === actorId) throw badRequest('To leave the group, use POST /api/chat_rooms/{id}/leave/.', 'self');
       if (target.role === 'owner' || (actorRole === 'admin' && target.role === 'admin')) throw forbidden('An admin cannot remove the owner or another admin.');
-      const username = (await uow.trx.selectFrom('users').select('username').where('id', '=', targetId).executeTakeFirst())?.username ?? '';
-      await removeMember(uow, { room: access.room, membership: target, username, actorId, now: nowIso(), kicked: true });
+      await removeMember(uow, { room: access.room, membership: target, username: target.username, actorId, now: nowIso(), kicked: true });
     });
   }
 
@@ -68,9 +67,9 @@ export class MembersService {
   }
 
   /** The active membership of `userId` in the room, or 404. */
-  private async member(uow: UnitOfWork, roomId: number, userId: number): Promise<MembershipRow> {
-    const m = await membershipsRepository.find(uow.trx, roomId, userId);
-    if (m?.is_active !== 1) throw notFound(NO_MEMBER);
+  private async member(uow: UnitOfWork, roomId: number, userId: number): Promise<MembershipRow & { username: string }> {
+    const m = await membershipsRepository.activeMember(uow.trx, roomId, userId);
+    if (!m) throw notFound(NO_MEMBER);
     return m;
   }
 

@@ -54,6 +54,11 @@ export const membershipsRepository = {
     return { count: Number(total.n), rows };
   },
 
+  /** One active member of a room, with their username. */
+  activeMember(db: Db, chatRoomId: number, userId: number): Promise<(MembershipRow & { username: string }) | undefined> {
+    return activeMembers(db, chatRoomId).where('m.user_id', '=', userId).executeTakeFirst();
+  },
+
   /** Active members with their usernames, oldest membership first. */
   activeMembers(db: Db, chatRoomId: number): Promise<Array<MembershipRow & { username: string }>> {
     return activeMembers(db, chatRoomId).execute();
