@@ -5,7 +5,7 @@ import { uniq, type TestApp } from './helpers.js';
 import { call, chatApp, group, nextEvent, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
 
 const MESSAGE_KEYS = [
-  'attachment', 'chat_room', 'client_id', 'content', 'created_at', 'id', 'is_deleted', 'is_edited',
+  'attachment', 'chat_room', 'client_id', 'content', 'created_at', 'deleted_by', 'id', 'is_deleted', 'is_edited',
   'public_key', 'reactions', 'reply_to', 'sender', 'sender_full_name', 'updated_at',
 ];
 

@@ -8,6 +8,7 @@ import * as m002 from './migrations/002-conversations.js';
 import * as m003 from './migrations/003-attachments-reactions-notifications-keys.js';
 import * as m004 from './migrations/004-bigint-log-ids.js';
 import * as m005 from './migrations/005-room-event-seq.js';
+import * as m006 from './migrations/006-moderation.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -17,6 +18,7 @@ const STEPS: Record<string, Step> = {
   '003-attachments-reactions-notifications-keys': m003,
   '004-bigint-log-ids': m004,
   '005-room-event-seq': m005,
+  '006-moderation': m006,
 };
 
 const MIGRATION_LOCK = 727_274_001;

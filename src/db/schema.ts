@@ -21,6 +21,8 @@ export interface UsersTable {
   date_joined: string;
   last_seen: string | null;
   deleted_at: string | null;
+  /** 1: may use the /api/admin/ routes (`npm run admin -- createsuperuser`). */
+  is_staff: Flag;
 }
 
 export interface SessionsTable {
@@ -48,6 +50,8 @@ export interface DB {
   e2ee_keys: E2eeKeysTable;
   prekey_identities: PrekeyIdentitiesTable;
   one_time_prekeys: OneTimePrekeysTable;
+  room_bans: RoomBansTable;
+  room_invites: RoomInvitesTable;
 }
 
 export type Db = Kysely<DB>;
@@ -96,6 +100,8 @@ export interface MessagesTable {
   reply_to_id: number | null;
   is_edited: Flag;
   is_deleted: Flag;
+  /** Who deleted it when not its sender (an owner, admin or staff member); else null. */
+  deleted_by_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: string;
   updated_at: string;
 }
@@ -189,3 +195,29 @@ export type ReactionRow = Selectable<ReactionsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type E2eeKeyRow = Selectable<E2eeKeysTable>;
 export type PrekeyIdentityRow = Selectable<PrekeyIdentitiesTable>;
+
+export interface RoomBansTable {
+  id: Id;
+  chat_room_id: number;
+  user_id: number;
+  banned_by: number | null;
+  reason: Generated<string>;
+  created_at: string;
+}
+
+export interface RoomInvitesTable {
+  id: Id;
+  chat_room_id: number;
+  code: string;
+  created_by: number | null;
+  /** null: unlimited. */
+  max_uses: number | null;
+  uses: Generated<number>;
+  /** null: never expires. */
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export type RoomBanRow = Selectable<RoomBansTable>;
+export type RoomInviteRow = Selectable<RoomInvitesTable>;

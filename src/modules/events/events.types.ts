@@ -16,6 +16,9 @@ export interface RoomEvents {
   member_joined: MemberChange;
   member_left: MemberChange;
   member_role_changed: { user: number; role: Role; by: number };
+  /** After the banned user's `member_left` (when they were a member): the ban, with its reason. */
+  member_banned: { user: number; username: string; by: number; reason: string };
+  member_unbanned: { user: number; username: string; by: number };
   /** Message events: the log keeps the message id, and sends the message as it is when read. */
   new_message: { message: Static<typeof Message> };
   message_updated: { message: Static<typeof Message> };

@@ -75,7 +75,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; messag
     schema: {
       tags,
       summary: 'Delete your message (soft)',
-      description: 'Sender only. The content is cleared (also from the event log) and `is_deleted` set; the message keeps its place in the history. Deleting again is a no-op.',
+      description: 'The sender, or in a group its owner or an admin (403 for other members; the message then shows `deleted_by`). The content is cleared and `is_deleted` set; the message keeps its place in the history. Deleting again is a no-op.',
       params: IdParams,
       response: { 204: Type.Null(), ...errors(401, 403, 404) },
     },

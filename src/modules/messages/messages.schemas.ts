@@ -12,6 +12,7 @@ export const Message = Type.Object({
   public_key: Nullable(Type.String()),
   is_edited: Type.Boolean(),
   is_deleted: Type.Boolean(),
+  deleted_by: Nullable(Type.Integer({ description: 'Who deleted it, when not its sender (an owner or admin of the group, or staff); else null' })),
   reply_to: Nullable(Type.Integer()),
   reactions: Type.Array(ReactionSummary, { description: 'Every reaction, oldest first; [] once deleted' }),
   attachment: Nullable(Attachment),

@@ -122,16 +122,21 @@ export class MessagesService {
     return messageView(record);
   }
 
-  /** Sender only; soft: the content is cleared. Deleting twice is a no-op. Decided under the room's lock. */
-  async remove(userId: number, id: number): Promise<void> {
+  /**
+   * Soft: the content is cleared. The sender, or in a group its owner or an admin; `asStaff`: a
+   * staff member, anywhere. Someone other than the sender is recorded as `deleted_by`. Deleting
+   * twice is a no-op. Decided under the room's lock.
+   */
+  async remove(actorId: number, id: number, opts: { asStaff?: boolean } = {}): Promise<void> {
     await this.ctx.writer.run(await this.roomOf(id), async (uow) => {
-      const current = await this.visible(uow.trx, userId, id);
-      if (current.sender_id !== userId) throw forbidden('Only the sender can delete this message.');
+      const current = opts.asStaff ? await messagesRepository.findById(uow.trx, id) : await this.moderated(uow.trx, actorId, id);
+      if (!current) throw notFound(MESSAGE_NOT_FOUND);
       if (current.is_deleted) return;
-      const row = await messagesRepository.update(uow.trx, id, { content: '', public_key: null, is_deleted: 1, updated_at: nowIso() });
+      const deletedBy = current.sender_id === actorId ? null : actorId;
+      const row = await messagesRepository.update(uow.trx, id, { content: '', public_key: null, is_deleted: 1, deleted_by_id: deletedBy, updated_at: nowIso() });
       // Its handlers remove its reactions, attachment and notifications in this transaction.
       const view = messageView({ ...current, ...row, reactions: [], attachment: null });
-      await uow.emit('message_deleted', { chatRoomId: row.chat_room_id, userId, messageId: id }, { message: view });
+      await uow.emit('message_deleted', { chatRoomId: row.chat_room_id, userId: actorId, messageId: id }, { message: view });
     });
   }
 
@@ -154,6 +159,16 @@ export class MessagesService {
     const message = await messagesRepository.findById(db, id);
     if (!message) throw notFound(MESSAGE_NOT_FOUND);
     await activeMemberOf(db, userId, message.chat_room_id, MESSAGE_NOT_FOUND);
+    return message;
+  }
+
+  /** A message `userId` may delete: their own, or any in a group where they are the owner or an admin; else 403. */
+  private async moderated(db: Db, userId: number, id: number): Promise<MessageRecord> {
+    const message = await messagesRepository.findById(db, id);
+    if (!message) throw notFound(MESSAGE_NOT_FOUND);
+    const { room, membership } = await activeMemberOf(db, userId, message.chat_room_id, MESSAGE_NOT_FOUND);
+    const moderates = room.room_type === 'group' && membership.role !== 'member';
+    if (message.sender_id !== userId && !moderates) throw forbidden('Only the sender, or the owner or an admin of the group, can delete this message.');
     return message;
   }
 

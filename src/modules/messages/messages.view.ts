@@ -32,6 +32,7 @@ export function messageView(m: MessageRecord): MessageView {
     public_key: m.public_key,
     is_edited: m.is_edited === 1,
     is_deleted: m.is_deleted === 1,
+    deleted_by: m.deleted_by_id,
     reply_to: m.reply_to_id,
     reactions: m.reactions ?? [],
     attachment: m.attachment ?? null,

@@ -2,17 +2,22 @@
 // They run in units of work that hold the room's lock (Writer.run with the room): these
 // check-then-write sequences are therefore serialized per room.
 import type { ChatRoomRow, Db, MembershipRow } from '../../db/schema.js';
-import { badRequest } from '../../errors.js';
+import { badRequest, forbidden } from '../../errors.js';
 import type { UnitOfWork } from '../events/unit-of-work.js';
 import { messagesRepository } from '../messages/messages.repository.js';
+import { bansRepository } from './bans.repository.js';
 import { membershipsRepository } from './memberships.repository.js';
 import { privateKey, roomsRepository } from './rooms.repository.js';
 
 export type AddOutcome = 'created' | 'reactivated' | 'existing';
 
 export const PRIVATE_IS_TWO = 'A private room has exactly two members.';
+export const BANNED = 'This user is banned from this group.';
 
-/** Makes `user` an active member of `room` (a new or a reactivated membership), unread from now on. */
+/**
+ * Makes `user` an active member of `room` (a new or a reactivated membership), unread from now on.
+ * Every way in (join, being added, an invite, seed 0's send) comes here: a banned user → 403.
+ */
 export async function addMember(
   uow: UnitOfWork,
   a: { room: ChatRoomRow; user: { id: number; username: string }; actorId: number; role?: 'owner' | 'member'; now: string },
@@ -20,6 +25,7 @@ export async function addMember(
   const trx = uow.trx;
   const existing = await membershipsRepository.find(trx, a.room.id, a.user.id);
   if (existing?.is_active === 1) return { membership: existing, outcome: 'existing' };
+  if (await bansRepository.isBanned(trx, a.room.id, a.user.id)) throw forbidden(BANNED);
   if (a.room.room_type === 'private') await claimPrivatePair(trx, a.room, a.user.id);
   const fresh = {
     role: a.role ?? 'member',
