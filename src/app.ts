@@ -36,6 +36,8 @@ import { RoomsService } from './modules/rooms/rooms.service.js';
 import { roomsRoutes } from './modules/rooms/rooms.routes.js';
 import { MembersService } from './modules/rooms/members.service.js';
 import { membersRoutes } from './modules/rooms/members.routes.js';
+import { BansService } from './modules/rooms/bans.service.js';
+import { bansRoutes } from './modules/rooms/bans.routes.js';
 import { MemoryBus } from './realtime/bus.memory.js';
 import { RedisBus } from './realtime/bus.redis.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -162,6 +164,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const messages = new MessagesService(ctx);
   await app.register(roomsRoutes, { ctx, rooms });
   await app.register(membersRoutes, { ctx, members: new MembersService(ctx) });
+  await app.register(bansRoutes, { ctx, bans: new BansService(ctx) });
   const memberships = new MembershipsService(ctx);
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
@@ -176,7 +179,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
 
   // What a change's events do in its own transaction, in one place.
   handlers
-    .on(['new_message', 'member_joined', 'member_left', 'member_role_changed', 'room_created', 'reaction'], (uow, e) => notifications.onEvent(uow, e))
+    .on(['new_message', 'member_joined', 'member_left', 'member_role_changed', 'member_banned', 'member_unbanned', 'room_created', 'reaction'], (uow, e) => notifications.onEvent(uow, e))
     .on('message_deleted', (uow, e) => attachments.onMessageDeleted(uow, e.messageId!))
     .on('message_deleted', (uow, e) => reactions.onMessageDeleted(uow, e.messageId!))
     .on('message_deleted', (uow, e) => notifications.onMessageDeleted(uow, e.messageId!))

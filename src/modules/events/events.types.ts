@@ -6,7 +6,7 @@ import type { Notification } from '../notifications/notifications.schemas.js';
 import type { Reaction } from '../reactions/reactions.schemas.js';
 import type { Room } from '../rooms/rooms.schemas.js';
 
-type MemberChange = { user: number; username: string; by: number; kicked?: boolean };
+type MemberChange = { user: number; username: string; by: number; kicked?: boolean; banned?: boolean };
 
 export interface RoomEvents {
   room_created: { room: Static<typeof Room>; members: number[] };

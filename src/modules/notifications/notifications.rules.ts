@@ -52,7 +52,9 @@ async function draftsFor(trx: Db, e: Emitted): Promise<Array<{ users: number[]; 
       const base = { chat_room_id: room.id, actor_id: change.by };
       const others = await repo.audience(trx, room.id, { except: [change.user, change.by] });
       if (e.type === 'member_left') {
-        if (!(change as RoomEvents['member_left']).kicked) return [{ users: others, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
+        const left = change as RoomEvents['member_left'];
+        if (!left.kicked) return [{ users: others, draft: { ...base, type: 'leave', body: `${name(change.user)} left ${roomLabel(room)}` } }];
+        if (left.banned) return [{ users: others, draft: { ...base, type: 'leave', body: `${name(change.by)} banned ${name(change.user)} from ${roomLabel(room)}` } }];
         // The removed user is no longer a member (so not in any audience), and is told all the same.
         return [
           { users: others, draft: { ...base, type: 'leave', body: `${name(change.by)} removed ${name(change.user)} from ${roomLabel(room)}` } },
@@ -75,6 +77,18 @@ async function draftsFor(trx: Db, e: Emitted): Promise<Array<{ users: number[]; 
       const what = change.role === 'owner' ? 'the owner' : change.role === 'admin' ? 'an admin' : 'a member';
       const users = await repo.audience(trx, room.id, { only: [change.user] });
       return [{ users, draft: { type: 'role', body: `${who} made you ${what} of ${roomLabel(room)}`, chat_room_id: room.id, actor_id: change.by } }];
+    }
+    case 'member_banned':
+    case 'member_unbanned': {
+      // Told to the banned user only (a member's removal was told to the room by its member_left).
+      const change = e.payload as RoomEvents['member_banned'];
+      const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
+      if (!room) return [];
+      const who = (await repo.names(trx, [change.by])).get(change.by) ?? 'Someone';
+      const body = e.type === 'member_banned'
+        ? `${who} banned you from ${roomLabel(room)}${change.reason ? `: ${change.reason}` : ''}`
+        : `${who} lifted your ban from ${roomLabel(room)}`;
+      return [{ users: [change.user], draft: { type: 'ban', body, chat_room_id: room.id, actor_id: change.by } }];
     }
     case 'room_created': {
       const { members } = e.payload as RoomEvents['room_created'];

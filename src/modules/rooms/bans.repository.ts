@@ -3,6 +3,11 @@ import type { Db, RoomBanRow } from '../../db/schema.js';
 export type BanWithNames = RoomBanRow & { username: string; banned_by_username: string | null };
 
 export const bansRepository = {
+  /** A user who can be banned: any account not deleted (a deactivated one too, should it come back). */
+  account(db: Db, userId: number): Promise<{ id: number; username: string } | undefined> {
+    return db.selectFrom('users').select(['id', 'username']).where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+  },
+
   /** Whether `userId` is banned from the room: a banned user cannot join, be added or use an invite. */
   async isBanned(db: Db, chatRoomId: number, userId: number): Promise<boolean> {
     const row = await db.selectFrom('room_bans').select('id').where('chat_room_id', '=', chatRoomId).where('user_id', '=', userId).executeTakeFirst();

@@ -7,7 +7,7 @@ import { badRequest, forbidden, notFound } from '../../errors.js';
 import type { UnitOfWork } from '../events/unit-of-work.js';
 import { removeMember } from './memberships.changes.js';
 import { membershipsRepository } from './memberships.repository.js';
-import { memberRoom, type MemberAccess } from './rooms.access.js';
+import { groupRoom, memberRoom, moderatedRoom } from './rooms.access.js';
 
 export const MEMBERS_PAGE_SIZE = 20;
 const NO_MEMBER = 'No such member in this chat room.';
@@ -33,7 +33,7 @@ export class MembersService {
   /** The owner only. `owner` hands the group over: the old owner becomes an admin. */
   async changeRole(actorId: number, roomId: number, targetId: number, role: Role): Promise<{ user: number; role: Role }> {
     return this.ctx.writer.run(roomId, async (uow) => {
-      const access = await this.groupAccess(uow, actorId, roomId);
+      const access = await groupRoom(uow.trx, actorId, roomId);
       if (access.membership.role !== 'owner') throw forbidden('Only the owner can change roles.');
       const target = await this.member(uow, roomId, targetId);
       if (target.user_id === actorId) {
@@ -50,20 +50,13 @@ export class MembersService {
   /** The owner or an admin; an admin cannot remove the owner or another admin (403). */
   async kick(actorId: number, roomId: number, targetId: number): Promise<void> {
     await this.ctx.writer.run(roomId, async (uow) => {
-      const access = await this.groupAccess(uow, actorId, roomId);
+      const access = await moderatedRoom(uow.trx, actorId, roomId, 'remove members');
       const actorRole = access.membership.role;
-      if (actorRole === 'member') throw forbidden('Only the owner or an admin can remove members.');
       const target = await this.member(uow, roomId, targetId);
       if (target.user_id === actorId) throw badRequest('To leave the group, use POST /api/chat_rooms/{id}/leave/.', 'self');
       if (target.role === 'owner' || (actorRole === 'admin' && target.role === 'admin')) throw forbidden('An admin cannot remove the owner or another admin.');
       await removeMember(uow, { room: access.room, membership: target, username: target.username, actorId, now: nowIso(), kicked: true });
     });
-  }
-
-  private async groupAccess(uow: UnitOfWork, actorId: number, roomId: number): Promise<MemberAccess> {
-    const access = await memberRoom(uow.trx, actorId, roomId);
-    if (access.room.room_type !== 'group') throw badRequest('Private rooms have no roles and no one to remove.', 'not_a_group');
-    return access;
   }
 
   /** The active membership of `userId` in the room, or 404. */

@@ -55,16 +55,16 @@ async function claimPrivatePair(trx: Db, room: ChatRoomRow, userId: number): Pro
 }
 
 /**
- * Ends an active membership (`kicked`: removed by an owner or admin). An owner who leaves hands
+ * Ends an active membership (`kicked`: removed by an owner or admin; `banned`: and banned). An owner who leaves hands
  * the room to the longest-standing admin, or else the longest-standing member.
  */
 export async function removeMember(
   uow: UnitOfWork,
-  a: { room: ChatRoomRow; membership: MembershipRow; username: string; actorId: number; now: string; kicked?: boolean },
+  a: { room: ChatRoomRow; membership: MembershipRow; username: string; actorId: number; now: string; kicked?: boolean; banned?: boolean },
 ): Promise<void> {
   const trx = uow.trx;
   await membershipsRepository.update(trx, a.membership.id, { is_active: 0, left_at: a.now, role: 'member', hidden_at_message_id: null });
-  await uow.emit('member_left', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.membership.user_id, username: a.username, by: a.actorId, ...(a.kicked ? { kicked: true } : {}) });
+  await uow.emit('member_left', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.membership.user_id, username: a.username, by: a.actorId, ...(a.kicked ? { kicked: true } : {}), ...(a.banned ? { banned: true } : {}) });
   if (a.membership.role === 'owner') {
     const members = await membershipsRepository.activeMembers(trx, a.room.id);
     const heir = members.find((m) => m.role === 'admin') ?? members[0];

@@ -1,7 +1,7 @@
 // Who may see and touch a room, decided in one place for every entry point (REST, seed-0,
 // and later the socket handlers). A room the caller cannot see does not exist for them (404).
 import type { ChatRoomRow, Db, MembershipRow } from '../../db/schema.js';
-import { forbidden, notFound } from '../../errors.js';
+import { badRequest, forbidden, notFound } from '../../errors.js';
 import { roomsRepository } from './rooms.repository.js';
 
 export interface RoomAccess {
@@ -29,5 +29,19 @@ export async function visibleRoom(db: Db, userId: number, roomId: number): Promi
 export async function memberRoom(db: Db, userId: number, roomId: number): Promise<MemberAccess> {
   const access = await visibleRoom(db, userId, roomId);
   if (!isActiveMember(access)) throw forbidden(NOT_A_MEMBER);
+  return access;
+}
+
+/** `memberRoom` for a group: private rooms have no roles, no moderation and no invites (400). */
+export async function groupRoom(db: Db, userId: number, roomId: number): Promise<MemberAccess> {
+  const access = await memberRoom(db, userId, roomId);
+  if (access.room.room_type !== 'group') throw badRequest('Private rooms have no roles, no moderation and no invites.', 'not_a_group');
+  return access;
+}
+
+/** `groupRoom` for its owner or an admin; a plain member → 403 with `what` they may not do. */
+export async function moderatedRoom(db: Db, userId: number, roomId: number, what: string): Promise<MemberAccess> {
+  const access = await groupRoom(db, userId, roomId);
+  if (access.membership.role === 'member') throw forbidden(`Only the owner or an admin can ${what}.`);
   return access;
 }

@@ -37,6 +37,20 @@ export const MemberRoleBody = Type.Object({
   role: Type.Enum(['owner', 'admin', 'member'], { description: 'owner: hands the group over (the old owner becomes admin)' }),
 });
 
+export const BanBody = Type.Object({
+  user: Id,
+  reason: Type.Optional(Type.String({ maxLength: 500, pattern: '^[^\\u0000]*$', description: 'Shown to the room and to the banned user (at most 500 characters)' })),
+});
+
+export const Ban = Type.Object({
+  user: Type.Integer(),
+  username: Type.String(),
+  reason: Type.String({ description: '"" when none was given' }),
+  banned_by: Nullable(Type.Integer({ description: 'null once that account is deleted' })),
+  banned_by_username: Nullable(Type.String()),
+  created_at: Type.String(),
+});
+
 export const Member = Type.Object({
   user: Type.Integer(),
   username: Type.String(),
