@@ -9,6 +9,7 @@ import * as m003 from './migrations/003-attachments-reactions-notifications-keys
 import * as m004 from './migrations/004-bigint-log-ids.js';
 import * as m005 from './migrations/005-room-event-seq.js';
 import * as m006 from './migrations/006-moderation.js';
+import * as m007 from './migrations/007-threads-pins-mentions.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -19,6 +20,7 @@ const STEPS: Record<string, Step> = {
   '004-bigint-log-ids': m004,
   '005-room-event-seq': m005,
   '006-moderation': m006,
+  '007-threads-pins-mentions': m007,
 };
 
 const MIGRATION_LOCK = 727_274_001;

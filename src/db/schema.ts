@@ -102,6 +102,16 @@ export interface MessagesTable {
   is_deleted: Flag;
   /** Who deleted it when not its sender (an owner, admin or staff member); else null. */
   deleted_by_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A thread reply: the top-level message of the same room it answers; else null. */
+  thread_root_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** On a root: its thread's replies, the newest one's time, and its first participants (JSON ids). */
+  thread_reply_count: Generated<number>;
+  thread_last_reply_at: ColumnType<string | null, string | null | undefined, string | null>;
+  thread_participants: Generated<string>;
+  /** JSON array of the mentioned members' ids. */
+  mentions: Generated<string>;
+  pinned_at: ColumnType<string | null, string | null | undefined, string | null>;
+  pinned_by_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: string;
   updated_at: string;
 }
