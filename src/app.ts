@@ -38,6 +38,8 @@ import { MembersService } from './modules/rooms/members.service.js';
 import { membersRoutes } from './modules/rooms/members.routes.js';
 import { BansService } from './modules/rooms/bans.service.js';
 import { bansRoutes } from './modules/rooms/bans.routes.js';
+import { InvitesService } from './modules/invites/invites.service.js';
+import { invitesRoutes } from './modules/invites/invites.routes.js';
 import { MemoryBus } from './realtime/bus.memory.js';
 import { RedisBus } from './realtime/bus.redis.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -165,6 +167,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(roomsRoutes, { ctx, rooms });
   await app.register(membersRoutes, { ctx, members: new MembersService(ctx) });
   await app.register(bansRoutes, { ctx, bans: new BansService(ctx) });
+  await app.register(invitesRoutes, { ctx, invites: new InvitesService(ctx, new MembershipsService(ctx)) });
   const memberships = new MembershipsService(ctx);
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
