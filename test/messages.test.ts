@@ -6,7 +6,8 @@ import { call, chatApp, group, nextEvent, ok, pathOf, privateRoom, send, users }
 
 const MESSAGE_KEYS = [
   'attachment', 'chat_room', 'client_id', 'content', 'created_at', 'deleted_by', 'id', 'is_deleted', 'is_edited',
-  'public_key', 'reactions', 'reply_to', 'sender', 'sender_full_name', 'updated_at',
+  'mentions', 'pinned_at', 'pinned_by', 'public_key', 'reactions', 'reply_to', 'sender', 'sender_full_name', 'thread',
+  'thread_summary', 'updated_at',
 ];
 
 describe('messages', () => {

@@ -23,6 +23,8 @@ export interface RoomEvents {
   new_message: { message: Static<typeof Message> };
   message_updated: { message: Static<typeof Message> };
   message_deleted: { message: Static<typeof Message> };
+  message_pinned: { message: Static<typeof Message> };
+  message_unpinned: { message: Static<typeof Message> };
   read: { user: number; message: number };
   reaction: { reaction: Static<typeof Reaction>; action: 'added' | 'changed' | 'removed' };
   /** Addressed to the notification's owner only (`recipientId`). */
@@ -32,7 +34,7 @@ export interface RoomEvents {
 export type EventType = keyof RoomEvents;
 
 /** Events whose `message` the log reads from the messages table when it sends them. */
-export const MESSAGE_EVENTS: ReadonlySet<string> = new Set<EventType>(['new_message', 'message_updated', 'message_deleted']);
+export const MESSAGE_EVENTS: ReadonlySet<string> = new Set<EventType>(['new_message', 'message_updated', 'message_deleted', 'message_pinned', 'message_unpinned']);
 
 /** Where an event belongs: its room (or one recipient), who caused it, the message it is about. */
 export interface EventAt {

@@ -1,8 +1,9 @@
-import type { Insertable, Updateable } from 'kysely';
+import type { Insertable, SelectQueryBuilder, Updateable } from 'kysely';
 import { preparedQuery, type Param } from '../../db/prepared.js';
-import type { Db, MessageRow, MessagesTable } from '../../db/schema.js';
+import type { DB, Db, MessageRow, MessagesTable } from '../../db/schema.js';
 import { attachmentsRepository } from '../attachments/attachments.repository.js';
 import { reactionsRepository } from '../reactions/reactions.repository.js';
+import { MAX_THREAD_PARTICIPANTS } from './messages.schemas.js';
 import type { MessageRecord } from './messages.view.js';
 
 export type NewMessage = Insertable<MessagesTable>;
@@ -26,9 +27,21 @@ async function withExtras(db: Db, rows: MessageRecord[]): Promise<MessageRecord[
   return rows;
 }
 
+/** What a history page lists: a room's top-level messages, or one thread's replies. */
+export type Listing = { chatRoomId: number } | { threadRootId: number };
+
+// Both listings select from `messages as m` (with or without the sender joined).
+function listed<Q>(query: Q, where: Listing): Q {
+  const q = query as unknown as SelectQueryBuilder<DB & { m: MessagesTable }, 'm', unknown>;
+  const out = 'threadRootId' in where
+    ? q.where('m.thread_root_id', '=', where.threadRootId)
+    : q.where('m.chat_room_id', '=', where.chatRoomId).where('m.thread_root_id', 'is', null);
+  return out as unknown as Q;
+}
+
 const oneWithExtras = async (db: Db, row: MessageRecord | undefined) => (row ? (await withExtras(db, [row]))[0] : undefined);
 
-type SentMessage = Pick<NewMessage, 'chat_room_id' | 'sender_id' | 'client_id' | 'content' | 'public_key' | 'reply_to_id' | 'created_at' | 'updated_at'>;
+type SentMessage = Pick<NewMessage, 'chat_room_id' | 'sender_id' | 'client_id' | 'content' | 'public_key' | 'reply_to_id' | 'thread_root_id' | 'mentions' | 'created_at' | 'updated_at'>;
 
 // The send path's insert (prepared once: see db/prepared.ts).
 const insertSent = preparedQuery((db, p: Param<SentMessage>) =>
@@ -41,6 +54,8 @@ const insertSent = preparedQuery((db, p: Param<SentMessage>) =>
       content: p('content'),
       public_key: p('public_key'),
       reply_to_id: p('reply_to_id'),
+      thread_root_id: p('thread_root_id'),
+      mentions: p('mentions'),
       created_at: p('created_at'),
       updated_at: p('updated_at'),
     })
@@ -70,6 +85,11 @@ export const messagesRepository = {
     return oneWithExtras(db, await withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst());
   },
 
+  /** The message row alone (no sender, reactions or attachment). */
+  row(db: Db, id: number): Promise<MessageRow | undefined> {
+    return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
   /** The room of a message (null if there is no such message); a message never moves. */
   async roomOf(db: Db, id: number): Promise<number | null> {
     const row = await db.selectFrom('messages').select('chat_room_id').where('id', '=', id).executeTakeFirst();
@@ -82,13 +102,13 @@ export const messagesRepository = {
   },
 
   /**
-   * One page of a room's history. Without `after`: the newest `limit` messages below
-   * `before` (if given). With `after`: the first `limit` messages after it (and below
-   * `before`), so walking forward skips nothing. Both come back newest first; `more` says
-   * whether the walk would find further messages in its direction.
+   * One page of a room's top-level messages, or (`thread`) of a thread's replies. Without `after`:
+   * the newest `limit` messages below `before` (if given). With `after`: the first `limit` messages
+   * after it (and below `before`), so walking forward skips nothing. Both come back newest first;
+   * `more` says whether the walk would find further messages in its direction.
    */
-  async page(db: Db, chatRoomId: number, o: { before?: number; after?: number; limit: number }): Promise<{ rows: MessageRecord[]; more: boolean }> {
-    let q = withSender(db).where('m.chat_room_id', '=', chatRoomId);
+  async page(db: Db, where: Listing, o: { before?: number; after?: number; limit: number }): Promise<{ rows: MessageRecord[]; more: boolean }> {
+    let q = listed(withSender(db), where);
     if (o.before !== undefined) q = q.where('m.id', '<', o.before);
     if (o.after !== undefined) q = q.where('m.id', '>', o.after);
     const rows = await q.orderBy('m.id', o.after !== undefined ? 'asc' : 'desc').limit(o.limit + 1).execute();
@@ -98,16 +118,34 @@ export const messagesRepository = {
     return { rows: await withExtras(db, rows), more };
   },
 
-  /** Whether the room has a message above `id` (direction 'newer') or below it ('older'). */
-  async exists(db: Db, chatRoomId: number, direction: 'newer' | 'older', id: number): Promise<boolean> {
-    const row = await db
-      .selectFrom('messages')
-      .select('id')
-      .where('chat_room_id', '=', chatRoomId)
-      .where('id', direction === 'newer' ? '>' : '<', id)
+  /** Whether the listing has a message above `id` (direction 'newer') or below it ('older'). */
+  async exists(db: Db, where: Listing, direction: 'newer' | 'older', id: number): Promise<boolean> {
+    const row = await listed(db.selectFrom('messages as m').select('m.id'), where)
+      .where('m.id', direction === 'newer' ? '>' : '<', id)
       .limit(1)
       .executeTakeFirst();
     return !!row;
+  },
+
+  /** Adds a reply to its root's thread summary (the first MAX_THREAD_PARTICIPANTS repliers are kept). */
+  async addThreadReply(db: Db, root: MessageRow, reply: { sender_id: number; created_at: string }): Promise<void> {
+    const participants = JSON.parse(root.thread_participants) as number[];
+    if (!participants.includes(reply.sender_id) && participants.length < MAX_THREAD_PARTICIPANTS) participants.push(reply.sender_id);
+    await db
+      .updateTable('messages')
+      .set((eb) => ({ thread_reply_count: eb('thread_reply_count', '+', 1), thread_last_reply_at: reply.created_at, thread_participants: JSON.stringify(participants) }))
+      .where('id', '=', root.id)
+      .execute();
+  },
+
+  /** A room's pinned messages, newest pin first. */
+  async pinned(db: Db, chatRoomId: number): Promise<MessageRecord[]> {
+    return withExtras(db, await withSender(db).where('m.chat_room_id', '=', chatRoomId).where('m.pinned_at', 'is not', null).orderBy('m.pinned_at', 'desc').orderBy('m.id', 'desc').execute());
+  },
+
+  async pinCount(db: Db, chatRoomId: number): Promise<number> {
+    const row = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('chat_room_id', '=', chatRoomId).where('pinned_at', 'is not', null).executeTakeFirstOrThrow();
+    return Number(row.n);
   },
 
   async lastId(db: Db, chatRoomId: number): Promise<number | null> {

@@ -29,7 +29,11 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; messag
         '(409 if it was used in another room). `reply_to` must be a message of the same room. Content over MESSAGE_MAX_BYTES → 413. ' +
         'A public group you have not joined → 403; a room you cannot see → 404. Membership is checked in the transaction that stores the message, ' +
         'so a send racing your leaving or removal is either committed before it (its event comes first) or refused. ' +
-        'With RATE_LIMIT_MESSAGES_PER_USER set, sends beyond it per minute → 429.',
+        'With RATE_LIMIT_MESSAGES_PER_USER set, sends beyond it per minute → 429. ' +
+        '`thread`: a top-level message of the same room (else 400); the reply is listed in that thread only, and the root\'s ' +
+        '`thread_summary` change is sent as `message_updated`. `mentions` (user ids) and `@username` in the text mention ' +
+        'active members of the room (anyone else is ignored): each gets a `mention` notification, also when the room is muted ' +
+        '(and no `message` one). Mentions are fixed when sent: an edit does not change them.',
       body: SendBody,
       response: { 201: Message, 200: Message, ...errors(400, 401, 403, 404, 409, 413, 429) },
     },
@@ -41,11 +45,13 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; messag
   app.get('/api/messages/', {
     schema: {
       tags,
-      summary: "A room's history, newest first (members only)",
+      summary: "A room's top-level messages, newest first, or a thread's replies, oldest first (members only)",
       description:
-        'Without cursors: the newest `limit` messages. `before=ID`: the newest `limit` older than ID. `after=ID`: the first `limit` newer than ID ' +
-        '(so following `previous` walks forward without gaps). `next` links to older messages, `previous` to newer ones. ' +
-        'Deleted messages stay in place with empty content and `is_deleted: true`.',
+        'Exactly one of `chat_room` and `thread` (400 otherwise). `chat_room`: thread replies are left out. Without cursors: the newest ' +
+        '`limit` messages. `before=ID`: the newest `limit` older than ID. `after=ID`: the first `limit` newer than ID (so following ' +
+        '`previous` walks forward without gaps). `next` links to older messages, `previous` to newer ones. `thread=ROOT_ID` (a ' +
+        'top-level message; a reply → 400): its replies oldest first, from the first one unless a cursor is given, with the same ' +
+        'cursors and links. Deleted messages stay in place with empty content and `is_deleted: true`.',
       querystring: HistoryQuery,
       response: { 200: HistoryPage, ...errors(400, 401, 403, 404) },
     },

@@ -3,6 +3,17 @@ import { Id, Nullable } from '../../http/schemas.js';
 import { Attachment } from '../attachments/attachments.schemas.js';
 import { ReactionSummary } from '../reactions/reactions.schemas.js';
 
+export const MAX_THREAD_PARTICIPANTS = 10;
+
+const ThreadSummary = Type.Object(
+  {
+    reply_count: Type.Integer(),
+    last_reply_at: Type.String(),
+    participants: Type.Array(Type.Integer(), { description: `The first ${MAX_THREAD_PARTICIPANTS} people who replied, in order` }),
+  },
+  { description: 'On a thread root with replies; null otherwise' },
+);
+
 export const Message = Type.Object({
   id: Type.Integer(),
   chat_room: Type.Integer(),
@@ -14,6 +25,11 @@ export const Message = Type.Object({
   is_deleted: Type.Boolean(),
   deleted_by: Nullable(Type.Integer({ description: 'Who deleted it, when not its sender (an owner or admin of the group, or staff); else null' })),
   reply_to: Nullable(Type.Integer()),
+  mentions: Type.Array(Type.Integer(), { description: 'The ids of the members it mentions (from `mentions` and `@username`), fixed when sent' }),
+  thread: Nullable(Type.Integer({ description: "A thread reply: its root's id; null for a top-level message" })),
+  thread_summary: Nullable(ThreadSummary),
+  pinned_at: Nullable(Type.String()),
+  pinned_by: Nullable(Type.Integer()),
   reactions: Type.Array(ReactionSummary, { description: 'Every reaction, oldest first; [] once deleted' }),
   attachment: Nullable(Attachment),
   client_id: Nullable(Type.String({ description: "The sender's idempotency key, when one was given" })),
@@ -39,6 +55,8 @@ export const SendBody = Type.Object({
   public_key: Type.Optional(PublicKey),
   reply_to: Type.Optional(Nullable(Id)),
   client_id: Type.Optional(ClientId),
+  mentions: Type.Optional(Type.Array(Id, { maxItems: 100, description: 'User ids to mention; only active members of the room count, others are ignored' })),
+  thread: Type.Optional(Nullable(Id)),
 });
 
 export const EditBody = Type.Object({
@@ -47,7 +65,8 @@ export const EditBody = Type.Object({
 });
 
 export const HistoryQuery = Type.Object({
-  chat_room: Id,
+  chat_room: Type.Optional(Id),
+  thread: Type.Optional(Id),
   before: Type.Optional(Id),
   after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: '0 starts from the first message' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default 50; above 100 counts as 100' })),
@@ -56,5 +75,5 @@ export const HistoryQuery = Type.Object({
 export const HistoryPage = Type.Object({
   next: Nullable(Type.String({ description: 'Older messages (`before` the oldest here), or null at the start of the room' })),
   previous: Nullable(Type.String({ description: 'Newer messages (`after` the newest here), or null when none existed at the time of the request' })),
-  results: Type.Array(Message, { description: 'Newest first' }),
+  results: Type.Array(Message, { description: "A room's messages newest first; a thread's replies oldest first" }),
 });

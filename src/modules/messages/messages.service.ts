@@ -8,7 +8,8 @@ import { addMember } from '../rooms/memberships.changes.js';
 import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
 import { callerAccount } from '../users/users.access.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
-import { messagesRepository } from './messages.repository.js';
+import { mentionedMembers, mentionedNames } from './mentions.js';
+import { messagesRepository, type Listing } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
 
 export interface SendInput {
@@ -17,6 +18,8 @@ export interface SendInput {
   public_key?: string | null;
   reply_to?: number | null;
   client_id?: string;
+  mentions?: number[];
+  thread?: number | null;
 }
 
 export interface EditInput {
@@ -25,7 +28,8 @@ export interface EditInput {
 }
 
 export interface HistoryInput {
-  chat_room: number;
+  chat_room?: number;
+  thread?: number;
   before?: number;
   after?: number;
   limit?: number;
@@ -73,6 +77,8 @@ export class MessagesService {
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
           throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
         }
+        const root = input.thread != null ? await this.threadRoot(trx, input.thread, input.chat_room) : null;
+        const mentions = await mentionedMembers(trx, input.chat_room, input.mentions ?? [], mentionedNames(input.content));
         const row = await messagesRepository.insert(trx, {
           chat_room_id: input.chat_room,
           sender_id: userId,
@@ -80,11 +86,18 @@ export class MessagesService {
           content: input.content,
           public_key: input.public_key ?? null,
           reply_to_id: input.reply_to ?? null,
+          thread_root_id: root?.id ?? null,
+          mentions: JSON.stringify(mentions),
           created_at: now,
           updated_at: now,
         });
         const message = messageView(withNames(row, sender));
         await uow.emit('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
+        if (root) {
+          await messagesRepository.addThreadReply(trx, root, row);
+          const updated = messageView((await messagesRepository.findById(trx, root.id))!);
+          await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: root.id }, { message: updated });
+        }
         return { message, created: true };
       });
     } catch (err) {
@@ -133,25 +146,52 @@ export class MessagesService {
       if (!current) throw notFound(MESSAGE_NOT_FOUND);
       if (current.is_deleted) return;
       const deletedBy = current.sender_id === actorId ? null : actorId;
-      const row = await messagesRepository.update(uow.trx, id, { content: '', public_key: null, is_deleted: 1, deleted_by_id: deletedBy, updated_at: nowIso() });
+      const row = await messagesRepository.update(uow.trx, id, { content: '', public_key: null, is_deleted: 1, deleted_by_id: deletedBy, pinned_at: null, pinned_by_id: null, updated_at: nowIso() });
       // Its handlers remove its reactions, attachment and notifications in this transaction.
       const view = messageView({ ...current, ...row, reactions: [], attachment: null });
       await uow.emit('message_deleted', { chatRoomId: row.chat_room_id, userId: actorId, messageId: id }, { message: view });
     });
   }
 
-  /** Members only. Newest first; see messagesRepository.page for `before`/`after`. */
+  /**
+   * Members only. A room's top-level messages, newest first; or (`thread`) a thread's replies,
+   * oldest first, from the first reply unless a cursor says otherwise. See messagesRepository.page.
+   */
   async history(userId: number, q: HistoryInput): Promise<HistoryPage> {
-    await memberRoom(this.ctx.db, userId, q.chat_room);
+    const listing = await this.listing(userId, q);
     const limit = Math.min(q.limit ?? HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT);
-    const { rows, more } = await messagesRepository.page(this.ctx.db, q.chat_room, { before: q.before, after: q.after, limit });
-    const forward = q.after !== undefined;
+    const inThread = 'threadRootId' in listing;
+    const after = inThread && q.before === undefined && q.after === undefined ? 0 : q.after;
+    const { rows, more } = await messagesRepository.page(this.ctx.db, listing, { before: q.before, after, limit });
+    const forward = after !== undefined;
     // Cursor positions: the page's ends, or for an empty page the bounds that were asked for.
-    const newest = rows.length ? rows[0].id : (q.after ?? (q.before !== undefined ? q.before - 1 : null));
-    const oldest = rows.length ? rows[rows.length - 1].id : (q.before ?? (q.after !== undefined ? q.after + 1 : null));
-    const hasOlder = oldest !== null && (forward ? await messagesRepository.exists(this.ctx.db, q.chat_room, 'older', oldest) : more);
-    const hasNewer = newest !== null && (forward ? more : await messagesRepository.exists(this.ctx.db, q.chat_room, 'newer', newest));
-    return { results: rows.map(messageView), older: hasOlder ? oldest : null, newer: hasNewer ? newest : null };
+    const newest = rows.length ? rows[0].id : (after ?? (q.before !== undefined ? q.before - 1 : null));
+    const oldest = rows.length ? rows[rows.length - 1].id : (q.before ?? (after !== undefined ? after + 1 : null));
+    const hasOlder = oldest !== null && (forward ? await messagesRepository.exists(this.ctx.db, listing, 'older', oldest) : more);
+    const hasNewer = newest !== null && (forward ? more : await messagesRepository.exists(this.ctx.db, listing, 'newer', newest));
+    const results = rows.map(messageView);
+    return { results: inThread ? results.reverse() : results, older: hasOlder ? oldest : null, newer: hasNewer ? newest : null };
+  }
+
+  /** What `q` lists, for an active member of its room: exactly one of `chat_room` and `thread`. */
+  private async listing(userId: number, q: HistoryInput): Promise<Listing> {
+    if (q.chat_room !== undefined && q.thread !== undefined) throw fieldError('thread', 'Give either chat_room or thread, not both.');
+    if (q.thread !== undefined) {
+      const root = await this.visible(this.ctx.db, userId, q.thread);
+      if (root.thread_root_id !== null) throw fieldError('thread', 'This message is a reply, not the root of a thread.');
+      return { threadRootId: root.id };
+    }
+    if (q.chat_room === undefined) throw fieldError('chat_room', 'This field is required.');
+    await memberRoom(this.ctx.db, userId, q.chat_room);
+    return { chatRoomId: q.chat_room };
+  }
+
+  /** A thread's root: a top-level message of the room (400 otherwise). */
+  private async threadRoot(db: Db, id: number, chatRoomId: number): Promise<MessageRow> {
+    const root = await messagesRepository.row(db, id);
+    if (!root || root.chat_room_id !== chatRoomId) throw fieldError('thread', 'A thread starts from a message of the same chat room.');
+    if (root.thread_root_id !== null) throw fieldError('thread', 'Threads start from top-level messages: reply in the thread of its root instead.');
+    return root;
   }
 
   /** A message its room's active members may see; 404 for everyone else. */

@@ -33,6 +33,13 @@ export function messageView(m: MessageRecord): MessageView {
     is_edited: m.is_edited === 1,
     is_deleted: m.is_deleted === 1,
     deleted_by: m.deleted_by_id,
+    mentions: JSON.parse(m.mentions) as number[],
+    thread: m.thread_root_id,
+    thread_summary: m.thread_reply_count > 0
+      ? { reply_count: m.thread_reply_count, last_reply_at: m.thread_last_reply_at!, participants: JSON.parse(m.thread_participants) as number[] }
+      : null,
+    pinned_at: m.pinned_at,
+    pinned_by: m.pinned_by_id,
     reply_to: m.reply_to_id,
     reactions: m.reactions ?? [],
     attachment: m.attachment ?? null,

@@ -54,6 +54,12 @@ export const notificationsRepository = {
     return (await insertForAudience(db, n)).sort((a, b) => a.id - b.id);
   },
 
+  /** As insertForAudience, leaving out every user in `except` (a message that mentions people). */
+  async insertForAudienceExcept(db: Db, n: Omit<AudienceNotification, 'except'>, except: number[]): Promise<NotificationRow[]> {
+    const rows = await listeners(db, n.chat_room_id).select('user_id').where('user_id', 'not in', except).orderBy('user_id').execute();
+    return this.insertMany(db, rows.map(({ user_id }) => ({ type: n.type, body: n.body, chat_room_id: n.chat_room_id, message_id: n.message_id, actor_id: n.actor_id, created_at: n.created_at, user_id })));
+  },
+
   findOwn(db: Db, userId: number, id: number): Promise<NotificationRow | undefined> {
     return db.selectFrom('notifications').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
   },

@@ -23,14 +23,21 @@ export async function notifyFor(uow: UnitOfWork, e: Emitted): Promise<void> {
   }
 }
 
-/** A new message notifies every other member (one statement: the hot path of every send). */
+/**
+ * A new message notifies every other member who has not muted the room (one statement: the hot
+ * path of every send). A mentioned member gets a `mention` instead, muted or not.
+ */
 async function forMessage(trx: Db, e: Emitted): Promise<NotificationRow[]> {
   const { message } = e.payload as RoomEvents['new_message'];
   const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
   if (!room) return [];
   const who = message.sender_full_name;
   const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
-  return repo.insertForAudience(trx, { type: 'message', body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender, created_at: nowIso(), except: message.sender });
+  const n = { type: 'message' as const, body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender, created_at: nowIso() };
+  const mentioned = message.mentions.filter((id) => id !== message.sender);
+  if (mentioned.length === 0) return repo.insertForAudience(trx, { ...n, except: message.sender });
+  const mentions = await repo.insertMany(trx, mentioned.map((user_id) => ({ ...n, user_id, type: 'mention', body: `${who} mentioned you in ${roomLabel(room)}` })));
+  return [...(await repo.insertForAudienceExcept(trx, n, [message.sender, ...mentioned])), ...mentions];
 }
 
 async function rowsFor(trx: Db, e: Emitted): Promise<Array<Insertable<NotificationsTable>>> {
