@@ -59,6 +59,9 @@ describe('threads', () => {
     assert.equal((await history(outsider, `thread=${root.id}`)).statusCode, 404, 'a room you cannot see');
     assert.equal((await history(a, `chat_room=${room.id}&thread=${root.id}`)).statusCode, 400, 'not both');
     assert.equal((await history(a, '')).statusCode, 400, 'neither');
+    // 0, false and "" are not null: no silent top-level message.
+    for (const bad of [0, false, '']) assert.ok((await send(t, a, room.id, 'x', { thread: bad, reply_to: bad }, 400)).thread);
+    assert.equal((await send(t, a, room.id, 'top', { thread: null, reply_to: null })).thread, null);
     // A former member reads the thread no more.
     await ok(call(t, b, 'POST', `/api/chat_rooms/${room.id}/leave/`), 204);
     assert.equal((await history(b, `thread=${root.id}`)).statusCode, 404);

@@ -37,4 +37,10 @@ export function Paginated<T extends TSchema>(item: T) {
 }
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/**
+ * `Nullable` for request bodies. The validator coerces types, and a `{"type": "null"}` branch
+ * would take 0, false and "" as null (`"reply_to": 0` silently meaning none); `const` never coerces.
+ * null comes first: the other branch would coerce null to 0 or "" before `const` saw it.
+ */
+export const NullableInput = <T extends TSchema>(t: T) => Type.Union([Type.Unsafe<null>({ const: null }), t]);
 export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Id, Nullable } from '../../http/schemas.js';
+import { Id, Nullable, NullableInput } from '../../http/schemas.js';
 
 export const MAX_PREKEYS_PER_UPLOAD = 100;
 
@@ -13,7 +13,7 @@ export const PublicKeyBody = Type.Object({
       'Private key material (PEM/OpenSSH/PGP private blocks, a JWK with "d", DER PKCS#8/SEC1/PKCS#1 in base64 or hex) → 400.',
   }),
   private_key: Type.Optional(
-    Nullable(
+    NullableInput(
       Type.String({
         maxLength: 16384,
         description:

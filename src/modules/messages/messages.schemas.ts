@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Id, Nullable } from '../../http/schemas.js';
+import { Id, Nullable, NullableInput } from '../../http/schemas.js';
 import { Attachment } from '../attachments/attachments.schemas.js';
 import { ReactionSummary } from '../reactions/reactions.schemas.js';
 
@@ -47,16 +47,16 @@ export const ClientId = Type.String({
   pattern: '^[\\x21-\\x7e]+$',
   description: 'Idempotency key chosen by the sender (printable ASCII): a retry with the same key returns the first message with 200',
 });
-const PublicKey = Nullable(Type.String({ maxLength: 8192, pattern: '^[^\\u0000]*$' }));
+const PublicKey = NullableInput(Type.String({ maxLength: 8192, pattern: '^[^\\u0000]*$' }));
 
 export const SendBody = Type.Object({
   chat_room: Id,
   content: Content,
   public_key: Type.Optional(PublicKey),
-  reply_to: Type.Optional(Nullable(Id)),
+  reply_to: Type.Optional(NullableInput(Id)),
   client_id: Type.Optional(ClientId),
   mentions: Type.Optional(Type.Array(Id, { maxItems: 100, description: 'User ids to mention; only active members of the room count, others are ignored' })),
-  thread: Type.Optional(Nullable(Id)),
+  thread: Type.Optional(NullableInput(Id)),
 });
 
 export const EditBody = Type.Object({
