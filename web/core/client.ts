@@ -6,6 +6,7 @@
 //   chat.store.conversationList.value;                    // signals: read, or subscribe()
 //   chat.send(roomId, 'Hello');                           // queued, sent once, even across reconnects
 import { computed, effect, signal } from '@preact/signals-core';
+import { Admin } from './admin.js';
 import { Drafts } from './drafts.js';
 import { ApiError } from './errors.js';
 import { SignedUrls, fileTypeOf, formatBytes } from './files.js';
@@ -14,6 +15,7 @@ import { Outbox, memoryStorage, type StorageLike } from './outbox.js';
 import { Session, type SignupInput } from './session.js';
 import { EventSocket, type SocketFactory } from './socket.js';
 import { ChatStore, displayName } from './store.js';
+import { Team, allPages } from './team.js';
 import type { AttachmentDetail, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, ServerEvent, User } from './types.js';
 
 export interface ChatClientOptions {
@@ -42,6 +44,10 @@ export class ChatClient {
   readonly store: ChatStore;
   readonly socket: EventSocket;
   readonly presenceSocket: EventSocket;
+  /** Roles, removals, bans and invites of groups. */
+  readonly team: Team;
+  /** Staff tools (403 for everyone else). */
+  readonly admin: Admin;
   readonly config = signal<ServerConfig | null>(null);
   /** The outbox of the logged-in user (null while logged out). */
   readonly outbox = signal<Outbox | null>(null);
@@ -82,6 +88,8 @@ export class ChatClient {
         else this.notified.forEach((fn) => fn(n));
       },
     });
+    this.team = new Team(this.api, this.store);
+    this.admin = new Admin(this.api);
     const common = { api: this.api, session: this.session, WebSocket: opts.WebSocket, pingEveryMs: opts.pingEveryMs };
     this.socket = new EventSocket({
       ...common,
@@ -298,20 +306,17 @@ export class ChatClient {
     await Promise.all([t.loaded.value ? Promise.resolve() : t.loadLatest(), this.loadMembers(roomId)]);
   }
 
+  /** Every member of a room (all pages of the list). */
   async loadMembers(roomId: number): Promise<Member[]> {
-    const first = await this.api.get<Member[] | Page<Member>>(`/api/chat_rooms/${roomId}/members/`);
-    let members: Member[];
-    if (Array.isArray(first)) members = first;
-    else {
-      members = [...first.results];
-      for (let page = 2, next = first.next; next; page++) {
-        const more = await this.api.get<Page<Member>>(`/api/chat_rooms/${roomId}/members/`, { page });
-        members.push(...more.results);
-        next = more.next;
-      }
-    }
+    const members = await allPages<Member>(this.api, `/api/chat_rooms/${roomId}/members/`);
     this.store.setMembers(roomId, members);
     return members;
+  }
+
+  /** Whether you may delete others' messages in a room: its owner or an admin (groups). */
+  moderates(roomId: number): boolean {
+    const conv = this.store.conversations.value.get(roomId);
+    return conv?.room_type === 'group' && conv.role !== 'member';
   }
 
   /** A user's username, loading it when it is not known yet (returns what is known now). */
@@ -388,11 +393,15 @@ export class ChatClient {
     return m;
   }
 
+  /** Your message; in a group you moderate, anyone's; staff, any message (the admin route). */
   async deleteMessage(message: Message): Promise<void> {
-    await this.api.delete(`/api/messages/${message.id}/`);
+    const me = this.store.me.value;
+    const mine = message.sender === me;
+    if (mine || this.moderates(message.chat_room) || !this.me?.is_staff) await this.api.delete(`/api/messages/${message.id}/`);
+    else await this.admin.deleteMessage(message.id);
     const t = this.store.timeline(message.chat_room);
     const current = t.find(message.id);
-    if (current && !current.is_deleted) t.upsert({ ...current, content: '', is_deleted: true, reactions: [], attachment: null, updated_at: new Date().toISOString() });
+    if (current && !current.is_deleted) t.upsert({ ...current, content: '', is_deleted: true, deleted_by: mine ? null : me, reactions: [], attachment: null, updated_at: new Date().toISOString() });
   }
 
   /** Your reaction to a message: adds it, changes it, or (the same again) takes it back. Shown at once. */

@@ -1,4 +1,5 @@
 // The JavaScript SDK of the chat server (also what the web client is built on).
+export { Admin } from './admin.js';
 export { ChatClient, type ChatClientOptions } from './client.js';
 export { fileTypeOf, formatBytes } from './files.js';
 export { ApiError, messageOf } from './errors.js';
@@ -6,6 +7,7 @@ export { Api, type TokenSource } from './http.js';
 export { Outbox, memoryStorage, type OutboxItem, type StorageLike } from './outbox.js';
 export { Session, jwtClaims, type SessionStatus } from './session.js';
 export { EventSocket, type SocketState, type SocketFactory } from './socket.js';
-export { ChatStore, activityOf, displayName } from './store.js';
+export { ChatStore, activityOf, displayName, type Removal } from './store.js';
+export { Team, inviteLink } from './team.js';
 export { Timeline } from './timeline.js';
 export * from './types.js';

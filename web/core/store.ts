@@ -3,7 +3,7 @@
 import { computed, signal, type Signal } from '@preact/signals-core';
 import type { Api } from './http.js';
 import { Timeline } from './timeline.js';
-import type { Member, Membership, Message, Notification, RoomEvent, ServerEvent } from './types.js';
+import type { Ban, Member, Membership, Message, Notification, RoomEvent, ServerEvent } from './types.js';
 
 const TYPING_MS = 6_000;
 
@@ -16,6 +16,14 @@ export function displayName(m: Pick<Membership, 'room_type' | 'room_name' | 'nam
 /** When a conversation last saw activity (its last message, else when you joined). */
 export function activityOf(m: Membership): string {
   return m.last_message?.created_at ?? m.joined_at;
+}
+
+/** Why a conversation left your list without you leaving it: you were removed (or banned) by `by`. */
+export interface Removal {
+  /** What the conversation was called. */
+  name: string;
+  by: number;
+  banned: boolean;
 }
 
 export interface StoreHooks {
@@ -41,6 +49,10 @@ export class ChatStore {
   });
   /** By room id: the members, once loaded. */
   readonly members = new Map<number, Signal<Member[] | null>>();
+  /** By room id: its bans, once loaded (owners and admins). */
+  readonly bans = new Map<number, Signal<Ban[] | null>>();
+  /** By room id: the conversations you were removed or banned from while this session ran. */
+  readonly removed = signal<Map<number, Removal>>(new Map());
   /** Usernames by user id, as far as known. */
   readonly usernames = signal<Map<number, string>>(new Map());
   readonly presence = signal<Map<number, 'online' | 'offline'>>(new Map());
@@ -72,6 +84,33 @@ export class ChatStore {
     return s;
   }
 
+  bansOf(roomId: number): Signal<Ban[] | null> {
+    let s = this.bans.get(roomId);
+    if (!s) {
+      s = signal<Ban[] | null>(null);
+      this.bans.set(roomId, s);
+    }
+    return s;
+  }
+
+  /** A change to the loaded members of a room (nothing when they are not loaded). */
+  updateMembers(roomId: number, change: (members: Member[]) => Member[]): void {
+    const s = this.members.get(roomId);
+    if (s?.value) s.value = change(s.value);
+  }
+
+  /** A change to the loaded bans of a room (nothing when they are not loaded). */
+  updateBans(roomId: number, change: (bans: Ban[]) => Ban[]): void {
+    const s = this.bans.get(roomId);
+    if (s?.value) s.value = change(s.value);
+  }
+
+  /** A member's new role, in the members list and (yours) on the conversation. */
+  setRole(roomId: number, userId: number, role: Member['role']): void {
+    this.updateMembers(roomId, (list) => list.map((x) => (x.user === userId ? { ...x, role } : x)));
+    if (userId === this.me.value) this.patchConversation(roomId, { role });
+  }
+
   setConversations(list: Membership[]): void {
     this.conversations.value = new Map(list.map((m) => [m.chat_room, m]));
     this.conversationsLoaded.value = true;
@@ -99,6 +138,7 @@ export class ChatStore {
     this.conversations.value = next;
     this.timelines.delete(roomId);
     this.members.delete(roomId);
+    this.bans.delete(roomId);
   }
 
   /** The histories loaded so far. */
@@ -113,6 +153,8 @@ export class ChatStore {
     this.conversationsLoaded.value = false;
     this.timelines.clear();
     this.members.clear();
+    this.bans.clear();
+    this.removed.value = new Map();
     this.usernames.value = new Map();
     this.presence.value = new Map();
     this.typing.value = new Map();
@@ -284,21 +326,30 @@ export class ChatStore {
       }
       case 'member_left': {
         if (event.user === me) {
+          const conv = this.conversations.value.get(roomId);
+          // Removed by someone else: the conversation's view says so (leaving, in another tab, needs no word).
+          if (event.kicked && conv) this.removed.value = new Map(this.removed.value).set(roomId, { name: displayName(conv), by: event.by, banned: !!event.banned });
           this.dropConversation(roomId);
           return;
         }
-        const members = this.members.get(roomId);
-        if (members?.value) members.value = members.value.filter((x) => x.user !== event.user);
+        this.updateMembers(roomId, (list) => list.filter((x) => x.user !== event.user));
         this.stopTyping(roomId, event.user);
         this.hooks.conversationsStale(roomId);
         return;
       }
-      case 'member_role_changed': {
-        const members = this.members.get(roomId);
-        if (members?.value) members.value = members.value.map((x) => (x.user === event.user ? { ...x, role: event.role } : x));
-        if (event.user === me) this.hooks.conversationsStale(roomId);
+      case 'member_role_changed':
+        this.setRole(roomId, event.user, event.role);
+        return;
+      case 'member_banned': {
+        this.learnUsernames([[event.user, event.username]]);
+        this.updateMembers(roomId, (list) => list.filter((x) => x.user !== event.user));
+        const ban: Ban = { user: event.user, username: event.username, reason: event.reason, banned_by: event.by, created_at: event.created_at };
+        this.updateBans(roomId, (list) => [ban, ...list.filter((b) => b.user !== event.user)]);
         return;
       }
+      case 'member_unbanned':
+        this.updateBans(roomId, (list) => list.filter((b) => b.user !== event.user));
+        return;
       case 'room_created':
         this.hooks.conversationsStale();
         return;

@@ -11,6 +11,8 @@ export interface User {
   status: 'online' | 'offline';
   last_seen: string | null;
   date_joined: string;
+  /** Staff may use the admin routes (/api/admin/…). */
+  is_staff?: boolean;
 }
 
 export interface Page<T> {
@@ -21,6 +23,8 @@ export interface Page<T> {
 }
 
 export type RoomType = 'private' | 'group';
+/** A group has one owner; the owner and admins moderate (remove, ban, delete messages, invite). */
+export type Role = 'owner' | 'admin' | 'member';
 
 export interface Room {
   id: number;
@@ -76,6 +80,8 @@ export interface Message {
   public_key: string | null;
   is_edited: boolean;
   is_deleted: boolean;
+  /** Who deleted it when not its sender (a group's owner or admin, or staff); null or absent otherwise. */
+  deleted_by?: number | null;
   reply_to: number | null;
   reactions: ReactionSummary[];
   attachment: Attachment | null;
@@ -101,7 +107,7 @@ export interface Membership {
   room_name: string;
   /** Private rooms: the other person's user id; null for groups. */
   peer: number | null;
-  role: 'owner' | 'admin' | 'member';
+  role: Role;
   joined_at: string;
   is_active: boolean;
   is_read: boolean;
@@ -114,10 +120,50 @@ export interface Membership {
 export interface Member {
   user: number;
   username: string;
-  role: 'owner' | 'admin' | 'member';
+  role: Role;
   joined_at: string;
   status?: 'online' | 'offline';
   last_seen_message?: number | null;
+}
+
+/** A ban from a group (owner and admins see them). */
+export interface Ban {
+  user: number;
+  username: string;
+  reason: string;
+  banned_by: number | null;
+  banned_by_username?: string | null;
+  created_at: string;
+}
+
+/** An invite code to a group; its link is `<origin>/#/invite/<code>`. */
+export interface Invite {
+  code: string;
+  chat_room?: number;
+  max_uses: number | null;
+  uses: number;
+  expires_at: string | null;
+  created_by?: number | null;
+  created_at?: string;
+}
+
+/** What anyone logged in may see of an invite before accepting it. */
+export interface InvitePreview {
+  code?: string;
+  chat_room: { id: number; name: string; member_count: number };
+}
+
+/** A user as staff see them (the admin routes). */
+export interface AdminUser extends User {
+  is_active: boolean;
+  is_staff: boolean;
+}
+
+export interface AdminStats {
+  users: number;
+  rooms: number;
+  messages: number;
+  online: number;
 }
 
 export interface Notification {
@@ -149,8 +195,10 @@ export type ServerEvent =
   | ({ id: number; chat_room: number; seq: number; created_at: string } & (
       | { type: 'new_message' | 'message_updated' | 'message_deleted'; message: Message }
       | { type: 'reaction'; reaction: Reaction; action: 'added' | 'changed' | 'removed' }
-      | { type: 'member_joined' | 'member_left'; user: number; username: string; by: number; kicked?: boolean }
-      | { type: 'member_role_changed'; user: number; role: 'owner' | 'admin' | 'member'; by: number }
+      | { type: 'member_joined' | 'member_left'; user: number; username: string; by: number; kicked?: boolean; banned?: boolean }
+      | { type: 'member_role_changed'; user: number; role: Role; by: number }
+      | { type: 'member_banned'; user: number; username: string; by: number; reason: string }
+      | { type: 'member_unbanned'; user: number; username: string; by: number }
       | { type: 'room_created'; room: Room; members: number[] }
       | { type: 'room_updated'; room: Room }
       | { type: 'room_deleted'; members: number[]; by: number }
