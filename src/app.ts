@@ -1,5 +1,6 @@
 // buildApp(config): storage, bus, services and every route. Never listens: server.ts and tests do.
 import crypto from 'node:crypto';
+import http from 'node:http';
 import path from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -15,6 +16,7 @@ import { healthRoutes } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerNotFound } from './http/not-found.js';
 import { webRoutes } from './http/web.js';
+import { registerHostCheck } from './http/urls.js';
 import { PasswordHasher } from './lib/passwords.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './lib/rate-limit.js';
 import { loadSigningSecret } from './lib/secret.js';
@@ -81,6 +83,17 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     ajv: { customOptions: { allErrors: true } },
     forceCloseConnections: 'idle',
+    // A client that stalls its headers or body is cut off (Fastify would otherwise turn Node's
+    // own request timeout off). Node checks the deadlines every connectionsCheckingInterval.
+    serverFactory: (handler) =>
+      http.createServer(
+        {
+          requestTimeout: config.http.requestTimeoutMs,
+          headersTimeout: config.http.headersTimeoutMs,
+          connectionsCheckingInterval: Math.max(50, Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs || Infinity, 30_000) / 4),
+        },
+        handler,
+      ),
     // Errors the router raises before any route matches (a malformed percent-encoding, a path
     // segment over 100 characters): the same JSON error shape as everything else.
     frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -154,7 +167,8 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await registerOpenApi(app);
   registerErrorHandler(app);
   registerNotFound(app);
-  registerMetrics(app);
+  registerMetrics(app, config.metricsToken);
+  registerHostCheck(app, config);
   registerAuthHook(app, auth);
 
   await app.register(healthRoutes, { ctx });
@@ -192,7 +206,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     .on('room_deleted', (uow, e) => attachments.onRoomDeleted(uow, e.chatRoomId));
 
   const tickets = redisBus ? new RedisTicketStore(redisBus.client, `${config.redisPrefix}ticket:`) : new MemoryTicketStore();
-  await app.register(gatewayRoutes, { auth, gateway, tickets, limiter: ctx.limiter });
+  await app.register(gatewayRoutes, { auth, gateway, tickets, limiter: ctx.limiter, maxSockets: config.realtime.maxSocketsPerUser });
   await gateway.start({ markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });
   app.addHook('preClose', () => gateway.stop());
 

@@ -22,6 +22,16 @@ export interface Config {
   /** null → generated once and kept in DATA_DIR (see lib/secret.ts). */
   jwtSecret: string | null;
   publicUrl: string;
+  /** Host names (with port, if any) the server answers for; null: any well-formed Host. PUBLIC_URL's host is always allowed. */
+  allowedHosts: string[] | null;
+  /** Bearer token for /metrics; null: /metrics is off (404). */
+  metricsToken: string | null;
+  http: {
+    /** A request (headers and body) must arrive whole within this (ms); 0 = no limit. */
+    requestTimeoutMs: number;
+    /** Its headers within this (ms). */
+    headersTimeoutMs: number;
+  };
   logLevel: string;
   /** false, true (every hop), or the proxies to trust: addresses, CIDRs, or loopback/linklocal/uniquelocal. */
   trustProxy: boolean | string;
@@ -37,9 +47,16 @@ export interface Config {
     loginPerIpPerMin: number;
     refreshPerIpPerMin: number;
     refreshPerAccountPerMin: number;
+    /** Password attempts per account from one client address (an IPv6 /64 is one address) per window. */
     loginFailuresPerAccount: number;
+    /** Password attempts per account per window from addresses it has not logged in from, all together. */
+    loginAccountCeiling: number;
     loginFailureWindowSec: number;
     messagesPerUserPerMin: number;
+    /** Joins plus leaves of groups per user per minute. */
+    joinLeavePerUserPerMin: number;
+    /** Attachment uploads per user per minute (attempts, whatever their outcome). */
+    uploadsPerUserPerMin: number;
   };
   shutdownGraceMs: number;
   /** PostgreSQL connections per instance. */
@@ -59,11 +76,19 @@ export interface Config {
     eventRetentionHours: number;
     presenceHeartbeatMs: number;
     framesPerSecond: number;
+    /** Sockets one user may hold open on one instance (both paths counted together). */
+    maxSocketsPerUser: number;
   };
   /** Bundle claims per minute per claiming user (0 = off): one-time prekeys cannot be drained by one account. */
   prekeyClaimsPerUserPerMin: number;
   /** Unclaimed one-time prekeys one user may hold. */
   prekeyMaxUnclaimed: number;
+  /** One-time prekeys handed out per minute per target user, by all claimers together (0 = off); beyond it, bundles go without one. */
+  prekeyClaimsPerTargetPerMin: number;
+  /** Bytes of attachments one user may have stored (0 = no quota). */
+  uploadQuotaBytesPerUser: number;
+  /** A person's own join (or leave) of a room notifies its members at most once per this many seconds (0 = every time). */
+  joinLeaveNotifyWindowSec: number;
   /** The built web client (index.html and assets/), served at / and /assets/. */
   webRoot: string;
 }
@@ -116,6 +141,25 @@ function trustProxy(env: Env): boolean | string {
   return entries.join(',');
 }
 
+/** A Host header value: a name or an IP (v6 in brackets), with an optional port. */
+export const HOST_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+function hostList(env: Env): string[] | null {
+  const raw = env.ALLOWED_HOSTS?.trim();
+  if (!raw) return null;
+  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const bad = hosts.find((h) => !HOST_PATTERN.test(h));
+  if (bad !== undefined) throw new ConfigError(`ALLOWED_HOSTS must be a comma-separated list of host names (with an optional :port), got "${bad}"`);
+  return hosts;
+}
+
+function metricsToken(env: Env): string | null {
+  const raw = env.METRICS_TOKEN?.trim();
+  if (!raw) return null;
+  if (raw.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -140,6 +184,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisPrefix: env.REDIS_PREFIX?.trim() || 'chat:',
     jwtSecret,
     publicUrl,
+    allowedHosts: hostList(env),
+    metricsToken: metricsToken(env),
+    http: Object.freeze({
+      requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 120_000, 0, 3_600_000),
+      headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 30_000, 100, 600_000),
+    }),
     logLevel,
     trustProxy: trustProxy(env),
     accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL', 15 * 60, 5, 24 * 3600),
@@ -155,8 +205,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       refreshPerIpPerMin: int(env, 'RATE_LIMIT_REFRESH_PER_IP', 300, 0),
       refreshPerAccountPerMin: int(env, 'RATE_LIMIT_REFRESH_PER_ACCOUNT', 60, 0),
       loginFailuresPerAccount: int(env, 'RATE_LIMIT_LOGIN_FAILURES', 10, 0),
+      loginAccountCeiling: int(env, 'RATE_LIMIT_LOGIN_ACCOUNT_CEILING', 100, 0),
       loginFailureWindowSec: int(env, 'RATE_LIMIT_LOGIN_FAILURE_WINDOW', 15 * 60, 1),
       messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),
+      joinLeavePerUserPerMin: int(env, 'RATE_LIMIT_JOIN_LEAVE_PER_USER', 20, 0),
+      uploadsPerUserPerMin: int(env, 'RATE_LIMIT_UPLOADS_PER_USER', 100, 0),
     }),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 2, 1000),
@@ -172,9 +225,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       eventRetentionHours: int(env, 'EVENT_RETENTION_HOURS', 72, 1),
       presenceHeartbeatMs: int(env, 'PRESENCE_HEARTBEAT_MS', 10_000, 100),
       framesPerSecond: int(env, 'WS_FRAMES_PER_SECOND', 20, 1),
+      maxSocketsPerUser: int(env, 'WS_MAX_SOCKETS_PER_USER', 20, 1, 10_000),
     }),
     prekeyClaimsPerUserPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_USER', 60, 0),
     prekeyMaxUnclaimed: int(env, 'PREKEY_MAX_UNCLAIMED', 1000, 1, 100_000),
+    prekeyClaimsPerTargetPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET', 10, 0),
+    uploadQuotaBytesPerUser: int(env, 'UPLOAD_QUOTA_BYTES_PER_USER', 512 * 1024 * 1024, 0),
+    joinLeaveNotifyWindowSec: int(env, 'NOTIFY_JOIN_LEAVE_WINDOW', 3600, 0),
     webRoot: path.resolve(env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT),
   });
 }

@@ -1,8 +1,11 @@
-// Prometheus metrics: request counts and latencies by route, plus the process's own.
+// Prometheus metrics: request counts and latencies by route, plus the process's own. Served at
+// /metrics to a scraper holding METRICS_TOKEN (Authorization: Bearer); without a token, not at all.
+import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { unauthorized } from '../errors.js';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function registerMetrics(app: FastifyInstance): Registry {
+export function registerMetrics(app: FastifyInstance, token: string | null): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -23,7 +26,11 @@ export function registerMetrics(app: FastifyInstance): Registry {
     requests.inc({ method: request.method, route, status: reply.statusCode });
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true }, config: { auth: false } }, async (_request, reply) => {
+  if (token === null) return registry;
+  const expected = crypto.createHash('sha256').update(`Bearer ${token}`).digest();
+  app.get('/metrics', { schema: { hide: true }, config: { auth: false } }, async (request, reply) => {
+    const given = crypto.createHash('sha256').update(request.headers.authorization ?? '').digest();
+    if (!crypto.timingSafeEqual(given, expected)) throw unauthorized();
     reply.type(registry.contentType);
     return registry.metrics();
   });

@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { unauthorized } from '../errors.js';
+import { tooManyRequests, unauthorized } from '../errors.js';
 import { enforceLimit, type RateLimiter } from '../lib/rate-limit.js';
 import { bearerToken } from '../http/auth-hook.js';
 import { errors } from '../http/schemas.js';
@@ -18,8 +18,12 @@ const SocketQuery = Type.Object({
 
 const MAX_FRAME_BYTES = 16 * 1024;
 const TICKETS_PER_MINUTE = 60;
+const SOCKETS_RETRY_AFTER_SEC = 30;
 
-export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gateway: Gateway; tickets: TicketStore; limiter: RateLimiter }> = async (app, { auth, gateway, tickets, limiter }) => {
+export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gateway: Gateway; tickets: TicketStore; limiter: RateLimiter; maxSockets: number }> = async (
+  app,
+  { auth, gateway, tickets, limiter, maxSockets },
+) => {
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
 
   app.post('/api/auth/ws-ticket/', {
@@ -44,6 +48,7 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
     }
     if (!principal) throw unauthorized();
     request.auth = principal;
+    if (gateway.hub.socketsOf(principal.userId) >= maxSockets) throw tooManyRequests(SOCKETS_RETRY_AFTER_SEC);
   };
 
   const socketRoute = (url: string, endpoint: Endpoint, description: string) =>
@@ -60,6 +65,6 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
       });
     });
 
-  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log (typing has none), and the events of a room carry seq, its own gapless counter: they arrive in seq order. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
+  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log (typing has none), and the events of a room carry seq, its own gapless counter: they arrive in seq order. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. More than WS_MAX_SOCKETS_PER_USER sockets of one user on one instance (both paths together) → 429 before the upgrade. Typing frames are relayed at most once per 2 s per user and room (extra ones are dropped). Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
   socketRoute('/ws/user_status/', 'user_status', 'Marks you online while open (any number of sockets); sends presence events ({"type":"presence","user","status","last_seen"}) for users who share a room with you, starting with those online now, then {"type":"ready"}.');
 };

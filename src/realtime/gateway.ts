@@ -13,7 +13,11 @@ import { roomChannel } from './channels.js';
 import { Hub } from './hub.js';
 import { LogTail } from './log-tail.js';
 import { Presence } from './presence.js';
+import { Throttle } from './throttle.js';
 import { realtimeRepository as repo } from './realtime.repository.js';
+
+/** A user's `typing` in a room is relayed at most once per this interval (clients repeat it every few seconds). */
+export const TYPING_INTERVAL_MS = 2000;
 
 /** What the gateway needs of the app: everything but the services, which are built after it. */
 export type GatewayContext = Pick<AppContext, 'config' | 'db' | 'bus' | 'log' | 'revocations'>;
@@ -29,6 +33,7 @@ export class Gateway {
   /** Reads the event log for this instance's sockets; the writer tells it of each commit. */
   readonly tail: LogTail;
   private deps: GatewayDeps | null = null;
+  private readonly typing = new Throttle(TYPING_INTERVAL_MS);
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly ctx: GatewayContext) {
@@ -59,6 +64,7 @@ export class Gateway {
       this.timers.push(t);
     };
     every(rt.heartbeatMs, () => this.heartbeat());
+    every(TYPING_INTERVAL_MS * 30, () => this.typing.sweep());
     // Hourly (the retention is at least an hour).
     every(3_600_000, () => {
       this.prune().catch((err) => this.ctx.log.warn({ err }, 'pruning the event log failed'));
@@ -148,6 +154,8 @@ export class Gateway {
     const frame = data === null ? 'Frames must be JSON text.' : parseFrame(data);
     if (typeof frame === 'string') return client.write(JSON.stringify({ type: 'error', detail: frame }));
     if (frame.type === 'ping') return client.write('{"type":"pong"}');
+    // Before any database read: a user's sockets together relay one typing frame per room per interval.
+    if (frame.type === 'typing' && !this.typing.take(`${client.userId}:${frame.chat_room}`)) return;
     if (!client.rooms.has(frame.chat_room) || (await membershipsRepository.find(this.ctx.db, frame.chat_room, client.userId))?.is_active !== 1) {
       return client.write(JSON.stringify({ type: 'error', detail: 'No such chat room.', chat_room: frame.chat_room }));
     }

@@ -108,6 +108,11 @@ export class Hub {
     });
   }
 
+  /** How many sockets `userId` holds open on this instance. */
+  socketsOf(userId: number): number {
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
   private roomSockets(room: number): Audience {
     const set = this.byRoom.get(room);
     return set ? [...set] : null;

@@ -3,14 +3,14 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { IdParams, errors } from '../../http/schemas.js';
-import { origin } from '../../http/urls.js';
+import { requestUrl } from '../../http/urls.js';
 import { EditBody, HistoryPage, HistoryQuery, Message, SendBody } from './messages.schemas.js';
 import type { MessagesService } from './messages.service.js';
 
 /** This request's URL with one cursor set (and the other removed). */
 function cursorLink(request: FastifyRequest, ctx: AppContext, name: 'before' | 'after', id: number | null): string | null {
   if (id === null) return null;
-  const url = new URL(request.url, origin(request, ctx.config));
+  const url = requestUrl(request, ctx.config);
   url.searchParams.delete('before');
   url.searchParams.delete('after');
   url.searchParams.set(name, String(id));
