@@ -172,6 +172,29 @@ describe('WebSocket gateway', () => {
     assert.ok(!again.events.some((e) => e.type === 'notification' && cIds.has(e.notification.id)), 'c\'s notifications are not replayed to b');
   });
 
+  it('tells a device resuming with ?since= of the rooms it lost meanwhile, and nothing more of them', async () => {
+    const [me, owner, stranger] = await users(t, 3);
+    const left = await group(t, owner, [me, stranger], false);
+    const deleted = await group(t, owner, [me], false);
+    const kept = await group(t, owner, [me], false);
+    const away = await sock(me);
+    await send(t, owner, kept.id, 'before');
+    const seen = await away.next((e) => e.type === 'new_message');
+    await away.close();
+    // While this device is away, another one leaves a group, and the owner deletes another.
+    await ok(call(t, me, 'POST', `/api/chat_rooms/${left.id}/leave/`), 204);
+    const after = await send(t, owner, left.id, 'after you left');
+    await ok(call(t, owner, 'DELETE', `/api/chat_rooms/${deleted.id}/`), 204);
+    await ok(call(t, stranger, 'POST', `/api/chat_rooms/${left.id}/leave/`), 204);
+    const marker = await send(t, owner, kept.id, 'marker');
+    const back = await sock(me, GENERAL, { since: seen.id });
+    await back.next((e) => e.type === 'new_message' && e.message.id === marker.id);
+    const lost = back.events.filter((e) => e.type === 'member_left' || e.type === 'room_deleted').map((e) => [e.type, e.chat_room, e.user ?? null]);
+    assert.deepEqual(lost, [['member_left', left.id, me.id], ['room_deleted', deleted.id, null]], "its own departures only, not the stranger's");
+    assert.ok(!back.events.some((e) => e.type === 'new_message' && e.message.id === after.id), 'nothing of the room after leaving');
+    await back.close();
+  });
+
   it('never replays the text an edit replaced', async () => {
     const [a, b] = await users(t, 2);
     const room = await privateRoom(t, a, b);

@@ -10,6 +10,7 @@ import * as m004 from './migrations/004-bigint-log-ids.js';
 import * as m005 from './migrations/005-room-event-seq.js';
 import * as m006 from './migrations/006-moderation.js';
 import * as m007 from './migrations/007-threads-pins-mentions.js';
+import * as m009 from './migrations/009-departures-index.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -21,6 +22,7 @@ const STEPS: Record<string, Step> = {
   '005-room-event-seq': m005,
   '006-moderation': m006,
   '007-threads-pins-mentions': m007,
+  '009-departures-index': m009,
 };
 
 const MIGRATION_LOCK = 727_274_001;

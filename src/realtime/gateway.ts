@@ -134,9 +134,15 @@ export class Gateway {
     const upto = resumed ? Math.max(this.tail.dispatched, await this.tail.committedUpTo()) : this.tail.dispatched;
     if (after >= upto) return;
     const oldest = resumed ? await eventLog.oldestId(this.ctx.db) : null;
-    const rows = await eventLog.forUser(this.ctx.db, { after, upto, roomIds: [...client.rooms], recipientId: client.userId, limit: max + 1 });
-    if ((oldest !== null && after + 1 < oldest) || rows.length > max) {
-      const reason = rows.length > max ? `more than ${max} events were missed` : 'the missed events are past the retention window';
+    const roomIds = [...client.rooms];
+    const [own, lost] = await Promise.all([
+      eventLog.forUser(this.ctx.db, { after, upto, roomIds, recipientId: client.userId, limit: max + 1 }),
+      // On resume, also the rooms the user lost meanwhile (left on another device, removed, deleted).
+      resumed ? eventLog.departures(this.ctx.db, { after, upto, roomIds, userId: client.userId }) : [],
+    ]);
+    const rows = lost?.length ? [...own, ...lost].sort((a, b) => a.id - b.id) : own;
+    if ((oldest !== null && after + 1 < oldest) || rows.length > max || lost === null) {
+      const reason = rows.length > max || lost === null ? `more than ${max} events were missed` : 'the missed events are past the retention window';
       client.write(JSON.stringify({ type: 'resync_required', detail: `${reason}: reload state over REST, then reconnect without since.` }));
       // The reload covers what has committed by now: only what comes after goes out live.
       client.seenUpTo = Math.max(client.seenUpTo, await this.tail.committedUpTo());

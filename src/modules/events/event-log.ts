@@ -13,6 +13,8 @@ import { MESSAGE_EVENTS, type Emitted } from './events.types.js';
 export type RoomSeqs = Map<number, number>;
 
 const APPEND_CHUNK = 500;
+/** Departures (anyone's) a resume reads at most to find the caller's; beyond it, the socket resyncs. */
+const DEPARTURES_SCAN_MAX = 10_000;
 /** Appends of up to this many rows (a send to a small room) use a statement prepared for that count. */
 const PREPARED_ROWS = 8;
 const COLUMNS = ['chat_room_id', 'user_id', 'message_id', 'type', 'payload', 'created_at', 'recipient_id', 'seq'] as const;
@@ -131,6 +133,32 @@ export const eventLog = {
       .orderBy('id')
       .limit(q.limit)
       .execute();
+  },
+
+  /**
+   * The `member_left` of `userId` and the `room_deleted` of rooms they belonged to, in (after, upto]
+   * and outside `roomIds`: a device resuming learns of the rooms it lost while away (its other
+   * devices' leaves, removals, deletions), which it no longer follows. Reads the partial index of
+   * departures only; null when the range holds more departures (of anyone) than it reads.
+   */
+  async departures(db: Db, q: { after: number; upto: number; roomIds: number[]; userId: number }): Promise<EventRow[] | null> {
+    const rows = await db
+      .selectFrom('events')
+      .selectAll()
+      // Literals, not parameters: SQLite uses a partial index only for terms it can read when planning.
+      .where(sql.ref('type'), 'in', [sql.lit('member_left'), sql.lit('room_deleted')])
+      .where('id', '>', q.after)
+      .where('id', '<=', q.upto)
+      .orderBy('id')
+      .limit(DEPARTURES_SCAN_MAX + 1)
+      .execute();
+    if (rows.length > DEPARTURES_SCAN_MAX) return null;
+    const following = new Set(q.roomIds);
+    return rows.filter((r) => {
+      if (following.has(r.chat_room_id)) return false;
+      const p = JSON.parse(r.payload) as { user?: number; members?: number[] };
+      return r.type === 'member_left' ? p.user === q.userId : (p.members ?? []).includes(q.userId);
+    });
   },
 
   async lastId(db: Db): Promise<number> {
