@@ -151,7 +151,7 @@ describe('accounts', () => {
     const b = await signup(t.app, { bio: 'about b' });
     const res = await t.app.inject({ method: 'GET', url: `/api/users/${b.id}/`, headers: a.auth });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(Object.keys(res.json()).sort(), ['bio', 'date_joined', 'email', 'first_name', 'id', 'last_name', 'last_seen', 'profile_picture', 'status', 'username']);
+    assert.deepEqual(Object.keys(res.json()).sort(), ['bio', 'date_joined', 'email', 'first_name', 'id', 'is_staff', 'last_name', 'last_seen', 'profile_picture', 'status', 'username']);
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/users/999999/', headers: a.auth })).statusCode, 404);
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/users/abc/', headers: a.auth })).statusCode, 400);
   });

@@ -12,6 +12,7 @@ export const User = Type.Object({
   status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
   last_seen: Nullable(Type.String({ description: 'ISO-8601 UTC' })),
   date_joined: Type.String(),
+  is_staff: Type.Boolean({ description: 'true: a member of staff, who may use /api/admin/ (the web client shows its admin page)' }),
 });
 
 // Django's username rule: letters, digits and @ . + - _ only, at most 150.

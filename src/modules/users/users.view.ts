@@ -17,5 +17,6 @@ export function userView(ctx: AppContext, request: FastifyRequest, u: UserRow): 
     status: ctx.presence.isOnline(u.id) ? 'online' : 'offline',
     last_seen: u.last_seen,
     date_joined: u.date_joined,
+    is_staff: u.is_staff === 1,
   };
 }
