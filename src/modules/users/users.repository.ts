@@ -63,6 +63,57 @@ export const usersRepository = {
     return { count: Number(count), rows };
   },
 
+  /** The accounts holding this username or this email (none, one, or two different ones). */
+  findByUsernameOrEmail(db: Db, f: { username: string; email: string }): Promise<UserRow[]> {
+    return db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb.or([eb('username_key', '=', usernameKey(f.username)), eb('email_key', '=', emailKey(f.email))]))
+      .orderBy('id')
+      .execute();
+  },
+
+  /** As list, with deactivated accounts too (not deleted ones, which are scrubbed placeholders): the staff's view. */
+  async listUndeleted(db: Db, opts: { search?: string; offset: number; limit: number }): Promise<{ count: number; rows: UserRow[] }> {
+    let q = db.selectFrom('users').where('deleted_at', 'is', null);
+    if (opts.search) {
+      const p = likePattern(opts.search);
+      q = q.where((eb) =>
+        eb.or(
+          ['username_key', 'email_key', 'first_name', 'last_name'].map(
+            (col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`,
+          ),
+        ),
+      );
+    }
+    const [{ count }, rows] = await Promise.all([
+      q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+      q.selectAll().orderBy('id').offset(opts.offset).limit(opts.limit).execute(),
+    ]);
+    return { count: Number(count), rows };
+  },
+
+  /** Turns an account (not a deleted one) on or off; undefined when there is no such account. */
+  setActive(db: Db, id: number, active: boolean): Promise<UserRow | undefined> {
+    return db
+      .updateTable('users')
+      .set({ is_active: active ? 1 : 0 })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  /** Makes an account (not a deleted one) staff; undefined when there is no such account. */
+  makeStaff(db: Db, id: number): Promise<UserRow | undefined> {
+    return db.updateTable('users').set({ is_staff: 1 }).where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
+  },
+
+  /** Ids of every active account (for counting them, and who of them is online). */
+  async activeIds(db: Db): Promise<number[]> {
+    return (await db.selectFrom('users').select('id').where('is_active', '=', 1).execute()).map((r) => r.id);
+  },
+
   async update(db: Db, id: number, patch: Updateable<UsersTable>): Promise<UserRow> {
     const values = { ...patch };
     if (patch.username !== undefined) values.username_key = usernameKey(patch.username);
