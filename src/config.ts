@@ -83,6 +83,8 @@ export interface Config {
   prekeyClaimsPerUserPerMin: number;
   /** Unclaimed one-time prekeys one user may hold. */
   prekeyMaxUnclaimed: number;
+  /** Rooms with more active members than this get no per-member `message` notifications (unread counts carry them). */
+  notifyMessageMaxMembers: number;
   /** One-time prekeys handed out per minute per target user, by all claimers together (0 = off); beyond it, bundles go without one. */
   prekeyClaimsPerTargetPerMin: number;
   /** Bytes of attachments one user may have stored (0 = no quota). */
@@ -229,6 +231,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     prekeyClaimsPerUserPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_USER', 60, 0),
     prekeyMaxUnclaimed: int(env, 'PREKEY_MAX_UNCLAIMED', 1000, 1, 100_000),
+    notifyMessageMaxMembers: int(env, 'NOTIFY_MESSAGE_MAX_MEMBERS', 100, 0, 1_000_000),
     prekeyClaimsPerTargetPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET', 10, 0),
     uploadQuotaBytesPerUser: int(env, 'UPLOAD_QUOTA_BYTES_PER_USER', 512 * 1024 * 1024, 0),
     joinLeaveNotifyWindowSec: int(env, 'NOTIFY_JOIN_LEAVE_WINDOW', 3600, 0),

@@ -238,3 +238,25 @@ describe('notifications', () => {
     assert.ok(!(await list(member)).some((x) => x.chat_room === g.id));
   });
 });
+
+describe('notifications in large rooms', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await chatApp({ NOTIFY_MESSAGE_MAX_MEMBERS: '3' });
+  });
+  after(() => t.close());
+
+  const messageNotes = async (u: TestUser, msg: number) => (await ok(call(t, u, 'GET', '/api/notifications/'))).results.filter((n: any) => n.message === msg);
+
+  it('writes no message notifications beyond NOTIFY_MESSAGE_MAX_MEMBERS members; unread counts and mentions still tell', async () => {
+    const [a, b, c, d] = await users(t, 4);
+    const small = await group(t, a, [b, c], false);
+    const large = await group(t, a, [b, c, d], false);
+    const inSmall = await send(t, a, small.id, 'three of us');
+    assert.deepEqual((await messageNotes(b, inSmall.id)).map((n: any) => n.type), ['message']);
+    const inLarge = await send(t, a, large.id, `four of us, @${c.username}`);
+    assert.deepEqual(await messageNotes(b, inLarge.id), []);
+    assert.deepEqual((await messageNotes(c, inLarge.id)).map((n: any) => n.type), ['mention']);
+    assert.equal((await membershipOf(t, b, large.id)).unread_count, 1);
+  });
+});

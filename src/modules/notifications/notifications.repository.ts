@@ -9,11 +9,23 @@ export type AudienceNotification = Pick<Insertable<NotificationsTable>, 'type' |
   chat_room_id: number;
   /** The one member left out (the sender). */
   except: number;
+  /** None at all when the room has more active members than this. */
+  max_members: number;
 };
 
 /** Who a room's notifications go to: its active members who have not muted it. */
 const listeners = (db: Db, chatRoomId: number) =>
   db.selectFrom('memberships').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).where('is_muted', '=', 0);
+
+/** Listeners of a room with at most `maxMembers` active members (the check reads at most maxMembers + 1 index entries). */
+const listenersOfSmallRoom = (db: Db, chatRoomId: number, maxMembers: number) =>
+  listeners(db, chatRoomId).where((eb) =>
+    eb.not(
+      eb.exists(
+        db.selectFrom('memberships').select('id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).limit(1).offset(maxMembers),
+      ),
+    ),
+  );
 
 // One statement per message: the notification of every active, unmuted member but the sender
 // (prepared once: see db/prepared.ts). The casts let PostgreSQL type the selected parameters.
@@ -22,7 +34,7 @@ const insertForAudience = preparedQuery((db, p: Param<AudienceNotification>) =>
     .insertInto('notifications')
     .columns(['type', 'body', 'chat_room_id', 'message_id', 'actor_id', 'created_at', 'user_id'])
     .expression(
-      listeners(db, p('chat_room_id'))
+      listenersOfSmallRoom(db, p('chat_room_id'), p('max_members'))
         .select((eb) => [
           eb.val(p('type')).as('type'),
           eb.val(p('body')).as('body'),
@@ -49,14 +61,14 @@ export const notificationsRepository = {
     return out;
   },
 
-  /** A notification for each active member of the room who has not muted it, but `except`; in user order. */
+  /** A notification for each active member of the room who has not muted it, but `except`; in user order. None in a room larger than `max_members`. */
   async insertForAudience(db: Db, n: AudienceNotification): Promise<NotificationRow[]> {
     return (await insertForAudience(db, n)).sort((a, b) => a.id - b.id);
   },
 
   /** As insertForAudience, leaving out every user in `except` (a message that mentions people). */
   async insertForAudienceExcept(db: Db, n: Omit<AudienceNotification, 'except'>, except: number[]): Promise<NotificationRow[]> {
-    const rows = await listeners(db, n.chat_room_id).select('user_id').where('user_id', 'not in', except).orderBy('user_id').execute();
+    const rows = await listenersOfSmallRoom(db, n.chat_room_id, n.max_members).select('user_id').where('user_id', 'not in', except).orderBy('user_id').execute();
     return this.insertMany(db, rows.map(({ user_id }) => ({ type: n.type, body: n.body, chat_room_id: n.chat_room_id, message_id: n.message_id, actor_id: n.actor_id, created_at: n.created_at, user_id })));
   },
 

@@ -15,9 +15,14 @@ type Draft = Omit<Insertable<NotificationsTable>, 'user_id' | 'created_at'> & { 
 
 const roomLabel = (room: ChatRoomRow) => (room.name ? `"${room.name}"` : room.room_type === 'private' ? 'a private conversation' : 'a group');
 
-export async function notifyFor(uow: UnitOfWork, e: Emitted): Promise<void> {
+export interface NotifyLimits {
+  /** A room with more active members than this gets no `message` notifications (its unread counts say it). */
+  messageMaxMembers: number;
+}
+
+export async function notifyFor(uow: UnitOfWork, e: Emitted, limits: NotifyLimits): Promise<void> {
   const trx = uow.trx;
-  const rows = e.type === 'new_message' ? await forMessage(trx, e) : await repo.insertMany(trx, await rowsFor(trx, e));
+  const rows = e.type === 'new_message' ? await forMessage(trx, e, limits) : await repo.insertMany(trx, await rowsFor(trx, e));
   for (const row of rows) {
     await uow.emit('notification', { chatRoomId: NO_ROOM, userId: row.actor_id, recipientId: row.user_id }, { chat_room: row.chat_room_id, notification: notificationView(row) });
   }
@@ -25,19 +30,21 @@ export async function notifyFor(uow: UnitOfWork, e: Emitted): Promise<void> {
 
 /**
  * A new message notifies every other member who has not muted the room (one statement: the hot
- * path of every send). A mentioned member gets a `mention` instead, muted or not.
+ * path of every send), unless the room is larger than `messageMaxMembers`. A mentioned member gets
+ * a `mention` instead, muted or not, whatever the room's size.
  */
-async function forMessage(trx: Db, e: Emitted): Promise<NotificationRow[]> {
+async function forMessage(trx: Db, e: Emitted, limits: NotifyLimits): Promise<NotificationRow[]> {
   const { message } = e.payload as RoomEvents['new_message'];
   const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
   if (!room) return [];
   const who = message.sender_full_name;
   const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
   const n = { type: 'message' as const, body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender, created_at: nowIso() };
+  const max_members = limits.messageMaxMembers;
   const mentioned = message.mentions.filter((id) => id !== message.sender);
-  if (mentioned.length === 0) return repo.insertForAudience(trx, { ...n, except: message.sender });
+  if (mentioned.length === 0) return repo.insertForAudience(trx, { ...n, max_members, except: message.sender });
   const mentions = await repo.insertMany(trx, mentioned.map((user_id) => ({ ...n, user_id, type: 'mention', body: `${who} mentioned you in ${roomLabel(room)}` })));
-  return [...(await repo.insertForAudienceExcept(trx, n, [message.sender, ...mentioned])), ...mentions];
+  return [...(await repo.insertForAudienceExcept(trx, { ...n, max_members }, [message.sender, ...mentioned])), ...mentions];
 }
 
 async function rowsFor(trx: Db, e: Emitted): Promise<Array<Insertable<NotificationsTable>>> {
