@@ -123,6 +123,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     databaseUrl: config.databaseUrl,
     sqlitePath: config.sqlitePath,
     poolSize: config.dbPoolSize,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
     onError: (err) => app.log.warn({ err: err.message }, 'idle database connection lost'),
   });
   const redisBus = config.redisUrl ? new RedisBus(config.redisUrl, app.log, config.redisPrefix) : null;

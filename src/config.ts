@@ -61,6 +61,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** PostgreSQL connections per instance. */
   dbPoolSize: number;
+  /** How long a request waits for a PostgreSQL connection before failing with 503 (ms). */
+  dbConnectTimeoutMs: number;
   writes: {
     /** Write transactions one instance runs at once (PostgreSQL; SQLite always runs one). */
     concurrency: number;
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 2, 1000),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     writes: Object.freeze({
       concurrency: int(env, 'WRITE_CONCURRENCY', 1, 1, 100),
       batchMax: int(env, 'WRITE_BATCH_MAX', 64, 1, 10_000),

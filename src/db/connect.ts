@@ -15,11 +15,13 @@ export interface Database {
 
 const INT8_OID = 20;
 
-export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: string; poolSize?: number; onError?: (err: Error) => void }): Database {
+export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: string; poolSize?: number; connectTimeoutMs?: number; onError?: (err: Error) => void }): Database {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolSize ?? 10,
+      // A database that does not answer fails requests (503) instead of holding them.
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
       // count(*) and bigserial come back as int8; our ids and counts fit in a JS number.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -18,6 +18,21 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'SQLITE_BUSY']);
+
+/**
+ * The database cannot answer now (down, restarting, refusing connections, too busy), as opposed to
+ * a fault of the query: the request may succeed if tried again shortly (503, not 500).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  // PostgreSQL: connection exceptions (08…), shutting down (57P01-57P03), too many connections (53300).
+  if (/^(08...|57P0[123]|53300)$/.test(code) || UNREACHABLE.has(code)) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/.test(message);
+}
+
 export async function ping(db: Kysely<any>): Promise<void> {
   await sql`select 1`.execute(db);
 }

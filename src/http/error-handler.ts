@@ -1,5 +1,6 @@
 // The one place errors become responses: JSON in the contract's shape, never a stack trace.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/dialect.js';
 import { AppError, type FieldErrors } from '../errors.js';
 
 interface ValidationItem {
@@ -87,6 +88,10 @@ export function sendError(reply: FastifyReply, err: unknown, request: FastifyReq
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return reply.code(e.statusCode).send({ detail: e.message, code: e.code ?? 'client_error' });
+  }
+  if (isDatabaseUnavailable(err)) {
+    request.log.warn({ err: (err as Error).message }, 'database unavailable');
+    return reply.code(503).header('retry-after', '5').send({ detail: 'The database is unavailable: try again in a few seconds.', code: 'unavailable', request_id: request.id });
   }
   request.log.error({ err }, 'unhandled error');
   return reply.code(500).send({ detail: 'Internal server error.', code: 'server_error', request_id: request.id });

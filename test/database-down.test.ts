@@ -1,0 +1,48 @@
+// PostgreSQL refusing connections (down, restarting): requests fail at once with 503 JSON and a
+// Retry-After, never hang, and the service recovers by itself once the database is back.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { call, chatApp, group, users } from './chat-helpers.js';
+import { DIALECT, type TestApp } from './helpers.js';
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function admin(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the database going away', { skip: DIALECT !== 'postgres' && 'PostgreSQL only (an embedded SQLite cannot go away)' }, () => {
+  let t: TestApp;
+  let dbName: string;
+  before(async () => {
+    t = await chatApp();
+    dbName = new URL(t.env.databaseUrl!).pathname.slice(1);
+  });
+  after(async () => {
+    await admin(`alter database ${dbName} allow_connections true`);
+    await t.close();
+  });
+
+  it('answers 503 while PostgreSQL refuses connections, and recovers by itself', async () => {
+    const [me] = await users(t, 1);
+    const room = await group(t, me);
+    await admin(`alter database ${dbName} allow_connections false`);
+    await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${dbName}'`);
+    const down = await call(t, me, 'GET', `/api/chat_rooms/${room.id}/`);
+    assert.equal(down.statusCode, 503, down.body);
+    assert.equal(down.headers['retry-after'], '5');
+    assert.equal(down.json().code, 'unavailable');
+    const sent = await call(t, me, 'POST', '/api/messages/', { chat_room: room.id, content: 'while down' });
+    assert.equal(sent.statusCode, 503, sent.body);
+    await admin(`alter database ${dbName} allow_connections true`);
+    assert.equal((await call(t, me, 'GET', `/api/chat_rooms/${room.id}/`)).statusCode, 200);
+    assert.equal((await call(t, me, 'POST', '/api/messages/', { chat_room: room.id, content: 'back' })).statusCode, 201);
+  });
+});
