@@ -2,13 +2,13 @@
 import { useState } from 'preact/hooks';
 import { chat } from './client.js';
 import { FormError, useAction } from './forms.js';
-import { navigate } from './router.js';
 
+/** Runs the log-in or sign-up; once logged in, the app leaves the log-in page (see App). */
 function useSubmit(action: () => Promise<unknown>) {
   const { error, busy, run } = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (await run(action)) navigate('#/');
+    await run(action);
   };
   return { error, busy, submit };
 }

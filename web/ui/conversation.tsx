@@ -1,13 +1,15 @@
 // An open conversation: its header (name, presence, Members, Leave), the message log, who is
-// typing, the composer, dropping files, and its dialogs.
+// typing, the composer, dropping files, and its dialogs; once you are removed from it, who did it.
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { displayName, type Membership, type Message } from '../core/index.js';
 import { attempt } from './alerts.js';
 import { chat } from './client.js';
 import { Composer, sendFiles, uploadLimitText, type Upload } from './composer.js';
+import { BansDialog } from './dialogs/bans.js';
 import { ConfirmDialog } from './dialogs/confirm.js';
 import { ImageDialog } from './dialogs/image.js';
+import { InvitesDialog } from './dialogs/invites.js';
 import { MembersDialog } from './dialogs/members.js';
 import type { MessageActions } from './message.js';
 import { MessageLog } from './message-log.js';
@@ -28,7 +30,7 @@ function TypingStatus(props: { roomId: number }) {
 function Presence(props: { conv: Membership }) {
   const members = chat.store.membersOf(props.conv.chat_room).value;
   const me = chat.store.me.value;
-  if (props.conv.room_type === 'group') return <span class="subtitle">{members ? `${members.length} members` : ''}</span>;
+  if (props.conv.room_type === 'group') return <span class="subtitle">{members ? `${members.length} ${members.length === 1 ? 'member' : 'members'}` : ''}</span>;
   const other = members?.find((m) => m.user !== me);
   if (!other) return null;
   const online = chat.store.presence.value.get(other.user) === 'online';
@@ -46,7 +48,7 @@ export function Conversation(props: { roomId: number }) {
   const replyTo = useSignal<Message | null>(null);
   const editing = useSignal<Message | null>(null);
   const uploads = useSignal<Upload[]>([]);
-  const dialog = useSignal<'members' | 'leave' | null>(null);
+  const dialog = useSignal<'members' | 'invites' | 'bans' | 'leave' | null>(null);
   const deleting = useSignal<Message | null>(null);
   const image = useSignal<{ url: string; name: string } | null>(null);
   const dragging = useSignal(false);
@@ -61,9 +63,17 @@ export function Conversation(props: { roomId: number }) {
   }, [roomId, !!conv]);
 
   if (!conv) {
+    const removed = chat.store.removed.value.get(roomId);
+    const by = removed && (chat.username(removed.by) ?? 'a moderator');
     return (
       <section class="conversation-pane empty">
-        <p>{chat.store.conversationsLoaded.value ? 'This conversation is not in your list. You may have left it, or it may not exist.' : 'Loading…'}</p>
+        <p role={removed ? 'status' : undefined}>
+          {removed
+            ? `You were ${removed.banned ? 'banned' : 'removed'} from ${removed.name} by ${by}.`
+            : chat.store.conversationsLoaded.value
+              ? 'This conversation is not in your list. You may have left it, or it may not exist.'
+              : 'Loading…'}
+        </p>
         {chat.store.conversationsLoaded.value && (
           <p>
             <a href="#/">Back to your conversations</a>
@@ -83,6 +93,7 @@ export function Conversation(props: { roomId: number }) {
       editing.value = m;
     },
     remove: (m) => (deleting.value = m),
+    moderate: chat.moderates(roomId) || !!chat.me?.is_staff,
     openImage: (url, name) => (image.value = { url, name }),
     jumpTo: (id) => jump.current?.(id),
   };
@@ -134,7 +145,9 @@ export function Conversation(props: { roomId: number }) {
           <p class="hint">{uploadLimitText()}</p>
         </div>
       )}
-      {dialog.value === 'members' && <MembersDialog conv={conv} onClose={() => (dialog.value = null)} />}
+      {dialog.value === 'members' && <MembersDialog conv={conv} onClose={() => (dialog.value = null)} onOpen={(d) => (dialog.value = d)} />}
+      {dialog.value === 'invites' && <InvitesDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
+      {dialog.value === 'bans' && <BansDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
       {dialog.value === 'leave' && (
         <ConfirmDialog
           title={conv.room_type === 'group' ? `Leave ${name}?` : `Hide the conversation with ${name}?`}
@@ -150,7 +163,7 @@ export function Conversation(props: { roomId: number }) {
       {deleting.value && (
         <ConfirmDialog
           title="Delete this message?"
-          body="It is removed for everyone in the conversation."
+          body={deleting.value.sender === chat.store.me.value ? 'It is removed for everyone in the conversation.' : 'It is removed for everyone in the conversation, and shows that you deleted it.'}
           confirm="Delete message"
           onConfirm={() => chat.deleteMessage(deleting.value!)}
           onClose={() => (deleting.value = null)}

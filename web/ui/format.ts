@@ -25,3 +25,7 @@ export function dayLabel(iso: string, now = new Date()): string {
 export function whenShort(iso: string, now = new Date()): string {
   return dayKey(iso) === dayKey(now.toISOString()) ? timeOf(iso) : short.format(new Date(iso));
 }
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** A moment in full (date and time), for deadlines. */
+export const dateTimeOf = (iso: string) => dateTime.format(new Date(iso));

@@ -11,6 +11,8 @@ export interface MessageActions {
   reply(m: Message): void;
   edit(m: Message): void;
   remove(m: Message): void;
+  /** Whether others' messages may be deleted too (a group's owner and admins, staff). */
+  moderate: boolean;
   openImage(url: string, name: string): void;
   jumpTo(messageId: number): void;
 }
@@ -135,7 +137,7 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
       </header>
       {m.reply_to && !m.is_deleted && <ReplyQuote m={m} actions={actions} tab={tab} />}
       <div class="text" id={`msg-${m.id}-text`}>
-        {m.is_deleted ? <em>This message was deleted.</em> : m.attachment && m.content === m.attachment.file_name ? null : m.content}
+        {m.is_deleted ? <em>{m.deleted_by ? `Message deleted by ${chat.username(m.deleted_by) ?? 'a moderator'}` : 'This message was deleted.'}</em> : m.attachment && m.content === m.attachment.file_name ? null : m.content}
       </div>
       {m.attachment && !m.is_deleted && <AttachmentView m={m} actions={actions} tab={tab} />}
       {!m.is_deleted && <Reactions m={m} tab={tab} />}
@@ -152,7 +154,7 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
               Edit
             </button>
           )}
-          {mine && (
+          {(mine || actions.moderate) && (
             <button type="button" tabIndex={tab} onClick={() => actions.remove(m)}>
               Delete
             </button>

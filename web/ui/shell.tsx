@@ -1,7 +1,9 @@
 // The logged-in screen: the sidebar (you, notifications, log out, new conversations, the
-// conversation list) beside the open conversation; dialogs; Ctrl/Cmd+K to switch.
+// conversation list; Admin for staff) beside the open conversation, an invitation or the admin
+// page; dialogs; Ctrl/Cmd+K to switch.
 import { useSignal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
+import { AdminPage } from './admin.js';
 import { attempt } from './alerts.js';
 import { chat } from './client.js';
 import { Conversation } from './conversation.js';
@@ -10,6 +12,7 @@ import { NewDirectDialog } from './dialogs/new-direct.js';
 import { NewGroupDialog } from './dialogs/new-group.js';
 import { NotificationsDialog } from './dialogs/notifications.js';
 import { SwitcherDialog } from './dialogs/switcher.js';
+import { InvitePage } from './invite.js';
 import { route } from './router.js';
 import { BellIcon, HashIcon, MessageIcon, SearchIcon } from './icons.js';
 import { ConversationList } from './sidebar.js';
@@ -56,7 +59,7 @@ export function Shell() {
 
   const close = () => (dialog.value = null);
   return (
-    <div class={`shell${r.name === 'room' ? ' has-room' : ''}`}>
+    <div class={`shell${r.name !== 'home' ? ' has-room' : ''}`}>
       <aside class="sidebar">
         <header class="me">
           <span class="me-name" title={me?.email}>
@@ -70,6 +73,11 @@ export function Shell() {
               </span>
             )}
           </button>
+          {me?.is_staff && (
+            <a href="#/admin" class={`button-link${r.name === 'admin' ? ' current' : ''}`} aria-current={r.name === 'admin' ? 'page' : undefined}>
+              Admin
+            </a>
+          )}
           <button type="button" onClick={() => void attempt(() => chat.logout())}>
             Log out
           </button>
@@ -96,6 +104,10 @@ export function Shell() {
       <main class="main">
         {r.name === 'room' ? (
           <Conversation key={r.roomId} roomId={r.roomId} />
+        ) : r.name === 'invite' ? (
+          <InvitePage key={r.code} code={r.code} />
+        ) : r.name === 'admin' ? (
+          <AdminPage />
         ) : (
           <section class="conversation-pane empty">
             <h1>Welcome{me ? `, ${me.username}` : ''}</h1>

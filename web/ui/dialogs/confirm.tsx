@@ -1,8 +1,8 @@
 import { Dialog } from '../dialog.js';
 import { FormError, useAction } from '../forms.js';
 
-/** Asks before doing something that cannot be undone; shows the failure if it fails. */
-export function ConfirmDialog(props: { title: string; body: string; confirm: string; onConfirm: () => Promise<unknown>; onClose: () => void }) {
+/** Asks before doing something that matters (a danger unless `safe`); shows the failure if it fails. */
+export function ConfirmDialog(props: { title: string; body: string; confirm: string; safe?: boolean; onConfirm: () => Promise<unknown>; onClose: () => void }) {
   const { error, busy, run } = useAction();
   const confirm = async () => {
     if (await run(props.onConfirm)) props.onClose();
@@ -15,7 +15,7 @@ export function ConfirmDialog(props: { title: string; body: string; confirm: str
         <button type="button" onClick={props.onClose}>
           Cancel
         </button>
-        <button type="button" class="danger" disabled={busy} onClick={() => void confirm()} autoFocus>
+        <button type="button" class={props.safe ? 'primary' : 'danger'} disabled={busy} onClick={() => void confirm()} autoFocus>
           {props.confirm}
         </button>
       </div>
