@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { signup } from '../test/helpers.js';
 import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site } from '../test/browser/browser-helpers.js';
 
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/screenshots');
@@ -59,7 +60,8 @@ try {
   await first.getByRole('button', { name: 'like' }).click();
   await ada.page.getByLabel('Attach file').setInputFiles({ name: 'review-notes.txt', mimeType: 'text/plain', buffer: Buffer.from('notes\n'.repeat(300)) });
   await messages(bob.page).getByRole('link', { name: 'review-notes.txt' }).waitFor();
-  await bob.page.getByRole('textbox', { name: 'Message' }).pressSequentially('Keep the skip button');
+  // Typed at a person's pace: the server relays typing once per 2 s, and the client repeats it every 3 s while typing.
+  await bob.page.getByRole('textbox', { name: 'Message' }).pressSequentially('Keep the skip button', { delay: 200 });
   await ada.page.getByRole('status').filter({ hasText: 'is typing' }).waitFor();
   await ada.page.getByRole('button', { name: 'New direct message' }).click();
   const dm = ada.page.getByRole('dialog', { name: 'New direct message' });
@@ -83,7 +85,12 @@ try {
   await ada.page.keyboard.press('Escape');
 
   await ada.page.getByRole('button', { name: 'Members' }).click();
-  await ada.page.getByRole('dialog', { name: 'Members' }).getByText(carol.username, { exact: true }).waitFor();
+  const members = ada.page.getByRole('dialog', { name: 'Members' });
+  await members.getByRole('button', { name: `Manage ${bob.username}` }).click();
+  await members.getByRole('button', { name: 'Make admin' }).click();
+  await members.getByRole('listitem').filter({ hasText: bob.username }).getByText('admin', { exact: true }).waitFor();
+  await members.getByRole('button', { name: `Manage ${carol.username}` }).click();
+  await members.getByRole('button', { name: 'Make owner' }).waitFor();
   await shot(ada.page, 'members');
   await ada.page.keyboard.press('Escape');
 
@@ -97,6 +104,53 @@ try {
   await conversationLink(mobile, 'design-review').click();
   await messages(mobile).first().waitFor();
   await shot(mobile, 'mobile-dark');
+
+  // Running the group: a ban list, invite links, an invitation, and the admin page.
+  await signup(s.t.app, { username: 'dave', email: 'dave@example.com' });
+  const erin = await signUp(browser, s.base, { username: 'erin' });
+  await erin.page.setViewportSize(viewport);
+  await ada.page.getByRole('button', { name: 'Members' }).click();
+  await members.getByRole('combobox', { name: 'Add people' }).fill('dave');
+  await members.getByRole('option', { name: 'dave' }).click();
+  await members.getByRole('button', { name: 'Manage dave' }).click();
+  await members.getByRole('button', { name: 'Ban', exact: true }).click();
+  const ban = ada.page.getByRole('dialog', { name: 'Ban dave?' });
+  await ban.getByRole('textbox', { name: 'Reason (optional)' }).fill('Posting ads for watches');
+  await ban.getByRole('button', { name: 'Ban', exact: true }).click();
+  await members.getByRole('button', { name: 'Ban list' }).click();
+  await ada.page.getByRole('dialog', { name: 'Ban list' }).getByRole('listitem').first().waitFor();
+  await shot(ada.page, 'bans');
+  await ada.page.keyboard.press('Escape');
+  await members.getByRole('button', { name: 'Invite links' }).waitFor();
+  await members.getByRole('button', { name: 'Invite links' }).click();
+  const invites = ada.page.getByRole('dialog', { name: 'Invite links' });
+  await invites.getByRole('button', { name: 'Create link' }).click();
+  await invites.getByRole('spinbutton', { name: 'Max uses' }).fill('10');
+  await invites.getByRole('combobox', { name: 'Expires after' }).selectOption({ label: '7 days' });
+  await invites.getByRole('button', { name: 'Create link' }).click();
+  const newest = invites.getByRole('listitem').first();
+  await newest.getByText(/of 10 times/).waitFor();
+  await ada.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.base });
+  await newest.getByRole('button', { name: 'Copy link' }).click();
+  await newest.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+  const link = await newest.getByRole('textbox', { name: 'Invite link' }).inputValue();
+  await shot(ada.page, 'invites');
+  await ada.page.keyboard.press('Escape');
+  await members.getByRole('button', { name: 'Invite links' }).waitFor();
+  await ada.page.keyboard.press('Escape');
+
+  await erin.page.goto(link);
+  await erin.page.getByRole('button', { name: 'Join design-review' }).waitFor();
+  await shot(erin.page, 'invite');
+
+  await s.t.ctx.db.updateTable('users').set({ is_staff: 1 }).where('username', '=', 'ada').execute();
+  for (const name of ['frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory']) await signup(s.t.app, { username: name, email: `${name}@example.com` });
+  await s.t.ctx.db.updateTable('users').set({ is_active: 0 }).where('username', 'in', ['dave', 'mallory']).execute();
+  await ada.page.goto('/#/admin');
+  await ada.page.reload(); // the session learns that Ada is staff now
+  await ada.page.getByRole('heading', { name: 'Admin', exact: true }).waitFor();
+  await ada.page.getByRole('cell', { name: 'Deactivated', exact: true }).first().waitFor();
+  await shot(ada.page, 'admin');
 } finally {
   await browser.close();
   await s.close();
