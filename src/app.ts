@@ -32,6 +32,7 @@ import { userauthRoutes } from './compat/userauth.routes.js';
 import { chatRoutes } from './compat/chat.routes.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import { messagesRoutes } from './modules/messages/messages.routes.js';
+import { searchRoutes } from './modules/search/search.routes.js';
 import { PinsService } from './modules/messages/pins.service.js';
 import { pinsRoutes } from './modules/messages/pins.routes.js';
 import { MembershipsService } from './modules/rooms/memberships.service.js';
@@ -189,6 +190,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const memberships = new MembershipsService(ctx);
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
+  await app.register(searchRoutes, { ctx });
   await app.register(pinsRoutes, { pins: new PinsService(ctx) });
   await app.register(chatRoutes, { rooms, messages });
   const attachments = new AttachmentsService(ctx);

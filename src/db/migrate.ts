@@ -10,6 +10,7 @@ import * as m004 from './migrations/004-bigint-log-ids.js';
 import * as m005 from './migrations/005-room-event-seq.js';
 import * as m006 from './migrations/006-moderation.js';
 import * as m007 from './migrations/007-threads-pins-mentions.js';
+import * as m008 from './migrations/008-search.js';
 import * as m009 from './migrations/009-departures-index.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
@@ -22,6 +23,7 @@ const STEPS: Record<string, Step> = {
   '005-room-event-seq': m005,
   '006-moderation': m006,
   '007-threads-pins-mentions': m007,
+  '008-search': m008,
   '009-departures-index': m009,
 };
 

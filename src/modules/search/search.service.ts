@@ -1,0 +1,52 @@
+import type { AppContext } from '../../context.js';
+import { notFound } from '../../errors.js';
+import { messagesRepository } from '../messages/messages.repository.js';
+import { messageView, type MessageRecord, type MessageView } from '../messages/messages.view.js';
+import { ROOM_NOT_FOUND } from '../rooms/rooms.access.js';
+import { newMarkers, snippet } from './search.highlight.js';
+import { parseQuery } from './search.query.js';
+import { searchRepository } from './search.repository.js';
+
+export const SEARCH_PAGE_SIZE = 20;
+
+export interface SearchInput {
+  q: string;
+  chat_room?: number;
+  sender?: number;
+  page?: number;
+}
+
+export interface SearchResult {
+  message: MessageView;
+  highlight: string;
+}
+
+export class SearchService {
+  constructor(private readonly ctx: AppContext) {}
+
+  /** One page of `userId`'s matches, best first (see searchRepository.find for the scope). */
+  async search(userId: number, input: SearchInput): Promise<{ count: number; results: SearchResult[] }> {
+    const db = this.ctx.db;
+    const parts = parseQuery(input.q);
+    // A room the caller may not search does not exist for them, as everywhere else.
+    if (input.chat_room !== undefined && !(await searchRepository.canSearchRoom(db, userId, input.chat_room))) throw notFound(ROOM_NOT_FOUND);
+    const page = input.page ?? 1;
+    const hits = await searchRepository.find(db, {
+      userId,
+      parts,
+      chatRoom: input.chat_room,
+      sender: input.sender,
+      limit: SEARCH_PAGE_SIZE,
+      offset: (page - 1) * SEARCH_PAGE_SIZE,
+    });
+    const byId = new Map((await messagesRepository.findByIds(db, hits.ids)).map((r) => [r.id, r]));
+    // In rank order; a message deleted since the search ran is left out.
+    const records = hits.ids.map((id) => byId.get(id)).filter((r): r is MessageRecord => r !== undefined && r.is_deleted === 0);
+    const markers = newMarkers();
+    const marked = await searchRepository.highlights(db, parts, records.map((r) => ({ id: r.id, content: r.content })), markers);
+    return {
+      count: hits.total,
+      results: records.map((r) => ({ message: messageView(r), highlight: snippet(r.content, marked.get(r.id) ?? null, markers) })),
+    };
+  }
+}
