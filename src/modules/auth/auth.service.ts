@@ -1,4 +1,4 @@
-import { enforceLimit } from '../../lib/rate-limit.js';
+import { addressBucket, enforceLimit } from '../../lib/rate-limit.js';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { AppError, fieldErrors, unauthorized } from '../../errors.js';
@@ -61,21 +61,18 @@ export class AuthService {
     return this.ctx.revocations.isRevoked(sessionId);
   }
 
-  async login(email: string, password: string): Promise<TokenPair> {
-    return (await this.loginUser(email, password)).pair;
+  /** `address`: the client's (request.ip), which the attempt is counted against with the account. */
+  async login(email: string, password: string, address?: string): Promise<TokenPair> {
+    return (await this.loginUser(email, password, address)).pair;
   }
 
   /** Logs in (as login) and also returns the account, for answers that show it. */
-  async loginUser(email: string, password: string): Promise<{ pair: TokenPair; user: UserRow }> {
-    const { limiter, config } = this.ctx;
-    // Every attempt is counted before the (slow) check, so parallel guesses cannot all pass;
-    // a success clears the count.
-    const accountKey = `login:${emailKey(email)}`;
-    await this.countAttempt(accountKey);
+  async loginUser(email: string, password: string, address?: string): Promise<{ pair: TokenPair; user: UserRow }> {
+    const throttle = await this.throttleLogin(email, address);
     const user = await usersRepository.findByEmail(this.ctx.db, email);
     const ok = user && user.is_active ? await this.ctx.hasher.verify(user.password_hash, password) : await this.ctx.hasher.verifyNothing(password);
     if (!ok || !user) throw new AppError(400, 'invalid_credentials', BAD_CREDENTIALS);
-    if (config.rateLimits.loginFailuresPerAccount > 0) await limiter.reset(accountKey);
+    await throttle.succeeded();
     const { pair, sessionId } = await this.openSession(user.id);
     // A password change or account deletion that landed while the password was being checked
     // revoked the sessions that existed then; this one was not among them.
@@ -85,6 +82,40 @@ export class AuthService {
       throw new AppError(400, 'invalid_credentials', BAD_CREDENTIALS);
     }
     return { pair, user: current };
+  }
+
+  /**
+   * Counts one log-in attempt, before the (slow) password check, so parallel guesses cannot all
+   * pass; 429 with Retry-After when over a limit. Two counts, so that guessing is slowed but no
+   * stranger can lock an account (the same for unknown emails, so nothing tells them apart):
+   *
+   * - per account and client address (an IPv6 /64 counts as one address): RATE_LIMIT_LOGIN_FAILURES
+   *   attempts per RATE_LIMIT_LOGIN_FAILURE_WINDOW, cleared by a success from that address. A
+   *   stranger guessing from their address locks out that address only, not the owner on theirs;
+   * - per account from addresses it has not logged in from (within REFRESH_TOKEN_TTL), all
+   *   together: RATE_LIMIT_LOGIN_ACCOUNT_CEILING per window. A guess spread over many addresses
+   *   hits this wall, while the owner, on an address they logged in from before, is let through.
+   *
+   * Without an address (a caller that has none) all attempts share one address: per account only.
+   */
+  private async throttleLogin(email: string, address: string | undefined): Promise<{ succeeded(): Promise<void> }> {
+    const { limiter, config, tokens } = this.ctx;
+    if (address === '') address = undefined;
+    const { loginFailuresPerAccount, loginAccountCeiling, loginFailureWindowSec } = config.rateLimits;
+    const account = emailKey(email);
+    // The address goes first and never holds '|', so no email can name another pair's key.
+    const bucket = address ? addressBucket(address) : '';
+    const pairKey = `login-addr:${bucket}|${account}`;
+    const knownKey = `login-known:${bucket}|${account}`;
+    await enforceLimit(limiter, pairKey, loginFailuresPerAccount, loginFailureWindowSec);
+    const known = address !== undefined && loginAccountCeiling > 0 && (await limiter.remembers(knownKey));
+    if (!known) await enforceLimit(limiter, `login:${account}`, loginAccountCeiling, loginFailureWindowSec);
+    return {
+      async succeeded() {
+        if (loginFailuresPerAccount > 0) await limiter.reset(pairKey);
+        if (address !== undefined && loginAccountCeiling > 0) await limiter.remember(knownKey, tokens.refreshTtlSec);
+      },
+    };
   }
 
   /** Counts one password attempt against an account; 429 beyond RATE_LIMIT_LOGIN_FAILURES per window. */
