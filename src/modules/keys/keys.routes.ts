@@ -62,7 +62,9 @@ export const keysRoutes: FastifyPluginAsyncTypebox<{ keys: KeysService }> = asyn
       description:
         'Identity key, signed prekey and ONE one-time prekey, which is removed as it is handed out: no one-time prekey is ever given twice, ' +
         'even to concurrent claims (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: a single writer). When none are left, `one_time_prekey` is null ' +
-        '(X3DH without it). 404 for an unknown user or one without prekeys; 400 for your own. RATE_LIMIT_PREKEY_CLAIMS_PER_USER claims a minute per claimer (429 beyond).',
+        '(X3DH without it). 404 for an unknown user or one without prekeys; 400 for your own. RATE_LIMIT_PREKEY_CLAIMS_PER_USER (default 60) claims a minute per claimer (429 beyond). ' +
+        'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET (default 10; 0 = off) claims a minute per target user, by all claimers together, take a one-time prekey: ' +
+        'beyond that, `one_time_prekey` is null (the bundle is still served, as when none are left), so many accounts together cannot drain a user\'s prekeys.',
       params: UserIdParams,
       response: { 200: Bundle, ...errors(400, 401, 404, 429) },
     },

@@ -126,18 +126,29 @@ export class KeysService {
   /**
    * Another user's bundle: identity key, signed prekey, and one one-time prekey, which is
    * deleted as it is handed out (never given twice, even to concurrent claims); null once
-   * none are left. Claims per claimer are rate limited (RATE_LIMIT_PREKEY_CLAIMS_PER_USER).
+   * none are left. Claims per claimer are rate limited (RATE_LIMIT_PREKEY_CLAIMS_PER_USER, 429);
+   * one-time prekeys per target too, by all claimers together (RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET):
+   * beyond that the bundle comes without one (as when none are left), so accounts working together
+   * cannot drain a user, and nobody is kept from starting a session with them.
    */
   async claimBundle(claimerId: number, userId: number): Promise<Static<typeof Bundle>> {
     if (claimerId === userId) throw badRequest('Claim other users\' prekeys, not your own.', 'own_prekeys');
     await enforceLimit(this.ctx.limiter, `prekey-claims:${claimerId}`, this.ctx.config.prekeyClaimsPerUserPerMin, 60);
     if (!(await usersRepository.findActive(this.ctx.db, userId))) throw notFound(NO_USER);
+    const withOneTime = await this.oneTimePrekeyAllowed(userId);
     return this.ctx.db.transaction().execute(async (trx) => {
       const identity = await repo.shareIdentity(trx, userId);
       if (!identity) throw notFound('This user has not published prekeys.');
-      const otp = await repo.claimPrekey(trx, userId);
+      const otp = withOneTime ? await repo.claimPrekey(trx, userId) : undefined;
       return { user: userId, identity_key: identity.identity_key, signed_prekey: signedPrekey(identity), one_time_prekey: otp ?? null };
     });
+  }
+
+  /** Counts a claim against its target: may it take one of the target's one-time prekeys? */
+  private async oneTimePrekeyAllowed(userId: number): Promise<boolean> {
+    const limit = this.ctx.config.prekeyClaimsPerTargetPerMin;
+    if (limit <= 0) return true;
+    return (await this.ctx.limiter.consume(`prekey-target:${userId}`, limit, 60)).ok;
   }
 
   private checkPrekeyForms(input: Upload): void {
