@@ -1,4 +1,5 @@
 import type { Insertable } from 'kysely';
+import { isPostgres } from '../../db/dialect.js';
 import type { AttachmentRow, AttachmentsTable, Db } from '../../db/schema.js';
 import { attachmentView, type AttachmentView } from './attachments.view.js';
 
@@ -29,6 +30,23 @@ export const attachmentsRepository = {
     if (messageIds.length === 0) return new Map();
     const rows = await db.selectFrom('attachments').selectAll().where('message_id', 'in', messageIds).execute();
     return new Map(rows.map((a) => [a.message_id, attachmentView(a)]));
+  },
+
+  /** Bytes of attachments `userId` uploaded that are still stored (their quota's use). */
+  async storedBytes(db: Db, userId: number): Promise<number> {
+    const row = await db.selectFrom('attachments').select((eb) => eb.fn.sum<number | string | null>('size').as('n')).where('uploader_id', '=', userId).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
+  /**
+   * Makes one user's uploads take turns until the transaction ends: their account row is locked
+   * (FOR NO KEY UPDATE on PostgreSQL, which leaves rows referencing the account free to be written;
+   * SQLite runs one writer at a time), so a quota check and the insert it allows are not
+   * interleaved with another upload's.
+   */
+  async lockUploader(trx: Db, userId: number): Promise<void> {
+    const q = trx.selectFrom('users').select('id').where('id', '=', userId);
+    await (isPostgres(trx) ? q.forNoKeyUpdate() : q).execute();
   },
 
   async delete(db: Db, id: number): Promise<void> {

@@ -32,7 +32,7 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
   const detail = (request: FastifyRequest, a: AttachmentRow) => attachmentDetail(a, origin(request, ctx.config), links.link(a.id, request.auth.userId));
 
   /** multipart/form-data: fields may come before or after the file; the file streams to storage as it arrives. */
-  async function receiveMultipart(request: FastifyRequest): Promise<{ messageId: number; fileType: AttachmentFileType; file: ReceivedFile }> {
+  async function receiveMultipart(request: FastifyRequest, quotaLeft: number): Promise<{ messageId: number; fileType: AttachmentFileType; file: ReceivedFile }> {
     const userId = request.auth.userId;
     const fields: Record<string, string> = Object.create(null);
     let file: ReceivedFile | null = null;
@@ -55,6 +55,7 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
         file = await attachments.receiveStream(upload.file, upload.filename, {
           expected: parseFileType(fields.file_type) ?? undefined,
           truncated: () => upload.file.truncated,
+          quotaLeft,
         });
       }
       const messageId = parseId(fields.message);
@@ -92,6 +93,10 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
         'else when the stream passes the limit. The server then says `Connection: close`, keeps reading and dropping the rest of the body ' +
         '(up to the larger of 8 MiB and that allowance, for at most 10 s) and closes after the client, so the client receives the 413 rather than a reset connection. ' +
         'Stored under a name the server chooses. ' +
+        'Each user may have UPLOAD_QUOTA_BYTES_PER_USER bytes of attachments stored (default 536870912, 512 MiB; 0 = no quota): an upload that would pass it → 413 ' +
+        '`{"file": ["…upload quota of N bytes…"]}` (code `upload_quota_exceeded`), nothing stored, at once when the quota is used up, else as soon as the file passes what is left; ' +
+        'decided in the transaction that stores the attachment, so concurrent uploads cannot pass it together. Deleting an attachment, or its message, frees its bytes. ' +
+        'RATE_LIMIT_UPLOADS_PER_USER uploads a minute per user (default 100; every attempt counts, whatever its outcome; 0 = off) → 429 with Retry-After, before anything is read. ' +
         'The room receives `message_updated` with the message showing its `attachment`.',
       // One schema per content type (Fastify validates the one matching the request).
       body: {
@@ -101,16 +106,18 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
           'application/x-www-form-urlencoded': { schema: DataUrlBody },
         },
       } as unknown as TSchema,
-      response: { 201: AttachmentDetail, ...errors(400, 401, 403, 404, 413) },
+      response: { 201: AttachmentDetail, ...errors(400, 401, 403, 404, 413, 429) },
     },
   }, async (request, reply) => {
     const userId = request.auth.userId;
+    await attachments.countUpload(userId);
+    const quotaLeft = await attachments.quotaLeft(userId);
     let target: { messageId: number; fileType: AttachmentFileType; file: ReceivedFile };
-    if (request.isMultipart()) target = await receiveMultipart(request);
+    if (request.isMultipart()) target = await receiveMultipart(request, quotaLeft);
     else {
       const body = request.body as { message: number; file_type: AttachmentFileType; file: string; file_name?: string };
       await attachments.checkTarget(userId, body.message);
-      target = { messageId: body.message, fileType: body.file_type, file: await attachments.receiveDataUrl(body.file, body.file_name, body.file_type) };
+      target = { messageId: body.message, fileType: body.file_type, file: await attachments.receiveDataUrl(body.file, body.file_name, body.file_type, quotaLeft) };
     }
     const row = await attachments.attach(userId, target.messageId, target.fileType, target.file);
     return reply.code(201).send(detail(request, row));

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../../db/dialect.js';
 import type { AttachmentFileType, AttachmentRow, Db } from '../../db/schema.js';
 import { AppError, fieldError, forbidden, notFound } from '../../errors.js';
 import { parseDataUrl } from '../../lib/images.js';
+import { enforceLimit } from '../../lib/rate-limit.js';
 import { newKey } from '../../lib/storage.js';
 import type { UnitOfWork } from '../events/unit-of-work.js';
 import { activeMemberOf, memberMessage } from '../messages/messages.access.js';
@@ -52,6 +53,41 @@ export class AttachmentsService {
     return this.ctx.config.uploadMaxBytes;
   }
 
+  /** UPLOAD_QUOTA_BYTES_PER_USER: bytes of attachments one user may have stored (0 = no quota). */
+  get quotaBytes(): number {
+    return this.ctx.config.uploadQuotaBytesPerUser;
+  }
+
+  /** Counts one upload of `userId`: 429 with Retry-After beyond RATE_LIMIT_UPLOADS_PER_USER a minute. */
+  countUpload(userId: number): Promise<void> {
+    return enforceLimit(this.ctx.limiter, `uploads:${userId}`, this.ctx.config.rateLimits.uploadsPerUserPerMin, 60);
+  }
+
+  /**
+   * Bytes `userId` may still upload before the quota (Infinity without one); 413 at once when
+   * nothing is left. A first look, before anything is received: attach() decides.
+   */
+  async quotaLeft(userId: number): Promise<number> {
+    const quota = this.quotaBytes;
+    if (quota <= 0) return Infinity;
+    const used = await attachmentsRepository.storedBytes(this.ctx.db, userId);
+    if (used >= quota) throw this.overQuota(used);
+    return quota - used;
+  }
+
+  /**
+   * The quota's decision, in the transaction that inserts the attachment: the uploader's row is
+   * locked first, so two uploads of one user (to any rooms, on any instance) are checked one after
+   * the other, each seeing the other's bytes once it has committed.
+   */
+  private async checkQuota(trx: Db, userId: number, size: number): Promise<void> {
+    const quota = this.quotaBytes;
+    if (quota <= 0) return;
+    await attachmentsRepository.lockUploader(trx, userId);
+    const used = await attachmentsRepository.storedBytes(trx, userId);
+    if (used + size > quota) throw this.overQuota(used);
+  }
+
   /**
    * May `userId` attach a file to `messageId`? 404 unless a member of its room, 403 unless its
    * sender, 400 if it is deleted or already has an attachment. Checked before a file is stored
@@ -72,8 +108,15 @@ export class AttachmentsService {
    * rest is copied as it arrives. Over UPLOAD_MAX_BYTES → 413 as soon as the stream passes it, and
    * nothing is kept.
    */
-  async receiveStream(source: Readable, fileName: string | undefined, opts: { expected?: AttachmentFileType; truncated?: () => boolean } = {}): Promise<ReceivedFile> {
+  async receiveStream(
+    source: Readable,
+    fileName: string | undefined,
+    opts: { expected?: AttachmentFileType; truncated?: () => boolean; quotaLeft?: number } = {},
+  ): Promise<ReceivedFile> {
     const max = this.maxBytes;
+    // Past what is left of the quota the file is refused as soon as that is known (413 too).
+    const left = opts.quotaLeft ?? Infinity;
+    const overQuota = () => this.overQuota(this.quotaBytes - left);
     const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const headChunks: Buffer[] = [];
     let headBytes = 0;
@@ -91,6 +134,7 @@ export class AttachmentsService {
     let sniffed: Sniffed;
     try {
       if (head.length > max || opts.truncated?.()) throw this.tooLarge();
+      if (head.length > left) throw overQuota();
       sniffed = await sniff(head, done, fileName ?? '');
       if (opts.expected) contentTypeFor(sniffed, opts.expected);
     } catch (err) {
@@ -110,6 +154,7 @@ export class AttachmentsService {
           if (next.done) break;
           size += next.value.length;
           if (size > max) throw tooLarge();
+          if (size > left) throw overQuota();
           yield next.value;
         }
       })(),
@@ -124,13 +169,14 @@ export class AttachmentsService {
   }
 
   /** A `data:` URL (JSON or form body): decoded, checked the same way, stored. */
-  async receiveDataUrl(value: string, fileName: string | undefined, expected?: AttachmentFileType): Promise<ReceivedFile> {
+  async receiveDataUrl(value: string, fileName: string | undefined, expected?: AttachmentFileType, quotaLeft = Infinity): Promise<ReceivedFile> {
     const parsed = parseDataUrl(value);
     if (!parsed) throw fieldError('file', 'Upload the file as multipart/form-data, or send a data:<type>;base64,<data> URL.');
     // Base64 needs 4 characters per 3 bytes: anything longer than this cannot fit (checked before decoding).
     if (parsed.base64.length > Math.ceil(this.maxBytes / 3) * 4 + 4096) throw this.tooLarge();
     const data = Buffer.from(parsed.base64, 'base64');
     if (data.length > this.maxBytes) throw this.tooLarge();
+    if (data.length > quotaLeft) throw this.overQuota(this.quotaBytes - quotaLeft);
     const sniffed = await sniff(data, true, fileName ?? '');
     if (expected) contentTypeFor(sniffed, expected);
     const key = newKey('attachments', sniffed.ext);
@@ -150,6 +196,7 @@ export class AttachmentsService {
       const room = await messagesRepository.roomOf(this.ctx.db, messageId);
       return await this.ctx.writer.run(room, async (uow) => {
         await this.checkTarget(userId, messageId, uow.trx);
+        await this.checkQuota(uow.trx, userId, file.size);
         const row = await attachmentsRepository.insert(uow.trx, {
           message_id: messageId,
           uploader_id: userId,
@@ -215,6 +262,14 @@ export class AttachmentsService {
         await this.ctx.store.delete(key).catch((err) => this.ctx.log.warn({ err, key }, 'removing an attachment file failed'));
       }
     });
+  }
+
+  /** 413 with the file field's message, naming the quota: the upload would take `userId` past it. */
+  private overQuota(used: number): AppError {
+    const text =
+      `This upload would exceed your upload quota of ${this.quotaBytes} bytes (UPLOAD_QUOTA_BYTES_PER_USER; ${used} bytes stored now): ` +
+      'delete attachments or their messages to free some.';
+    return new AppError(413, 'upload_quota_exceeded', text, { file: [text] });
   }
 
   /** 413 with the file field's message (also for an upload refused by its Content-Length). */
