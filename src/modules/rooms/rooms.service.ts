@@ -3,6 +3,7 @@ import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { ChatRoomRow, Db, UserRow } from '../../db/schema.js';
 import { badRequest, fieldError, forbidden } from '../../errors.js';
+import { enforceLimit } from '../../lib/rate-limit.js';
 import { eventLog } from '../events/event-log.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import { callerAccount } from '../users/users.access.js';
@@ -28,6 +29,15 @@ export interface RoomPatch {
 }
 
 export const PRIVATE_WITH_HISTORY = 'A private conversation with messages cannot become a group (its history would show to everyone added): start a group instead.';
+
+/**
+ * Counts one join or leave of a group by `userId` (their own, not an add or removal by someone
+ * else): 429 with Retry-After beyond RATE_LIMIT_JOIN_LEAVE_PER_USER a minute (0 = off), so nobody
+ * can flood a group with joins and leaves. Called before the change, when it would be one.
+ */
+export function countJoinOrLeave(ctx: AppContext, userId: number): Promise<void> {
+  return enforceLimit(ctx.limiter, `join-leave:${userId}`, ctx.config.rateLimits.joinLeavePerUserPerMin, 60);
+}
 
 export class RoomsService {
   constructor(private readonly ctx: AppContext) {}
@@ -135,11 +145,16 @@ export class RoomsService {
     this.ctx.log.info({ roomId, userId }, 'chat room deleted');
   }
 
-  /** Public groups only; joining again is a no-op (and shows a hidden conversation again). */
+  /**
+   * Public groups only; joining again is a no-op (and shows a hidden conversation again). A join
+   * is counted by countJoinOrLeave unless the caller already is a member.
+   */
   async join(userId: number, roomId: number): Promise<RoomView> {
-    const { room } = await visibleRoom(this.ctx.db, userId, roomId);
+    const access = await visibleRoom(this.ctx.db, userId, roomId);
+    const { room } = access;
     if (!isPublicGroup(room)) throw badRequest('Only public groups can be joined.', 'not_joinable');
     const me = await callerAccount(this.ctx.db, userId);
+    if (!isActiveMember(access)) await countJoinOrLeave(this.ctx, userId);
     await this.ctx.writer.run(roomId, async (uow) => {
       const { membership: m, outcome } = await addMember(uow, { room, user: me, actorId: userId, now: nowIso() });
       if (outcome === 'existing' && m.hidden_at_message_id !== null) await membershipsRepository.update(uow.trx, m.id, { hidden_at_message_id: null });
@@ -148,9 +163,14 @@ export class RoomsService {
     return this.view(room);
   }
 
-  /** Read under the room's lock: of two leaves at once, one leaves and the other is told it is no member. */
+  /**
+   * Read under the room's lock: of two leaves at once, one leaves and the other is told it is no
+   * member. Counted by countJoinOrLeave when the caller is a member (read before the change).
+   */
   async leave(userId: number, roomId: number): Promise<void> {
     const me = await callerAccount(this.ctx.db, userId);
+    const before = await visibleRoom(this.ctx.db, userId, roomId);
+    if (isActiveMember(before) && before.room.room_type === 'group') await countJoinOrLeave(this.ctx, userId);
     await this.ctx.writer.run(roomId, async (uow) => {
       const access = await visibleRoom(uow.trx, userId, roomId);
       if (!isActiveMember(access)) throw badRequest(NOT_A_MEMBER, 'not_a_member');
