@@ -3,11 +3,13 @@ import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import type { UserRow, UsersTable } from '../../db/schema.js';
 import { isUniqueViolation } from '../../db/dialect.js';
-import { fieldErrors, forbidden, notFound, type FieldErrors } from '../../errors.js';
+import { conflict, fieldErrors, forbidden, notFound, type FieldErrors } from '../../errors.js';
 import { readImage } from '../../lib/images.js';
 import { passwordProblems } from '../../lib/passwords.js';
 import { newKey } from '../../lib/storage.js';
 import type { AuthService } from '../auth/auth.service.js';
+import { endMemberships, MembershipsMoved } from '../rooms/memberships.changes.js';
+import { membershipsRepository } from '../rooms/memberships.repository.js';
 import { usersRepository } from './users.repository.js';
 
 export interface SignupInput {
@@ -90,11 +92,18 @@ export class UsersService {
     }
   }
 
-  /** Scrubs the account (messages keep a sender id that now shows as a deleted user) and ends its sessions. */
+  /**
+   * Scrubs the account (messages keep a sender id that now shows as a deleted user), ends its
+   * memberships in the same transaction, as leaving does (each room gets `member_left`; a group it
+   * owned passes to its longest-standing admin or member, a private room simply loses it), then
+   * ends its sessions. No membership outlives the account, so it is never an heir, gets no
+   * notifications and is not counted in member_count.
+   */
   async deactivate(actorId: number, id: number): Promise<void> {
     const user = await this.get(id);
     if (actorId !== id) throw forbidden('You can only delete your own account.');
-    await usersRepository.update(this.ctx.db, id, {
+    const now = nowIso();
+    const scrubbed = {
       // Placeholders no signup can take (the username and email rules refuse spaces).
       username: `deleted user ${id}`,
       email: `deleted user ${id}`,
@@ -104,8 +113,25 @@ export class UsersService {
       bio: '',
       profile_picture: null,
       is_active: 0,
-      deleted_at: nowIso(),
-    });
+      deleted_at: now,
+    };
+    // The rooms to lock: those of its memberships now. One joined meanwhile is found under the
+    // locks (the account's row is written first, so no join can follow): then again with it.
+    let rooms = (await membershipsRepository.listActiveForUser(this.ctx.db, id)).map((m) => m.chat_room_id);
+    for (let attempt = 1; ; attempt++) {
+      const locked = rooms;
+      try {
+        await this.ctx.writer.run(locked, async (uow) => {
+          await usersRepository.update(uow.trx, id, scrubbed);
+          await endMemberships(uow, { userId: id, username: scrubbed.username, locked, now });
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof MembershipsMoved)) throw err;
+        if (attempt >= 5) throw conflict('Your memberships kept changing while the account was being deleted: try again.');
+        rooms = [...new Set([...locked, ...err.rooms])];
+      }
+    }
     await this.auth.revoke(id, { reason: 'account_deleted' });
     if (user.profile_picture) await this.ctx.store.delete(user.profile_picture);
   }
