@@ -13,6 +13,8 @@ import type { Writer } from './modules/events/writer.js';
 /** Who is online; the real-time gateway provides it (everyone is offline without one). */
 export interface PresenceReader {
   isOnline(userId: number): boolean;
+  /** How many users are online, on any instance. */
+  onlineCount(): number;
 }
 
 export interface AppContext {

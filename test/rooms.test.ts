@@ -355,7 +355,7 @@ describe('memberships (user_chats)', () => {
     await send(t, a, room.id, 'two');
     await ok(call(t, b, 'PATCH', `/api/user_chats/${(await membershipOf(t, b, room.id)).id}/`, { last_seen_message: m1.id }));
     const presence = t.ctx.presence;
-    t.ctx.presence = { isOnline: (id) => id === c.id };
+    t.ctx.presence = { isOnline: (id) => id === c.id, onlineCount: () => 1 };
     let members: any[];
     try {
       members = (await ok(call(t, b, 'GET', `/api/chat_rooms/${room.id}/members/`))).results;
@@ -384,7 +384,7 @@ describe('memberships (user_chats)', () => {
     }
     assert.deepEqual(await ok(call(t, a, 'GET', `/api/user_chats/${mine.id}/status/`)), { status: 'offline' });
     const presence = t.ctx.presence;
-    t.ctx.presence = { isOnline: (id) => id === b.id };
+    t.ctx.presence = { isOnline: (id) => id === b.id, onlineCount: () => 1 };
     try {
       assert.deepEqual(await ok(call(t, a, 'GET', `/api/user_chats/${mine.id}/status/`)), { status: 'online' });
       assert.deepEqual(await ok(call(t, b, 'GET', `/api/user_chats/${theirs.id}/status/`)), { status: 'offline' }, 'only other members count');

@@ -50,6 +50,12 @@ export class Presence implements PresenceReader {
     return false;
   }
 
+  onlineCount(): number {
+    const users = new Set(this.local.keys());
+    for (const r of this.remote.values()) for (const u of r.users) users.add(u);
+    return users.size;
+  }
+
   /** A user_status socket of `userId` opened on this instance. */
   connect(userId: number): void {
     const n = this.local.get(userId) ?? 0;

@@ -1,7 +1,12 @@
 import type { Db } from '../../db/schema.js';
 
-/** Whole-server counts for staff (accounts: usersRepository.activeIds). */
+/** Whole-server counts for staff. */
 export const statsRepository = {
+  async users(db: Db): Promise<number> {
+    const { count } = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('count')).where('is_active', '=', 1).executeTakeFirstOrThrow();
+    return Number(count);
+  },
+
   async rooms(db: Db): Promise<number> {
     const { count } = await db.selectFrom('chat_rooms').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     return Number(count);

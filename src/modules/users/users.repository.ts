@@ -1,6 +1,6 @@
-import { sql, type Updateable } from 'kysely';
+import { sql, type SelectQueryBuilder, type Updateable } from 'kysely';
 import { preparedQuery, type Param } from '../../db/prepared.js';
-import type { Db, UserRow, UsersTable } from '../../db/schema.js';
+import type { DB, Db, UserRow, UsersTable } from '../../db/schema.js';
 
 export type NewUser = Pick<UserRow, 'username' | 'email' | 'password_hash' | 'first_name' | 'last_name' | 'bio' | 'profile_picture' | 'date_joined'>;
 
@@ -12,6 +12,21 @@ const likePattern = (term: string) => `%${term.toLowerCase().replace(/[\\%_]/g, 
 
 // Runs on every send (prepared once: see db/prepared.ts).
 const activeById = preparedQuery((db, p: Param<{ id: number }>) => db.selectFrom('users').selectAll().where('id', '=', p('id')).where('is_active', '=', 1));
+
+type UserListing = { search?: string; offset: number; limit: number };
+
+/** One page of `q` and its size, with `search` over username, email and names. */
+async function listing(q: SelectQueryBuilder<DB, 'users', {}>, opts: UserListing): Promise<{ count: number; rows: UserRow[] }> {
+  if (opts.search) {
+    const p = likePattern(opts.search);
+    q = q.where((eb) => eb.or(['username_key', 'email_key', 'first_name', 'last_name'].map((col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`)));
+  }
+  const [{ count }, rows] = await Promise.all([
+    q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+    q.selectAll().orderBy('id').offset(opts.offset).limit(opts.limit).execute(),
+  ]);
+  return { count: Number(count), rows };
+}
 
 export const usersRepository = {
   async insert(db: Db, u: NewUser): Promise<UserRow> {
@@ -44,23 +59,9 @@ export const usersRepository = {
     };
   },
 
-  async list(db: Db, opts: { search?: string; offset: number; limit: number }): Promise<{ count: number; rows: UserRow[] }> {
-    let q = db.selectFrom('users').where('is_active', '=', 1);
-    if (opts.search) {
-      const p = likePattern(opts.search);
-      q = q.where((eb) =>
-        eb.or(
-          ['username_key', 'email_key', 'first_name', 'last_name'].map(
-            (col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`,
-          ),
-        ),
-      );
-    }
-    const [{ count }, rows] = await Promise.all([
-      q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
-      q.selectAll().orderBy('id').offset(opts.offset).limit(opts.limit).execute(),
-    ]);
-    return { count: Number(count), rows };
+  /** Active accounts, oldest first, with `search` over username, email and names. */
+  list(db: Db, opts: UserListing): Promise<{ count: number; rows: UserRow[] }> {
+    return listing(db.selectFrom('users').where('is_active', '=', 1), opts);
   },
 
   /** The accounts holding this username or this email (none, one, or two different ones). */
@@ -74,23 +75,8 @@ export const usersRepository = {
   },
 
   /** As list, with deactivated accounts too (not deleted ones, which are scrubbed placeholders): the staff's view. */
-  async listUndeleted(db: Db, opts: { search?: string; offset: number; limit: number }): Promise<{ count: number; rows: UserRow[] }> {
-    let q = db.selectFrom('users').where('deleted_at', 'is', null);
-    if (opts.search) {
-      const p = likePattern(opts.search);
-      q = q.where((eb) =>
-        eb.or(
-          ['username_key', 'email_key', 'first_name', 'last_name'].map(
-            (col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`,
-          ),
-        ),
-      );
-    }
-    const [{ count }, rows] = await Promise.all([
-      q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
-      q.selectAll().orderBy('id').offset(opts.offset).limit(opts.limit).execute(),
-    ]);
-    return { count: Number(count), rows };
+  listUndeleted(db: Db, opts: UserListing): Promise<{ count: number; rows: UserRow[] }> {
+    return listing(db.selectFrom('users').where('deleted_at', 'is', null), opts);
   },
 
   /** Turns an account (not a deleted one) on or off; undefined when there is no such account. */
@@ -107,11 +93,6 @@ export const usersRepository = {
   /** Makes an account (not a deleted one) staff; undefined when there is no such account. */
   makeStaff(db: Db, id: number): Promise<UserRow | undefined> {
     return db.updateTable('users').set({ is_staff: 1 }).where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
-  },
-
-  /** Ids of every active account (for counting them, and who of them is online). */
-  async activeIds(db: Db): Promise<number[]> {
-    return (await db.selectFrom('users').select('id').where('is_active', '=', 1).execute()).map((r) => r.id);
   },
 
   async update(db: Db, id: number, patch: Updateable<UsersTable>): Promise<UserRow> {
