@@ -117,7 +117,7 @@ describe('accounts', () => {
     assert.deepEqual(body.password, ['This field is required.']);
   });
 
-  it('lists users 20 a page with next/previous and searches name, username and email', async () => {
+  it('lists users 20 a page with next/previous and searches name, username and whole emails', async () => {
     const tag = uniq('zz');
     for (let i = 0; i < 22; i++) await signup(t.app, { first_name: `${tag}`, username: `${tag}_${i}`, email: `${tag}_${i}@example.com` });
     const me = await signup(t.app);
@@ -135,8 +135,11 @@ describe('accounts', () => {
     assert.ok(b2.previous);
     const ids = new Set([...b1.results, ...b2.results].map((u: { id: number }) => u.id));
     assert.equal(ids.size, 22);
-    const byEmail = await t.app.inject({ method: 'GET', url: `/api/users/?search=${tag.toUpperCase()}_1@EXAMPLE`, headers: me.auth });
-    assert.equal(byEmail.json().count, 1);
+    const byEmail = await t.app.inject({ method: 'GET', url: `/api/users/?search=${tag.toUpperCase()}_1@EXAMPLE.com`, headers: me.auth });
+    assert.equal(byEmail.json().count, 1, 'a whole address, in any case');
+    const partEmail = await t.app.inject({ method: 'GET', url: `/api/users/?search=_1@example.com`, headers: me.auth });
+    assert.equal(partEmail.json().count, 0, 'addresses cannot be read off the search');
+    assert.ok(b1.results.every((u: { email: string | null; status: string | null }) => u.email === null && u.status === null), 'strangers see no email or presence');
     const wildcard = await t.app.inject({ method: 'GET', url: `/api/users/?search=%25`, headers: me.auth });
     assert.equal(wildcard.json().count, 0, 'a % in the search is a literal character');
   });
@@ -144,6 +147,21 @@ describe('accounts', () => {
   it('requires a token to list or retrieve users', async () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/users/' })).statusCode, 401);
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/users/1/' })).statusCode, 401);
+  });
+
+  it('shows email to the account itself and staff, presence also to room mates, neither to strangers', async () => {
+    const [me, mate, stranger, staff] = [await signup(t.app), await signup(t.app), await signup(t.app), await signup(t.app)];
+    await t.ctx.db.updateTable('users').set({ is_staff: 1 }).where('id', '=', staff.id).execute();
+    const room = await t.app.inject({ method: 'POST', url: '/api/chat_rooms/', headers: me.auth, payload: { room_type: 'private', members: [mate.id] } });
+    assert.equal(room.statusCode, 201);
+    const seenBy = async (viewer: typeof me) => (await t.app.inject({ method: 'GET', url: `/api/users/${me.id}/`, headers: viewer.auth })).json();
+    const own = await seenBy(me);
+    assert.deepEqual([own.email, own.status], [me.email, 'offline']);
+    assert.deepEqual([(await seenBy(staff)).email, (await seenBy(staff)).status], [me.email, 'offline']);
+    const byMate = await seenBy(mate);
+    assert.deepEqual([byMate.email, byMate.status], [null, 'offline']);
+    const byStranger = await seenBy(stranger);
+    assert.deepEqual([byStranger.email, byStranger.status, byStranger.last_seen, byStranger.username], [null, null, null, me.username]);
   });
 
   it('retrieves a user and answers 404 for an unknown one', async () => {

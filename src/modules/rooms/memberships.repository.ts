@@ -14,6 +14,22 @@ const activeMembers = (db: Db, chatRoomId: number) =>
     .orderBy('m.id');
 
 export const membershipsRepository = {
+  /** Those of `ids` who share a room with `userId` (both active members), `userId` included if listed. */
+  async sharingARoom(db: Db, userId: number, ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows = await db
+      .selectFrom('memberships as mine')
+      .innerJoin('memberships as theirs', 'theirs.chat_room_id', 'mine.chat_room_id')
+      .select('theirs.user_id')
+      .distinct()
+      .where('mine.user_id', '=', userId)
+      .where('mine.is_active', '=', 1)
+      .where('theirs.is_active', '=', 1)
+      .where('theirs.user_id', 'in', ids)
+      .execute();
+    return new Set(rows.map((r) => r.user_id));
+  },
+
   insert(db: Db, m: Insertable<MembershipsTable>): Promise<MembershipRow> {
     return db.insertInto('memberships').values(m).returningAll().executeTakeFirstOrThrow();
   },

@@ -15,11 +15,22 @@ const activeById = preparedQuery((db, p: Param<{ id: number }>) => db.selectFrom
 
 type UserListing = { search?: string; offset: number; limit: number };
 
-/** One page of `q` and its size, with `search` over username, email and names. */
-async function listing(q: SelectQueryBuilder<DB, 'users', {}>, opts: UserListing): Promise<{ count: number; rows: UserRow[] }> {
-  if (opts.search) {
-    const p = likePattern(opts.search);
-    q = q.where((eb) => eb.or(['username_key', 'email_key', 'first_name', 'last_name'].map((col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`)));
+/**
+ * One page of `q` and its size, with `search` in username and names, and in email: anywhere in it
+ * (`emailAnywhere`, the staff's view) or else only the whole address, so nobody reads addresses
+ * they did not already know off the search.
+ */
+async function listing(q: SelectQueryBuilder<DB, 'users', {}>, opts: UserListing, emailAnywhere: boolean): Promise<{ count: number; rows: UserRow[] }> {
+  const search = opts.search;
+  if (search) {
+    const p = likePattern(search);
+    const cols = emailAnywhere ? ['username_key', 'email_key', 'first_name', 'last_name'] : ['username_key', 'first_name', 'last_name'];
+    q = q.where((eb) =>
+      eb.or([
+        ...cols.map((col) => sql<boolean>`lower(${sql.ref(col)}) like ${p} escape '\\'`),
+        ...(emailAnywhere ? [] : [eb('email_key', '=', emailKey(search))]),
+      ]),
+    );
   }
   const [{ count }, rows] = await Promise.all([
     q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
@@ -59,9 +70,9 @@ export const usersRepository = {
     };
   },
 
-  /** Active accounts, oldest first, with `search` over username, email and names. */
+  /** Active accounts, oldest first, with `search` in username and names, or equal to the email. */
   list(db: Db, opts: UserListing): Promise<{ count: number; rows: UserRow[] }> {
-    return listing(db.selectFrom('users').where('is_active', '=', 1), opts);
+    return listing(db.selectFrom('users').where('is_active', '=', 1), opts, false);
   },
 
   /** The accounts holding this username or this email (none, one, or two different ones). */
@@ -76,7 +87,7 @@ export const usersRepository = {
 
   /** As list, with deactivated accounts too (not deleted ones, which are scrubbed placeholders): the staff's view. */
   listUndeleted(db: Db, opts: UserListing): Promise<{ count: number; rows: UserRow[] }> {
-    return listing(db.selectFrom('users').where('deleted_at', 'is', null), opts);
+    return listing(db.selectFrom('users').where('deleted_at', 'is', null), opts, true);
   },
 
   /** Turns an account (not a deleted one) on or off; undefined when there is no such account. */

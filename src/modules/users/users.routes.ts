@@ -11,6 +11,7 @@ import { imageTooLarge } from '../../lib/images.js';
 import { PAGE_SIZE, type UsersService } from './users.service.js';
 import { ProfileBody, SignupBody, User, UserListQuery } from './users.schemas.js';
 import { userView } from './users.view.js';
+import { visibilityOf } from './users.visibility.js';
 
 const IMAGE_MIME = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
 const FORMS = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'];
@@ -36,6 +37,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users: Us
     'larger than the picture limit plus the form\'s allowance, else when the file passes the limit); the rest of the body is read and dropped ' +
     '(bounded) before the connection closes, so the client receives the 413.';
   const tags = ['users'];
+  const SEEN =
+    '`email` shows to the account itself and to staff only; `status` and `last_seen` also to people who share a room with it ' +
+    '(they get its live presence anyway). Hidden fields are null.';
 
   app.post('/api/users/', {
     config: { auth: false, maxBodyBytes: maxMultipartBytes },
@@ -47,16 +51,20 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users: Us
   });
 
   app.get('/api/users/', {
-    schema: { tags, summary: 'List users (20 a page); search matches username, name or email', querystring: UserListQuery, response: { 200: Paginated(User), ...errors(400, 401) } },
+    schema: { tags, summary: 'List users (20 a page); search matches username, name or email', description: `${SEEN} \`search\` finds a part of a username or name, and an email only whole (case-insensitive), so addresses cannot be read off the search.`, querystring: UserListQuery, response: { 200: Paginated(User), ...errors(400, 401) } },
   }, async (request) => {
     const page = request.query.page ?? 1;
     const { count, rows } = await users.list(request.query.search, page);
-    return { count, ...pageLinks(request, ctx.config, page, PAGE_SIZE, count), results: rows.map((u) => userView(ctx, request, u)) };
+    const seen = await visibilityOf(ctx.db, request.auth.userId, rows.map((u) => u.id));
+    return { count, ...pageLinks(request, ctx.config, page, PAGE_SIZE, count), results: rows.map((u) => userView(ctx, request, u, seen(u.id))) };
   });
 
   app.get('/api/users/:id/', {
-    schema: { tags, summary: 'Retrieve a user', params: IdParams, response: { 200: User, ...errors(401, 404) } },
-  }, async (request) => userView(ctx, request, await users.get(request.params.id)));
+    schema: { tags, summary: 'Retrieve a user', description: SEEN, params: IdParams, response: { 200: User, ...errors(401, 404) } },
+  }, async (request) => {
+    const user = await users.get(request.params.id);
+    return userView(ctx, request, user, (await visibilityOf(ctx.db, request.auth.userId, [user.id]))(user.id));
+  });
 
   const update = {
     config: { maxBodyBytes: maxMultipartBytes },

@@ -4,13 +4,13 @@ import { Nullable } from '../../http/schemas.js';
 export const User = Type.Object({
   id: Type.Integer(),
   username: Type.String(),
-  email: Type.String(),
+  email: Nullable(Type.String({ description: 'Shown to the account itself and to staff; null for everyone else' })),
   first_name: Type.String(),
   last_name: Type.String(),
   bio: Type.String(),
   profile_picture: Nullable(Type.String({ description: 'Absolute URL of the image, or null' })),
-  status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
-  last_seen: Nullable(Type.String({ description: 'ISO-8601 UTC' })),
+  status: Nullable(Type.Union([Type.Literal('online'), Type.Literal('offline')], { description: 'Shown to the account itself, staff and people sharing a room with it (who get its live presence too); null for everyone else' })),
+  last_seen: Nullable(Type.String({ description: 'ISO-8601 UTC; null when never, or hidden as `status` is' })),
   date_joined: Type.String(),
   is_staff: Type.Boolean({ description: 'true: a member of staff, who may use /api/admin/ (the web client shows its admin page)' }),
 });
