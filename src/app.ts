@@ -19,6 +19,7 @@ import { webRoutes } from './http/web.js';
 import { registerHostCheck } from './http/urls.js';
 import { PasswordHasher } from './lib/passwords.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './lib/rate-limit.js';
+import { FallbackRateLimiter } from './lib/rate-limit-fallback.js';
 import { loadSigningSecret } from './lib/secret.js';
 import { LocalFileStore } from './lib/storage.js';
 import { TokenSigner } from './lib/tokens.js';
@@ -141,7 +142,9 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   const revocations = new Revocations(database.db, bus, config.accessTokenTtlSec * 1000, app.log);
   await revocations.start();
 
-  const limiter = redisBus ? new RedisRateLimiter(redisBus.client, `${config.redisPrefix}rl:`) : new MemoryRateLimiter();
+  const limiter = redisBus
+    ? new FallbackRateLimiter(new RedisRateLimiter(redisBus.client, `${config.redisPrefix}rl:`), new MemoryRateLimiter(), () => redisBus.client.status === 'ready', app.log)
+    : new MemoryRateLimiter();
   // The gateway first: the writer tells its log tail of every commit, and services read presence.
   const gateway = new Gateway({ config, db: database.db, bus, log: app.log, revocations });
   const handlers = new EventHandlers();

@@ -68,6 +68,10 @@ const MULTIPART_PARSE_ERRORS = [
   /^The needle cannot/,
   /^Unsupported Content-Type\.$/,
 ];
+/** ioredis giving up on a command while Redis is unreachable (it retries a few times first). */
+const isRedisUnavailable = (e: unknown) =>
+  e instanceof Error && (e.name === 'MaxRetriesPerRequestError' || e.message === 'Connection is closed.' || /^Stream isn't writeable/.test(e.message));
+
 const isMultipartParseError = (e: FastifyError) =>
   !e.code && !e.statusCode && typeof e.message === 'string' && MULTIPART_PARSE_ERRORS.some((re) => re.test(e.message));
 
@@ -92,6 +96,10 @@ export function sendError(reply: FastifyReply, err: unknown, request: FastifyReq
   if (isDatabaseUnavailable(err)) {
     request.log.warn({ err: (err as Error).message }, 'database unavailable');
     return reply.code(503).header('retry-after', '5').send({ detail: 'The database is unavailable: try again in a few seconds.', code: 'unavailable', request_id: request.id });
+  }
+  if (isRedisUnavailable(err)) {
+    request.log.warn({ err: (err as Error).message }, 'redis unavailable');
+    return reply.code(503).header('retry-after', '5').send({ detail: 'A shared service (Redis) is unavailable: try again in a few seconds.', code: 'unavailable', request_id: request.id });
   }
   request.log.error({ err }, 'unhandled error');
   return reply.code(500).send({ detail: 'Internal server error.', code: 'server_error', request_id: request.id });

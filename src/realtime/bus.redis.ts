@@ -9,7 +9,7 @@ export class RedisBus implements Bus {
   private readonly resyncListeners: Array<() => void> = [];
   private connectedOnce = false;
 
-  constructor(url: string, log: FastifyBaseLogger, private readonly prefix: string) {
+  constructor(url: string, private readonly log: FastifyBaseLogger, private readonly prefix: string) {
     this.pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.sub = new Redis(url, { lazyConnect: true });
     this.pub.on('error', (err) => log.warn({ err: err.message }, 'redis (publish) error'));
@@ -37,7 +37,10 @@ export class RedisBus implements Bus {
   async subscribe(channel: string, handler: BusHandler) {
     if (this.subs.add(channel, handler)) await this.sub.subscribe(this.prefix + channel);
     return async () => {
-      if (this.subs.remove(channel, handler)) await this.sub.unsubscribe(this.prefix + channel);
+      if (!this.subs.remove(channel, handler)) return;
+      // While Redis is away there is nothing to leave (a message that arrives after a reconnect finds no handler).
+      if (this.sub.status !== 'ready') return;
+      await this.sub.unsubscribe(this.prefix + channel).catch((err: Error) => this.log.warn({ err: err.message }, 'redis unsubscribe failed'));
     };
   }
 

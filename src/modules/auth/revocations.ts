@@ -46,7 +46,12 @@ export class Revocations {
   async publish(sessionIds: number[]): Promise<void> {
     if (sessionIds.length === 0) return;
     this.apply(sessionIds);
-    await this.bus.publish(CHANNEL, JSON.stringify(sessionIds));
+    try {
+      await this.bus.publish(CHANNEL, JSON.stringify(sessionIds));
+    } catch (err) {
+      // Committed already: the other instances reload the list from the database when the bus is back.
+      this.log.warn({ err: (err as Error).message }, 'revocation not announced: the bus is down');
+    }
   }
 
   onRevoked(listener: (sessionIds: number[]) => void): void {

@@ -1,0 +1,70 @@
+// Redis going away: REST keeps working (rate limits count per instance meanwhile), /readyz names
+// Redis, and once it is back, a socket resuming with ?since= gets what it missed.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { call, chatApp, group, send, users } from './chat-helpers.js';
+import { login, type TestApp } from './helpers.js';
+import { freePort } from './process-helpers.js';
+import { connect, listen } from './ws-helpers.js';
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
+    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+  });
+  return proc;
+}
+
+const stop = (proc: ChildProcess) => new Promise<void>((resolve) => {
+  if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+  proc.once('exit', () => resolve());
+  proc.kill('SIGKILL');
+});
+
+describe('Redis going away', () => {
+  let t: TestApp;
+  let redis: ChildProcess;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    redis = await startRedis(port);
+    t = await chatApp({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'down-test:' });
+  });
+  after(async () => {
+    await t.close();
+    await stop(redis);
+  });
+
+  it('keeps REST working, says so in /readyz, and lets sockets catch up by replay', async () => {
+    const [me, friend] = await users(t, 2);
+    const room = await group(t, me, [friend], false);
+    const base = await listen(t);
+    const sock = await connect(base, '/ws/general_updates/', { token: friend.access });
+    const before = await send(t, me, room.id, 'before');
+    const seen = await sock.next((e) => e.type === 'new_message' && e.message.id === before.id);
+    await sock.close();
+
+    await stop(redis);
+    const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 503);
+    assert.equal(ready.json().checks.redis, 'unavailable');
+    assert.equal(ready.json().checks.database, 'ok');
+    // Log-in (rate limited), sending, reading and logging out all still work.
+    const session = await login(t.app, me.email);
+    const during = await send(t, me, room.id, 'while Redis is down');
+    assert.equal((await call(t, friend, 'GET', `/api/messages/?chat_room=${room.id}`)).json().results[0].id, during.id);
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/auth/logout/', headers: session.auth })).statusCode, 204);
+    // Socket tickets live in Redis: a clear 503 until it is back.
+    const ticket = await call(t, friend, 'POST', '/api/auth/ws-ticket/');
+    assert.equal(ticket.statusCode, 503, ticket.body);
+
+    redis = await startRedis(port);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+    const back = await connect(base, '/ws/general_updates/', { token: friend.access, query: { since: seen.id } });
+    const missed = await back.next((e) => e.type === 'new_message' && e.message.id === during.id);
+    assert.equal(missed.message.content, 'while Redis is down');
+    await back.close();
+  });
+});
