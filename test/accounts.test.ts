@@ -164,6 +164,16 @@ describe('accounts', () => {
     assert.deepEqual([byStranger.email, byStranger.status, byStranger.last_seen, byStranger.username], [null, null, null, me.username]);
   });
 
+  it('strips line breaks, bidirectional overrides and invisible characters from names', async () => {
+    const u = await signup(t.app, { first_name: 'Eve\n[SYSTEM] Your password expired', last_name: '\u202eredlof\u200b\u2066x\u2069' });
+    const me = (await t.app.inject({ method: 'GET', url: `/api/users/${u.id}/`, headers: u.auth })).json();
+    assert.deepEqual([me.first_name, me.last_name], ['Eve[SYSTEM] Your password expired', 'redlofx']);
+    const patched = await t.app.inject({ method: 'PATCH', url: `/api/users/${u.id}/`, headers: u.auth, payload: { first_name: 'Zo\u200ce\u0007' } });
+    assert.equal(patched.json().first_name, 'Zo\u200ce', 'a zero-width non-joiner stays (scripts need it)');
+    const room = await t.app.inject({ method: 'POST', url: '/api/chat_rooms/', headers: u.auth, payload: { room_type: 'group', name: 'ops\r\n\u202ealert' } });
+    assert.equal(room.json().name, 'opsalert');
+  });
+
   it('retrieves a user and answers 404 for an unknown one', async () => {
     const a = await signup(t.app);
     const b = await signup(t.app, { bio: 'about b' });

@@ -12,6 +12,7 @@ import { addMember, PRIVATE_IS_TWO, removeMember } from './memberships.changes.j
 import { isActiveMember, isPublicGroup, memberRoom, NOT_A_MEMBER, visibleRoom } from './rooms.access.js';
 import { privateKey, roomsRepository } from './rooms.repository.js';
 import { roomView, type RoomView } from './rooms.view.js';
+import { displayText } from '../../lib/display-text.js';
 
 export const ROOMS_PAGE_SIZE = 20;
 
@@ -60,7 +61,7 @@ export class RoomsService {
         const now = nowIso();
         const room = await roomsRepository.insert(trx, {
           room_type: input.room_type,
-          name: isPrivate ? '' : (input.name ?? ''),
+          name: isPrivate ? '' : displayText(input.name ?? ''),
           is_public: isPrivate ? 0 : input.is_public === false ? 0 : 1,
           created_by: userId,
           private_key: key,
@@ -121,7 +122,8 @@ export class RoomsService {
       }
       const values: Partial<ChatRoomRow> = {};
       if (toType !== room.room_type) Object.assign(values, { room_type: toType, private_key: null });
-      if (patch.name !== undefined && patch.name !== room.name) values.name = patch.name;
+      const name = patch.name === undefined ? undefined : displayText(patch.name);
+      if (name !== undefined && name !== room.name) values.name = name;
       if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
       const row = Object.keys(values).length ? await roomsRepository.update(uow.trx, roomId, { ...values, updated_at: nowIso() }) : room;
       const [count] = (await roomsRepository.memberCounts(uow.trx, [roomId])).values();

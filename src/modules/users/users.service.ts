@@ -11,6 +11,7 @@ import type { AuthService } from '../auth/auth.service.js';
 import { endMemberships, MembershipsMoved } from '../rooms/memberships.changes.js';
 import { membershipsRepository } from '../rooms/memberships.repository.js';
 import { usersRepository } from './users.repository.js';
+import { displayText } from '../../lib/display-text.js';
 
 export interface SignupInput {
   username: string;
@@ -45,8 +46,8 @@ export class UsersService {
         username: input.username,
         email: input.email.trim(),
         password_hash: passwordHash,
-        first_name: input.first_name ?? '',
-        last_name: input.last_name ?? '',
+        first_name: displayText(input.first_name ?? ''),
+        last_name: displayText(input.last_name ?? ''),
         bio: input.bio ?? '',
         profile_picture: picture,
         date_joined: nowIso(),
@@ -75,7 +76,8 @@ export class UsersService {
     await this.checkTaken(errors, { ...patch, exceptId: id });
     if (Object.keys(errors).length) throw fieldErrors(errors);
     const values: Updateable<UsersTable> = {};
-    for (const k of ['username', 'first_name', 'last_name', 'bio'] as const) if (patch[k] !== undefined) values[k] = patch[k];
+    for (const k of ['username', 'bio'] as const) if (patch[k] !== undefined) values[k] = patch[k];
+    for (const k of ['first_name', 'last_name'] as const) if (patch[k] !== undefined) values[k] = displayText(patch[k]);
     if (patch.email !== undefined) values.email = patch.email.trim();
     if (patch.profile_picture !== undefined) values.profile_picture = patch.profile_picture === null || patch.profile_picture === '' ? null : await this.storePicture(patch.profile_picture);
     // An empty PATCH (or one whose fields were all unknown, hence removed) changes nothing: an
