@@ -16,8 +16,13 @@ import { Presence } from './presence.js';
 import { Throttle } from './throttle.js';
 import { realtimeRepository as repo } from './realtime.repository.js';
 
-/** A user's `typing` in a room is relayed at most once per this interval (clients repeat it every few seconds). */
-export const TYPING_INTERVAL_MS = 2000;
+/**
+ * A user's `typing` in a room, from all their sockets together: up to TYPING_BURST frames at once
+ * (typing, sending, typing again right away), then one per TYPING_INTERVAL_MS. Clients repeat it
+ * every few seconds.
+ */
+export const TYPING_INTERVAL_MS = 1000;
+export const TYPING_BURST = 3;
 
 /** What the gateway needs of the app: everything but the services, which are built after it. */
 export type GatewayContext = Pick<AppContext, 'config' | 'db' | 'bus' | 'log' | 'revocations'>;
@@ -33,7 +38,7 @@ export class Gateway {
   /** Reads the event log for this instance's sockets; the writer tells it of each commit. */
   readonly tail: LogTail;
   private deps: GatewayDeps | null = null;
-  private readonly typing = new Throttle(TYPING_INTERVAL_MS);
+  private readonly typing = new Throttle(TYPING_INTERVAL_MS, TYPING_BURST);
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly ctx: GatewayContext) {
