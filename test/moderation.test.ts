@@ -57,8 +57,10 @@ describe('bans', () => {
     assert.equal(note.body, `${admin.username} banned you from "${room.name}": spam links`);
 
     // No join (a public group), no re-add, no seed-0 send that joins first: 403 each.
-    assert.equal((await call(t, victim, 'POST', `/api/chat_rooms/${room.id}/join/`)).statusCode, 403);
-    assert.equal((await call(t, friend, 'POST', '/api/user_chats/', { chat_room: room.id, user: victim.id })).statusCode, 403);
+    const join = await call(t, victim, 'POST', `/api/chat_rooms/${room.id}/join/`);
+    assert.deepEqual([join.statusCode, join.json().detail], [403, 'You are banned from this group.']);
+    const added = await call(t, friend, 'POST', '/api/user_chats/', { chat_room: room.id, user: victim.id });
+    assert.deepEqual([added.statusCode, added.json().detail], [403, 'This user is banned from this group.']);
     assert.equal((await call(t, victim, 'POST', '/api/user_chats/', { chat_room: room.id })).statusCode, 403);
     assert.equal((await call(t, victim, 'POST', '/message/', { chatid: room.id, message: 'let me in' })).statusCode, 403);
     assert.equal((await call(t, victim, 'GET', `/api/messages/?chat_room=${room.id}`)).statusCode, 403, 'no history');

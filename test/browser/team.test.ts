@@ -176,7 +176,7 @@ describe('web client: running a group', { skip: skip ?? false }, () => {
     // The invite still shows the group, but joining is refused with the server's words.
     await carol.page.goto(inviteUrl);
     await carol.page.getByRole('button', { name: `Join ${group}` }).click();
-    await carol.page.getByRole('alert').filter({ hasText: 'This user is banned from this group.' }).waitFor();
+    await carol.page.getByRole('alert').filter({ hasText: 'You are banned from this group.' }).waitFor();
     assert.equal(await conversationLink(carol.page, group).count(), 0);
 
     await row.getByRole('button', { name: `Unban ${carol.username}` }).click();

@@ -29,7 +29,7 @@ export async function addMember(
   if (!(await activeAccount(trx, a.user.id))) {
     throw a.user.id === a.actorId ? unauthorized() : fieldError('user', `Invalid pk "${a.user.id}" - object does not exist.`);
   }
-  if (await bansRepository.isBanned(trx, a.room.id, a.user.id)) throw forbidden(BANNED);
+  if (await bansRepository.isBanned(trx, a.room.id, a.user.id)) throw forbidden(a.user.id === a.actorId ? 'You are banned from this group.' : BANNED);
   if (a.room.room_type === 'private') await claimPrivatePair(trx, a.room, a.user.id);
   const fresh = {
     role: a.role ?? 'member',
