@@ -57,6 +57,8 @@ export function startChatServer(dataDir: string, extra: Record<string, string> =
     // Set-up creates many accounts from one address; the limits are not what is measured.
     RATE_LIMIT_SIGNUP_PER_IP: '0',
     RATE_LIMIT_LOGIN_PER_IP: '0',
+    RATE_LIMIT_ROOMS_PER_USER: '0',
+    RATE_LIMIT_ADDS_PER_USER: '0',
     // The write path's knobs pass through, to measure them (README, "How writes become events").
     ...Object.fromEntries(WRITE_KNOBS.filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     ...extra,

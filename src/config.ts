@@ -53,6 +53,10 @@ export interface Config {
     loginAccountCeiling: number;
     loginFailureWindowSec: number;
     messagesPerUserPerMin: number;
+    /** Rooms one user creates per hour. */
+    roomsPerUserPerHour: number;
+    /** People one user adds to rooms per hour (at creation or later). */
+    addsPerUserPerHour: number;
     /** Joins plus leaves of groups per user per minute. */
     joinLeavePerUserPerMin: number;
     /** Attachment uploads per user per minute (attempts, whatever their outcome). */
@@ -212,6 +216,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       loginAccountCeiling: int(env, 'RATE_LIMIT_LOGIN_ACCOUNT_CEILING', 100, 0),
       loginFailureWindowSec: int(env, 'RATE_LIMIT_LOGIN_FAILURE_WINDOW', 15 * 60, 1),
       messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),
+      roomsPerUserPerHour: int(env, 'RATE_LIMIT_ROOMS_PER_USER', 60, 0),
+      addsPerUserPerHour: int(env, 'RATE_LIMIT_ADDS_PER_USER', 300, 0),
       joinLeavePerUserPerMin: int(env, 'RATE_LIMIT_JOIN_LEAVE_PER_USER', 20, 0),
       uploadsPerUserPerMin: int(env, 'RATE_LIMIT_UPLOADS_PER_USER', 100, 0),
     }),

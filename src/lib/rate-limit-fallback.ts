@@ -15,8 +15,8 @@ export class FallbackRateLimiter implements RateLimiter {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  consume(key: string, limit: number, windowSec: number): Promise<Verdict> {
-    return this.either((l) => l.consume(key, limit, windowSec));
+  consume(key: string, limit: number, windowSec: number, cost?: number): Promise<Verdict> {
+    return this.either((l) => l.consume(key, limit, windowSec, cost));
   }
 
   reset(key: string): Promise<void> {

@@ -10,8 +10,8 @@ export interface Verdict {
 }
 
 export interface RateLimiter {
-  /** Counts one hit and says whether it is within `limit` per `windowSec`. */
-  consume(key: string, limit: number, windowSec: number): Promise<Verdict>;
+  /** Counts `cost` hits (default 1) and says whether the count is within `limit` per `windowSec`. */
+  consume(key: string, limit: number, windowSec: number, cost?: number): Promise<Verdict>;
   reset(key: string): Promise<void>;
   /** Remembers `key` for `ttlSec` seconds (e.g. an address an account has logged in from). */
   remember(key: string, ttlSec: number): Promise<void>;
@@ -48,9 +48,9 @@ function expandIPv6(ip: string): string[] {
 }
 
 /** Counts one hit on `key`; 429 with Retry-After beyond `limit` per `windowSec` (a limit of 0 is off). */
-export async function enforceLimit(limiter: RateLimiter, key: string, limit: number, windowSec: number): Promise<void> {
-  if (limit <= 0) return;
-  const verdict = await limiter.consume(key, limit, windowSec);
+export async function enforceLimit(limiter: RateLimiter, key: string, limit: number, windowSec: number, cost = 1): Promise<void> {
+  if (limit <= 0 || cost <= 0) return;
+  const verdict = await limiter.consume(key, limit, windowSec, cost);
   if (!verdict.ok) throw tooManyRequests(verdict.retryAfterSec);
 }
 
@@ -59,12 +59,12 @@ export class MemoryRateLimiter implements RateLimiter {
   private readonly remembered = new Map<string, number>();
   private lastSweep = Date.now();
 
-  async consume(key: string, limit: number, windowSec: number): Promise<Verdict> {
+  async consume(key: string, limit: number, windowSec: number, cost = 1): Promise<Verdict> {
     const now = Date.now();
     this.sweep(now);
     let w = this.windows.get(key);
     if (!w || w.resetAt <= now) this.windows.set(key, (w = { count: 0, resetAt: now + windowSec * 1000 }));
-    w.count++;
+    w.count += cost;
     return { ok: w.count <= limit, retryAfterSec: Math.max(1, Math.ceil((w.resetAt - now) / 1000)) };
   }
 
@@ -93,9 +93,9 @@ export class MemoryRateLimiter implements RateLimiter {
 export class RedisRateLimiter implements RateLimiter {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
-  async consume(key: string, limit: number, windowSec: number): Promise<Verdict> {
+  async consume(key: string, limit: number, windowSec: number, cost = 1): Promise<Verdict> {
     const k = this.prefix + key;
-    const res = await this.redis.multi().incr(k).pexpire(k, windowSec * 1000, 'NX').pttl(k).exec();
+    const res = await this.redis.multi().incrby(k, cost).pexpire(k, windowSec * 1000, 'NX').pttl(k).exec();
     const count = Number(res?.[0]?.[1] ?? 0);
     const ttl = Number(res?.[2]?.[1] ?? windowSec * 1000);
     return { ok: count <= limit, retryAfterSec: Math.max(1, Math.ceil(ttl / 1000)) };

@@ -9,6 +9,7 @@ import { membershipsRepository, type MembershipWithRoom } from './memberships.re
 import { memberRoom, visibleRoom } from './rooms.access.js';
 import { roomsRepository } from './rooms.repository.js';
 import { membershipView, type MembershipView } from './rooms.view.js';
+import { enforceLimit } from '../../lib/rate-limit.js';
 
 export interface MembershipPatch {
   is_read?: boolean;
@@ -43,6 +44,7 @@ export class MembershipsService {
   async add(actorId: number, input: { chat_room: number; user?: number }): Promise<{ membership: MembershipView; created: boolean }> {
     const targetId = input.user ?? actorId;
     const self = targetId === actorId;
+    if (!self) await enforceLimit(this.ctx.limiter, `adds:${actorId}`, this.ctx.config.rateLimits.addsPerUserPerHour, 3600);
     const access = self ? await visibleRoom(this.ctx.db, actorId, input.chat_room) : await memberRoom(this.ctx.db, actorId, input.chat_room);
     const target = await usersRepository.findActive(this.ctx.db, targetId);
     if (!target) {

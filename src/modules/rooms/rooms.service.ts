@@ -3,6 +3,7 @@ import { nowIso } from '../../context.js';
 import { isUniqueViolation } from '../../db/dialect.js';
 import type { ChatRoomRow, Db, UserRow } from '../../db/schema.js';
 import { badRequest, fieldError, forbidden } from '../../errors.js';
+import { displayText } from '../../lib/display-text.js';
 import { enforceLimit } from '../../lib/rate-limit.js';
 import { eventLog } from '../events/event-log.js';
 import { messagesRepository } from '../messages/messages.repository.js';
@@ -12,7 +13,6 @@ import { addMember, PRIVATE_IS_TWO, removeMember } from './memberships.changes.j
 import { isActiveMember, isPublicGroup, memberRoom, NOT_A_MEMBER, visibleRoom } from './rooms.access.js';
 import { privateKey, roomsRepository } from './rooms.repository.js';
 import { roomView, type RoomView } from './rooms.view.js';
-import { displayText } from '../../lib/display-text.js';
 
 export const ROOMS_PAGE_SIZE = 20;
 
@@ -45,8 +45,12 @@ export class RoomsService {
 
   /** `created` is false when the private room of this pair already existed (it is returned instead). */
   async create(userId: number, input: CreateRoomInput): Promise<{ room: RoomView; created: boolean }> {
+    const limits = this.ctx.config.rateLimits;
+    await enforceLimit(this.ctx.limiter, `rooms:${userId}`, limits.roomsPerUserPerHour, 3600);
     const me = await callerAccount(this.ctx.db, userId);
     const others = await this.memberUsers(userId, input.members ?? []);
+    // Nobody fills a group, or many people's conversation lists, with strangers faster than this.
+    await enforceLimit(this.ctx.limiter, `adds:${userId}`, limits.addsPerUserPerHour, 3600, others.length);
     const isPrivate = input.room_type === 'private';
     if (isPrivate && others.length > 1) throw fieldError('members', PRIVATE_IS_TWO);
     if (isPrivate && input.name) throw fieldError('name', 'A private room has no name.');
