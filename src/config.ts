@@ -53,6 +53,8 @@ export interface Config {
     loginAccountCeiling: number;
     loginFailureWindowSec: number;
     messagesPerUserPerMin: number;
+    /** Messages per minute one user sends into one large room (see largeRoomMembers). */
+    messagesPerUserPerMinLargeRoom: number;
     /** Rooms one user creates per hour. */
     roomsPerUserPerHour: number;
     /** People one user adds to rooms per hour (at creation or later). */
@@ -89,8 +91,11 @@ export interface Config {
   prekeyClaimsPerUserPerMin: number;
   /** Unclaimed one-time prekeys one user may hold. */
   prekeyMaxUnclaimed: number;
-  /** Rooms with more active members than this get no per-member `message` notifications (unread counts carry them). */
-  notifyMessageMaxMembers: number;
+  /**
+   * A room with more active members than this is large: no per-member `message` notifications
+   * (unread counts carry them) and a default message rate per member.
+   */
+  largeRoomMembers: number;
   /** One-time prekeys handed out per minute per target user, by all claimers together (0 = off); beyond it, bundles go without one. */
   prekeyClaimsPerTargetPerMin: number;
   /** Bytes of attachments one user may have stored (0 = no quota). */
@@ -216,6 +221,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       loginAccountCeiling: int(env, 'RATE_LIMIT_LOGIN_ACCOUNT_CEILING', 100, 0),
       loginFailureWindowSec: int(env, 'RATE_LIMIT_LOGIN_FAILURE_WINDOW', 15 * 60, 1),
       messagesPerUserPerMin: int(env, 'RATE_LIMIT_MESSAGES_PER_USER', 0, 0),
+      messagesPerUserPerMinLargeRoom: int(env, 'RATE_LIMIT_MESSAGES_LARGE_ROOM', 30, 0),
       roomsPerUserPerHour: int(env, 'RATE_LIMIT_ROOMS_PER_USER', 60, 0),
       addsPerUserPerHour: int(env, 'RATE_LIMIT_ADDS_PER_USER', 300, 0),
       joinLeavePerUserPerMin: int(env, 'RATE_LIMIT_JOIN_LEAVE_PER_USER', 20, 0),
@@ -240,7 +246,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     prekeyClaimsPerUserPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_USER', 60, 0),
     prekeyMaxUnclaimed: int(env, 'PREKEY_MAX_UNCLAIMED', 1000, 1, 100_000),
-    notifyMessageMaxMembers: int(env, 'NOTIFY_MESSAGE_MAX_MEMBERS', 100, 0, 1_000_000),
+    largeRoomMembers: int(env, 'LARGE_ROOM_MEMBERS', 100, 0, 1_000_000),
     prekeyClaimsPerTargetPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET', 10, 0),
     uploadQuotaBytesPerUser: int(env, 'UPLOAD_QUOTA_BYTES_PER_USER', 512 * 1024 * 1024, 0),
     joinLeaveNotifyWindowSec: int(env, 'NOTIFY_JOIN_LEAVE_WINDOW', 3600, 0),

@@ -38,3 +38,25 @@ describe('rooms and additions per user', () => {
     await ok(call(t, me, 'POST', `/api/chat_rooms/${open.id}/join/`));
   });
 });
+
+describe('messages in large rooms', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await chatApp({ LARGE_ROOM_MEMBERS: '2', RATE_LIMIT_MESSAGES_LARGE_ROOM: '2' });
+  });
+  after(() => t.close());
+
+  it('limits each member of a large room to a default rate there, and only there', async () => {
+    const [a, b, c] = await users(t, 3);
+    const large = await group(t, a, [b, c], false);
+    const small = await group(t, a, [b], false);
+    for (const text of ['one', 'two']) await ok(call(t, a, 'POST', '/api/messages/', { chat_room: large.id, content: text }), 201);
+    const third = await call(t, a, 'POST', '/api/messages/', { chat_room: large.id, content: 'three' });
+    assert.equal(third.statusCode, 429);
+    assert.ok(Number(third.headers['retry-after']) > 0);
+    await ok(call(t, b, 'POST', '/api/messages/', { chat_room: large.id, content: 'another member' }), 201);
+    for (const text of ['one', 'two', 'three']) await ok(call(t, a, 'POST', '/api/messages/', { chat_room: small.id, content: text }), 201);
+    const stored = await ok(call(t, c, 'GET', `/api/messages/?chat_room=${large.id}`));
+    assert.deepEqual(stored.results.map((m: any) => m.content), ['another member', 'two', 'one']);
+  });
+});

@@ -242,13 +242,13 @@ describe('notifications', () => {
 describe('notifications in large rooms', () => {
   let t: TestApp;
   before(async () => {
-    t = await chatApp({ NOTIFY_MESSAGE_MAX_MEMBERS: '3' });
+    t = await chatApp({ LARGE_ROOM_MEMBERS: '3' });
   });
   after(() => t.close());
 
   const messageNotes = async (u: TestUser, msg: number) => (await ok(call(t, u, 'GET', '/api/notifications/'))).results.filter((n: any) => n.message === msg);
 
-  it('writes no message notifications beyond NOTIFY_MESSAGE_MAX_MEMBERS members; unread counts and mentions still tell', async () => {
+  it('writes no message notifications in rooms over LARGE_ROOM_MEMBERS members; unread counts and mentions still tell', async () => {
     const [a, b, c, d] = await users(t, 4);
     const small = await group(t, a, [b, c], false);
     const large = await group(t, a, [b, c, d], false);

@@ -8,6 +8,7 @@ import { addMember } from '../rooms/memberships.changes.js';
 import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
 import { callerAccount } from '../users/users.access.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
+import { LargeRooms } from './large-rooms.js';
 import { mentionedMembers, mentionedNames } from './mentions.js';
 import { messagesRepository, type Listing } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
@@ -50,7 +51,11 @@ export const HISTORY_MAX_LIMIT = 100;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class MessagesService {
-  constructor(private readonly ctx: AppContext) {}
+  private readonly largeRooms: LargeRooms;
+
+  constructor(private readonly ctx: AppContext) {
+    this.largeRooms = new LargeRooms(ctx.db, ctx.config.largeRoomMembers);
+  }
 
   /**
    * Sends as `userId` (never a sender from the body). `created` is false when `client_id`
@@ -58,7 +63,11 @@ export class MessagesService {
    * `joinPublicGroup` (seed 0) joins a public group first instead of refusing a non-member.
    */
   async send(userId: number, input: SendInput, opts: { joinPublicGroup?: boolean } = {}): Promise<{ message: MessageView; created: boolean }> {
-    await enforceLimit(this.ctx.limiter, `messages:${userId}`, this.ctx.config.rateLimits.messagesPerUserPerMin, 60);
+    const limits = this.ctx.config.rateLimits;
+    await enforceLimit(this.ctx.limiter, `messages:${userId}`, limits.messagesPerUserPerMin, 60);
+    if (limits.messagesPerUserPerMinLargeRoom > 0 && (await this.largeRooms.isLarge(input.chat_room))) {
+      await enforceLimit(this.ctx.limiter, `messages:${userId}:${input.chat_room}`, limits.messagesPerUserPerMinLargeRoom, 60);
+    }
     this.checkContent(input.content);
     try {
       return await this.ctx.writer.run(input.chat_room, async (uow) => {

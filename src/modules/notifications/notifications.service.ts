@@ -15,7 +15,7 @@ export class NotificationsService {
 
   /** A room event that notifies people (a message, a join, a reaction): written in its transaction. */
   onEvent(uow: UnitOfWork, event: Emitted): Promise<void> {
-    return notifyFor(uow, event, { messageMaxMembers: this.ctx.config.notifyMessageMaxMembers });
+    return notifyFor(uow, event, { messageMaxMembers: this.ctx.config.largeRoomMembers });
   }
 
   /** A deleted message's notifications go with it (those of its reactions follow the reactions). */

@@ -14,6 +14,12 @@ const activeMembers = (db: Db, chatRoomId: number) =>
     .orderBy('m.id');
 
 export const membershipsRepository = {
+  /** Whether the room has more than `n` active members (reads at most n + 1 index entries). */
+  async hasMoreThan(db: Db, chatRoomId: number, n: number): Promise<boolean> {
+    const row = await db.selectFrom('memberships').select('id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).orderBy('id').limit(1).offset(n).executeTakeFirst();
+    return row !== undefined;
+  },
+
   /** Those of `ids` who share a room with `userId` (both active members), `userId` included if listed. */
   async sharingARoom(db: Db, userId: number, ids: number[]): Promise<Set<number>> {
     if (ids.length === 0) return new Set();
