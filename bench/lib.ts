@@ -59,6 +59,7 @@ export function startChatServer(dataDir: string, extra: Record<string, string> =
     RATE_LIMIT_LOGIN_PER_IP: '0',
     RATE_LIMIT_ROOMS_PER_USER: '0',
     RATE_LIMIT_ADDS_PER_USER: '0',
+    RATE_LIMIT_MESSAGES_LARGE_ROOM: '0',
     // The write path's knobs pass through, to measure them (README, "How writes become events").
     ...Object.fromEntries(WRITE_KNOBS.filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     ...extra,
