@@ -16,7 +16,8 @@ import { Session, type SignupInput } from './session.js';
 import { EventSocket, type SocketFactory } from './socket.js';
 import { ChatStore, displayName } from './store.js';
 import { Team, allPages } from './team.js';
-import type { AttachmentDetail, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, ServerConfig, ServerEvent, User } from './types.js';
+import type { Timeline } from './timeline.js';
+import type { AttachmentDetail, Member, Membership, Message, Notification, Page, Reaction, ReactionType, Room, SearchResult, ServerConfig, ServerEvent, User } from './types.js';
 
 export interface ChatClientOptions {
   /** '' (default) for a page served by the chat server; otherwise `http(s)://host:port`. */
@@ -313,6 +314,12 @@ export class ChatClient {
     return members;
   }
 
+  /** Whether you may pin messages in a room: anyone in a private conversation, a group's owner and admins. */
+  canPin(roomId: number): boolean {
+    const conv = this.store.conversations.value.get(roomId);
+    return !!conv && (conv.room_type === 'private' || conv.role !== 'member');
+  }
+
   /** Whether you may delete others' messages in a room: its owner or an admin (groups). */
   moderates(roomId: number): boolean {
     const conv = this.store.conversations.value.get(roomId);
@@ -378,19 +385,55 @@ export class ChatClient {
 
   // ---- messages ----
 
-  /** Queues a text message; it goes out now, or when the connection is back. */
-  send(roomId: number, content: string, replyTo: number | null = null) {
+  /**
+   * Queues a text message; it goes out now, or when the connection is back. `thread`: a reply in
+   * the thread of that top-level message; `mentions`: user ids (members picked by the writer).
+   */
+  send(roomId: number, content: string, replyTo: number | null = null, opts: { thread?: number | null; mentions?: number[] } = {}) {
     const outbox = this.outbox.value;
     if (!outbox) throw new ApiError(401, 'Please log in.');
     // The message ends the typing the others saw; the next keystroke announces typing again.
     this.lastTyping.delete(roomId);
-    return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo });
+    return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo, thread: opts.thread, mentions: opts.mentions });
   }
 
   async edit(messageId: number, content: string): Promise<Message> {
     const m = await this.api.patch<Message>(`/api/messages/${messageId}/`, { content });
-    this.store.timeline(m.chat_room).upsert(m);
+    this.store.putMessage(m);
     return m;
+  }
+
+  /** One message (members of its room). */
+  message(id: number): Promise<Message> {
+    return this.api.get<Message>(`/api/messages/${id}/`);
+  }
+
+  /** A thread's root and its newest replies, loaded for display; the replies then follow the room's events. */
+  async openThread(root: Message): Promise<Timeline> {
+    const t = this.store.thread(root.id, root.chat_room);
+    t.setRoot(root);
+    if (!t.loaded.value) await t.loadLatest();
+    return t;
+  }
+
+  /** A room's pinned messages, newest pin first; they then follow the room's events. */
+  async loadPins(roomId: number): Promise<Message[]> {
+    const list = await this.api.get<Message[]>(`/api/chat_rooms/${roomId}/pins/`);
+    this.store.pinsOf(roomId).value = list;
+    return list;
+  }
+
+  /** Pins a message for everyone in its room, or (`false`) unpins it. See canPin. */
+  async setPinned(message: Message, pinned: boolean): Promise<Message> {
+    const path = `/api/messages/${message.id}/pin/`;
+    const m = pinned ? await this.api.post<Message>(path) : await this.api.delete<Message>(path);
+    this.store.putMessage(m);
+    return m;
+  }
+
+  /** Full-text search of your rooms' messages (20 a page, best match first); `chatRoom`, `sender` narrow it. */
+  search(q: string, opts: { chatRoom?: number | null; sender?: number | null; page?: number } = {}): Promise<Page<SearchResult>> {
+    return this.api.get<Page<SearchResult>>('/api/messages/search/', { q, chat_room: opts.chatRoom, sender: opts.sender, page: opts.page && opts.page > 1 ? opts.page : undefined });
   }
 
   /** Your message; in a group you moderate, anyone's; staff, any message (the admin route). */
@@ -399,14 +442,16 @@ export class ChatClient {
     const mine = message.sender === me;
     if (mine || this.moderates(message.chat_room) || !this.me?.is_staff) await this.api.delete(`/api/messages/${message.id}/`);
     else await this.admin.deleteMessage(message.id);
-    const t = this.store.timeline(message.chat_room);
+    const t = this.store.timelineOf(message);
     const current = t.find(message.id);
-    if (current && !current.is_deleted) t.upsert({ ...current, content: '', is_deleted: true, deleted_by: mine ? null : me, reactions: [], attachment: null, updated_at: new Date().toISOString() });
+    const deleted = { ...(current ?? message), content: '', is_deleted: true, deleted_by: mine ? null : me, reactions: [], attachment: null, pinned_at: null, pinned_by: null, updated_at: new Date().toISOString() };
+    if (current && !current.is_deleted) t.upsert(deleted);
+    this.store.updatePins(deleted);
   }
 
   /** Your reaction to a message: adds it, changes it, or (the same again) takes it back. Shown at once. */
   async react(message: Message, type: ReactionType): Promise<void> {
-    const t = this.store.timeline(message.chat_room);
+    const t = this.store.timelineOf(message);
     const current = t.find(message.id) ?? message;
     const mine = current.reactions.find((r) => r.user === this.store.me.value);
     if (!mine) t.applyReaction(await this.api.post<Reaction>('/api/reactions/', { message: message.id, reaction_type: type }), 'added');
@@ -421,14 +466,14 @@ export class ChatClient {
    * with progress. Refused before any upload when it is over the server's limit. If the
    * upload fails the message is deleted again, so nothing half-sent is left behind.
    */
-  async sendFile(roomId: number, file: Blob & { name?: string }, opts: { caption?: string; replyTo?: number | null; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {}): Promise<Message> {
+  async sendFile(roomId: number, file: Blob & { name?: string }, opts: { caption?: string; replyTo?: number | null; thread?: number | null; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {}): Promise<Message> {
     const cfg = this.config.value ?? (await this.loadConfig().catch(() => null));
     const name = file.name || 'file';
     const limit = cfg?.limits.upload_max_bytes;
     if (limit !== undefined && file.size > limit) {
       throw new ApiError(413, `${name} (${formatBytes(file.size)}) is larger than this server's limit of ${formatBytes(limit)} per file.`, 'too_large');
     }
-    const message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...(opts.replyTo ? { reply_to: opts.replyTo } : {}) });
+    const message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...(opts.replyTo ? { reply_to: opts.replyTo } : {}), ...(opts.thread ? { thread: opts.thread } : {}) });
     this.store.addMessage(message);
     const form = new FormData();
     form.append('message', String(message.id));
@@ -438,7 +483,7 @@ export class ChatClient {
       await this.api.upload<AttachmentDetail>('/api/attachments/', form, (p) => opts.onProgress?.(p.total ? p.loaded / p.total : 0), opts.signal);
     } catch (err) {
       await this.api.delete(`/api/messages/${message.id}/`).catch(() => undefined);
-      const t = this.store.timeline(roomId);
+      const t = this.store.timelineOf(message);
       const shown = t.find(message.id);
       if (shown) t.upsert({ ...shown, content: '', is_deleted: true, updated_at: new Date().toISOString() });
       throw err;
@@ -495,11 +540,12 @@ export class ChatClient {
 
   // ---- drafts (kept across reloads; a logout removes them) ----
 
-  draft(roomId: number): string {
+  /** A conversation's draft (`thread:<root id>`: a thread's). */
+  draft(roomId: number | string): string {
     return this.drafts.get(roomId);
   }
 
-  setDraft(roomId: number, text: string): void {
+  setDraft(roomId: number | string, text: string): void {
     this.drafts.set(roomId, text);
   }
 

@@ -10,7 +10,7 @@ export class Drafts {
     private readonly user: () => number | null,
   ) {}
 
-  private key(roomId: number) {
+  private key(roomId: number | string) {
     return `${this.prefix}:draft:${this.user()}:${roomId}`;
   }
 
@@ -18,19 +18,19 @@ export class Drafts {
     return `${this.prefix}:drafts:${this.user()}`;
   }
 
-  private rooms(): number[] {
+  private rooms(): Array<number | string> {
     try {
-      return JSON.parse(this.storage.getItem(this.indexKey) ?? '[]') as number[];
+      return JSON.parse(this.storage.getItem(this.indexKey) ?? '[]') as Array<number | string>;
     } catch {
       return [];
     }
   }
 
-  get(roomId: number): string {
+  get(roomId: number | string): string {
     return this.storage.getItem(this.key(roomId)) ?? '';
   }
 
-  set(roomId: number, text: string): void {
+  set(roomId: number | string, text: string): void {
     const rooms = new Set(this.rooms());
     if (text) {
       this.storage.setItem(this.key(roomId), text);

@@ -10,4 +10,5 @@ export { EventSocket, type SocketState, type SocketFactory } from './socket.js';
 export { ChatStore, activityOf, displayName, type Removal } from './store.js';
 export { Team, inviteLink } from './team.js';
 export { Timeline } from './timeline.js';
+export { highlightPieces, mentionAt, mentionPieces, unescapeHtml, type Piece } from './text.js';
 export * from './types.js';

@@ -14,6 +14,10 @@ export interface OutboxItem {
   chat_room: number;
   content: string;
   reply_to: number | null;
+  /** A thread reply: the root's id. */
+  thread?: number | null;
+  /** User ids to mention (picked from the room's members). */
+  mentions?: number[];
   created_at: string;
   state: 'pending' | 'sending' | 'failed';
   error?: string;
@@ -56,12 +60,14 @@ export class Outbox {
   }
 
   /** Queues a message and tries to send it now. */
-  enqueue(input: { chat_room: number; content: string; reply_to?: number | null }): OutboxItem {
+  enqueue(input: { chat_room: number; content: string; reply_to?: number | null; thread?: number | null; mentions?: number[] }): OutboxItem {
     const item: OutboxItem = {
       client_id: `web-${randomId()}`,
       chat_room: input.chat_room,
       content: input.content,
       reply_to: input.reply_to ?? null,
+      ...(input.thread ? { thread: input.thread } : {}),
+      ...(input.mentions?.length ? { mentions: input.mentions } : {}),
       created_at: new Date().toISOString(),
       state: 'pending',
     };
@@ -103,6 +109,8 @@ export class Outbox {
               content: item.content,
               client_id: item.client_id,
               ...(item.reply_to ? { reply_to: item.reply_to } : {}),
+              ...(item.thread ? { thread: item.thread } : {}),
+              ...(item.mentions?.length ? { mentions: item.mentions } : {}),
             });
             this.failures = 0;
             this.discard(item.client_id);

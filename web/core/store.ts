@@ -62,7 +62,11 @@ export class ChatStore {
   readonly unreadNotifications = signal(0);
   /** The room on screen and whether its newest messages are in view (then new ones count as read). */
   readonly viewing = signal<{ roomId: number; atLatest: boolean } | null>(null);
+  /** By room id: its pinned messages, newest pin first, once loaded. */
+  readonly pins = new Map<number, Signal<Message[] | null>>();
   private readonly timelines = new Map<number, Timeline>();
+  /** Threads opened, by root id. */
+  private readonly threads = new Map<number, Timeline>();
 
   constructor(private readonly api: Api, private readonly hooks: StoreHooks) {}
 
@@ -73,6 +77,53 @@ export class ChatStore {
       this.timelines.set(roomId, t);
     }
     return t;
+  }
+
+  /** The replies of a thread (and its root), by the root's id. */
+  thread(rootId: number, roomId: number): Timeline {
+    let t = this.threads.get(rootId);
+    if (!t) {
+      t = new Timeline(this.api, roomId, { thread: rootId });
+      this.threads.set(rootId, t);
+    }
+    return t;
+  }
+
+  /** Where a message is listed: its thread's replies, or its room's top-level messages. */
+  timelineOf(m: Pick<Message, 'chat_room' | 'thread'>): Timeline {
+    return m.thread ? this.thread(m.thread, m.chat_room) : this.timeline(m.chat_room);
+  }
+
+  /** A new or changed message into every loaded list that shows it: its timeline, a thread's root, the pins. */
+  putMessage(m: Message): void {
+    if (m.thread) this.threads.get(m.thread)?.upsert(m);
+    else {
+      this.timelines.get(m.chat_room)?.upsert(m);
+      this.threads.get(m.id)?.setRoot(m);
+    }
+    this.updatePins(m);
+  }
+
+  /** A message's pin (or its change) in its room's loaded pins. */
+  updatePins(m: Message): void {
+    const pins = this.pins.get(m.chat_room);
+    if (pins?.value) {
+      const rest = pins.value.filter((p) => p.id !== m.id);
+      const pinned = !!m.pinned_at && !m.is_deleted;
+      const was = rest.length !== pins.value.length;
+      if (pinned && was) pins.value = pins.value.map((p) => (p.id === m.id ? m : p));
+      else if (pinned) pins.value = [m, ...rest].sort((a, b) => (a.pinned_at! < b.pinned_at! ? 1 : a.pinned_at! > b.pinned_at! ? -1 : b.id - a.id));
+      else if (was) pins.value = rest;
+    }
+  }
+
+  pinsOf(roomId: number): Signal<Message[] | null> {
+    let s = this.pins.get(roomId);
+    if (!s) {
+      s = signal<Message[] | null>(null);
+      this.pins.set(roomId, s);
+    }
+    return s;
   }
 
   membersOf(roomId: number): Signal<Member[] | null> {
@@ -137,13 +188,15 @@ export class ChatStore {
     next.delete(roomId);
     this.conversations.value = next;
     this.timelines.delete(roomId);
+    for (const [root, t] of this.threads) if (t.roomId === roomId) this.threads.delete(root);
     this.members.delete(roomId);
     this.bans.delete(roomId);
+    this.pins.delete(roomId);
   }
 
-  /** The histories loaded so far. */
+  /** The histories loaded so far (rooms' and threads'). */
   loadedTimelines(): Timeline[] {
-    return [...this.timelines.values()];
+    return [...this.timelines.values(), ...this.threads.values()];
   }
 
   /** Back to nothing loaded (logged out, or another user): nothing of the last session stays in memory. */
@@ -152,8 +205,10 @@ export class ChatStore {
     this.conversations.value = new Map();
     this.conversationsLoaded.value = false;
     this.timelines.clear();
+    this.threads.clear();
     this.members.clear();
     this.bans.clear();
+    this.pins.clear();
     this.removed.value = new Map();
     this.usernames.value = new Map();
     this.presence.value = new Map();
@@ -244,12 +299,13 @@ export class ChatStore {
 
   /**
    * A new message, from the socket or as the answer to your own send (either may come first):
-   * into its loaded history, and onto its conversation (last message, unread count, read position).
+   * into its loaded history (a thread reply into its thread only), and onto its conversation
+   * (last message, unread count, read position).
    */
   addMessage(m: Message): void {
     const roomId = m.chat_room;
     this.stopTyping(roomId, m.sender);
-    this.timelines.get(roomId)?.upsert(m);
+    this.putMessage(m);
     const conv = this.conversations.value.get(roomId);
     if (!conv) {
       this.hooks.conversationsStale();
@@ -283,9 +339,11 @@ export class ChatStore {
         this.addMessage(event.message);
         return;
       case 'message_updated':
-      case 'message_deleted': {
+      case 'message_deleted':
+      case 'message_pinned':
+      case 'message_unpinned': {
         const m = event.message;
-        this.timelines.get(roomId)?.upsert(m);
+        this.putMessage(m);
         const conv = this.conversations.value.get(roomId);
         if (conv?.last_message?.id === m.id) this.patchConversation(roomId, { last_message: m });
         // A deleted unread message no longer counts: the server has the number.
@@ -293,7 +351,9 @@ export class ChatStore {
         return;
       }
       case 'reaction':
+        // The event names the message only: whichever list of the room holds it.
         this.timelines.get(roomId)?.applyReaction(event.reaction, event.action);
+        for (const t of this.threads.values()) if (t.roomId === roomId) t.applyReaction(event.reaction, event.action);
         return;
       case 'read': {
         if (event.user === me) {

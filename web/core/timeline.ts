@@ -2,7 +2,8 @@
 // (older with `before`, newer with `after`), and the window keeps at most `maxWindow`
 // messages, dropping the far end, so a room of any length scrolls without loading all of it.
 // Live events change the messages in the window; new ones join it only when the window
-// reaches the newest message (otherwise scrolling down loads them).
+// reaches the newest message (otherwise scrolling down loads them). A thread's replies are a
+// timeline too (`thread`: the root's id), with the root beside them.
 import { signal } from '@preact/signals-core';
 import type { Api } from './http.js';
 import type { HistoryPage, Message, Reaction } from './types.js';
@@ -10,7 +11,12 @@ import type { HistoryPage, Message, Reaction } from './types.js';
 export interface TimelineOptions {
   pageSize?: number;
   maxWindow?: number;
+  /** The replies of this thread (its root's id) instead of the room's top-level messages. */
+  thread?: number;
 }
+
+/** The largest id the API takes as a cursor: `before` it is "the newest". */
+const MAX_ID = 2_147_483_647;
 
 type Loading = 'initial' | 'older' | 'newer' | null;
 
@@ -26,24 +32,35 @@ export class Timeline {
   /** New messages that arrived while a page was loading: the page may predate them. */
   private arrivedWhileLoading: Message[] = [];
   private catchUpAfterLoad = false;
+  private inFlight: Promise<unknown> | null = null;
   private readonly pageSize: number;
   private readonly maxWindow: number;
+  /** A thread's root id; null for a room's top-level messages. */
+  readonly thread: number | null;
+  /** A thread's root message, once known (its summary follows the room's events). */
+  readonly root = signal<Message | null>(null);
 
   constructor(private readonly api: Api, readonly roomId: number, opts: TimelineOptions = {}) {
     this.pageSize = opts.pageSize ?? 50;
     this.maxWindow = Math.max(opts.maxWindow ?? 300, this.pageSize * 2);
+    this.thread = opts.thread ?? null;
   }
 
-  private fetch(query: { before?: number; after?: number; limit?: number }) {
-    return this.api.get<HistoryPage>('/api/messages/', { chat_room: this.roomId, limit: this.pageSize, ...query });
+  /** A page, newest first (the server lists a thread's replies oldest first). */
+  private async fetch(query: { before?: number; after?: number; limit?: number }): Promise<HistoryPage> {
+    const scope = this.thread === null ? { chat_room: this.roomId } : { thread: this.thread };
+    const page = await this.api.get<HistoryPage>('/api/messages/', { ...scope, limit: this.pageSize, ...query });
+    return this.thread === null ? page : { ...page, results: page.results.slice().reverse() };
   }
 
   private async guard<T>(kind: Loading, fn: () => Promise<T>): Promise<T | null> {
     if (this.loading.value) return null;
     this.loading.value = kind;
     this.arrivedWhileLoading = [];
+    const run = fn();
+    this.inFlight = run.catch(() => undefined);
     try {
-      const result = await fn();
+      const result = await run;
       // Whatever arrived during the request and is newer than the window's end joins it (if the window reaches the present).
       const last = this.newest?.id ?? 0;
       const late = this.arrivedWhileLoading.filter((m) => m.id > last);
@@ -51,6 +68,7 @@ export class Timeline {
       return result;
     } finally {
       this.arrivedWhileLoading = [];
+      this.inFlight = null;
       this.loading.value = null;
       if (this.catchUpAfterLoad) {
         this.catchUpAfterLoad = false;
@@ -62,7 +80,8 @@ export class Timeline {
   /** The newest page: the window reaches the present. */
   async loadLatest(): Promise<void> {
     await this.guard('initial', async () => {
-      const page = await this.fetch({});
+      // A thread without a cursor starts at its first reply: `before` the largest id is its newest.
+      const page = await this.fetch(this.thread === null ? {} : { before: MAX_ID });
       this.messages.value = page.results.slice().reverse();
       this.hasOlder.value = page.next !== null;
       this.hasNewer.value = false;
@@ -72,9 +91,11 @@ export class Timeline {
 
   /**
    * A window around a message: `id` itself (when it exists) and what precedes it, then what
-   * follows. Used to jump to the first unread message (pass the read position).
+   * follows. Used to jump to the first unread message (pass the read position), or to a message
+   * (a search result, a pin). Waits for a load in flight, which would otherwise keep it from running.
    */
   async loadAround(id: number): Promise<void> {
+    while (this.inFlight) await this.inFlight;
     await this.guard('initial', async () => {
       const [before, after] = await Promise.all([this.fetch({ before: id + 1, limit: Math.ceil(this.pageSize / 2) }), this.fetch({ after: id })]);
       this.messages.value = [...before.results.slice().reverse(), ...after.results.slice().reverse()];
@@ -152,6 +173,8 @@ export class Timeline {
     }
     if (this.loading.value && !this.arrivedWhileLoading.some((m) => m.id === message.id)) this.arrivedWhileLoading.push(message);
     if (this.hasNewer.value || !this.loaded.value) return;
+    // A change to a message before the window (an edit, a pin) is not a new message.
+    if (this.hasOlder.value && list.length && message.id < list[0].id) return;
     const last = list[list.length - 1];
     if (!last || last.id < message.id) {
       this.messages.value = [...list, message];
@@ -174,6 +197,12 @@ export class Timeline {
     const next = list.slice();
     next[i] = { ...m, reactions };
     this.messages.value = next;
+  }
+
+  /** A thread's root, unless what is known is newer. */
+  setRoot(m: Message): void {
+    const current = this.root.value;
+    if (!current || current.updated_at <= m.updated_at) this.root.value = m;
   }
 
   find(id: number): Message | undefined {

@@ -83,11 +83,33 @@ export interface Message {
   /** Who deleted it when not its sender (a group's owner or admin, or staff); null or absent otherwise. */
   deleted_by?: number | null;
   reply_to: number | null;
+  /** The user ids it mentions (from `mentions` and `@username`), fixed when sent. */
+  mentions?: number[];
+  /** A thread reply: its root's id; null for a top-level message. */
+  thread?: number | null;
+  /** On a thread root with replies; null otherwise. */
+  thread_summary?: ThreadSummary | null;
+  /** When it was pinned for its room (null: not pinned), and by whom. */
+  pinned_at?: string | null;
+  pinned_by?: number | null;
   reactions: ReactionSummary[];
   attachment: Attachment | null;
   client_id: string | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface ThreadSummary {
+  reply_count: number;
+  last_reply_at: string;
+  /** Who replied (user ids), first reply first. */
+  participants: number[];
+}
+
+/** One search hit: the message and a snippet of it, HTML-escaped, with the matches in <mark>…</mark>. */
+export interface SearchResult {
+  message: Message;
+  highlight: string;
 }
 
 export interface HistoryPage {
@@ -193,7 +215,7 @@ export type ServerEvent =
   | { type: 'error'; detail: string; chat_room?: number }
   // seq: the room's own gapless counter; a room's events arrive in seq order.
   | ({ id: number; chat_room: number; seq: number; created_at: string } & (
-      | { type: 'new_message' | 'message_updated' | 'message_deleted'; message: Message }
+      | { type: 'new_message' | 'message_updated' | 'message_deleted' | 'message_pinned' | 'message_unpinned'; message: Message }
       | { type: 'reaction'; reaction: Reaction; action: 'added' | 'changed' | 'removed' }
       | { type: 'member_joined' | 'member_left'; user: number; username: string; by: number; kicked?: boolean; banned?: boolean }
       | { type: 'member_role_changed'; user: number; role: Role; by: number }
