@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { messagesRepository } from '../src/modules/messages/messages.repository.js';
 import { after, before, describe, it } from 'node:test';
 import { eventLog } from '../src/modules/events/event-log.js';
 import type { TestApp } from './helpers.js';
@@ -304,6 +305,16 @@ describe('memberships (user_chats)', () => {
     const bad = await call(t, b, 'PATCH', `/api/user_chats/${mine.id}/`, { last_seen_message: foreign.id });
     assert.equal(bad.statusCode, 400);
     assert.ok(bad.json().last_seen_message);
+  });
+
+  it('answers a bounded conversation list: ten names and "+N", unread counted up to 100', async () => {
+    const [me, ...others] = await users(t, 13);
+    const room = await group(t, me, others, false);
+    const now = new Date().toISOString();
+    await messagesRepository.insertMany(t.ctx.db, Array.from({ length: 120 }, (_, i) => ({ chat_room_id: room.id, sender_id: others[0].id, content: `m${i}`, created_at: now, updated_at: now })));
+    const mine = await membershipOf(t, me, room.id);
+    assert.equal(mine.unread_count, 100);
+    assert.equal(mine.name, `${others.slice(0, 10).map((u) => u.username).join(', ')} +2`);
   });
 
   it('hides a conversation until a new message arrives', async () => {

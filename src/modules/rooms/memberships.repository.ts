@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { ChatRoomRow, Db, MembershipRow, MembershipsTable } from '../../db/schema.js';
+import { MAX_NAMES, type OtherMembers } from './rooms.view.js';
 
 export type MembershipWithRoom = MembershipRow & { room_type: ChatRoomRow['room_type']; room_name: string };
 
@@ -12,6 +13,9 @@ const activeMembers = (db: Db, chatRoomId: number) =>
     .where('m.chat_room_id', '=', chatRoomId)
     .where('m.is_active', '=', 1)
     .orderBy('m.id');
+
+/** Unread counts stop here (a client shows "99+"). */
+export const UNREAD_COUNT_MAX = 100;
 
 export const membershipsRepository = {
   /** Whether the room has more than `n` active members (reads at most n + 1 index entries). */
@@ -100,42 +104,46 @@ export const membershipsRepository = {
   },
 
   /** Usernames of the other active members of each room, oldest membership first. */
-  async otherMembers(db: Db, chatRoomIds: number[], userId: number): Promise<Map<number, Array<{ id: number; username: string }>>> {
-    const out = new Map<number, Array<{ id: number; username: string }>>();
+  /**
+   * For each room, its first MAX_NAMES other active members (oldest membership first) and how many
+   * others there are: a bounded answer however large the rooms.
+   */
+  async otherMembers(db: Db, chatRoomIds: number[], userId: number): Promise<Map<number, OtherMembers>> {
+    const out = new Map<number, OtherMembers>();
     if (chatRoomIds.length === 0) return out;
-    const rows = await db
-      .selectFrom('memberships as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.chat_room_id', 'u.id', 'u.username'])
-      .where('m.chat_room_id', 'in', chatRoomIds)
-      .where('m.is_active', '=', 1)
-      .where('m.user_id', '!=', userId)
-      .orderBy('m.id')
-      .execute();
+    const { rows } = await sql<{ chat_room_id: number; id: number; username: string; total: number }>`
+      select chat_room_id, id, username, total from (
+        select m.chat_room_id, u.id, u.username,
+          row_number() over (partition by m.chat_room_id order by m.id) as position,
+          count(*) over (partition by m.chat_room_id) as total
+        from memberships m join users u on u.id = m.user_id
+        where m.chat_room_id in (${sql.join(chatRoomIds)}) and m.is_active = 1 and m.user_id <> ${userId}
+      ) ranked
+      where position <= ${MAX_NAMES}
+      order by chat_room_id, position`.execute(db);
     for (const r of rows) {
-      const list = out.get(r.chat_room_id) ?? [];
-      list.push({ id: r.id, username: r.username });
-      out.set(r.chat_room_id, list);
+      const entry = out.get(r.chat_room_id) ?? { first: [], total: Number(r.total) };
+      entry.first.push({ id: r.id, username: r.username });
+      out.set(r.chat_room_id, entry);
     }
     return out;
   },
 
-  /** Unread messages per membership: from others, after the read position, not deleted. */
+  /**
+   * Unread messages per membership (from others, after the read position, not deleted), counted
+   * up to UNREAD_COUNT_MAX: each count reads at most that many index entries.
+   */
   async unreadCounts(db: Db, membershipIds: number[]): Promise<Map<number, number>> {
     if (membershipIds.length === 0) return new Map();
-    const rows = await db
-      .selectFrom('memberships as m')
-      .innerJoin('messages as x', (join) =>
-        join
-          .onRef('x.chat_room_id', '=', 'm.chat_room_id')
-          .on(sql<boolean>`x.id > coalesce(m.last_read_message_id, 0)`)
-          .onRef('x.sender_id', '!=', 'm.user_id')
-          .on('x.is_deleted', '=', 0),
-      )
-      .select(['m.id', (eb) => eb.fn.count<number>('x.id').as('count')])
-      .where('m.id', 'in', membershipIds)
-      .groupBy('m.id')
-      .execute();
+    const { rows } = await sql<{ id: number; count: number }>`
+      select m.id, (
+        select count(*) from (
+          select 1 from messages x
+          where x.chat_room_id = m.chat_room_id and x.id > coalesce(m.last_read_message_id, 0) and x.sender_id <> m.user_id and x.is_deleted = 0
+          limit ${UNREAD_COUNT_MAX}
+        ) unread
+      ) as count
+      from memberships m where m.id in (${sql.join(membershipIds)})`.execute(db);
     return new Map(rows.map((r) => [r.id, Number(r.count)]));
   },
 };

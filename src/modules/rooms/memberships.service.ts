@@ -146,7 +146,7 @@ export class MembershipsService {
     const lastMessages = new Map((await messagesRepository.findByIds(db, [...lastIds.values()])).map((x) => [x.id, x]));
     return rows.map((r) =>
       membershipView(r, { room_type: r.room_type, name: r.room_name }, {
-        others: others.get(r.chat_room_id) ?? [],
+        others: others.get(r.chat_room_id) ?? { first: [], total: 0 },
         unread: unread.get(r.id) ?? 0,
         lastMessage: lastMessages.get(lastIds.get(r.chat_room_id) ?? 0) ?? null,
       }),

@@ -72,7 +72,7 @@ export const Membership = Type.Object({
   joined_at: Type.String(),
   is_active: Type.Boolean({ description: 'false while the conversation is hidden' }),
   is_read: Type.Boolean(),
-  unread_count: Type.Integer({ description: 'Messages from others after the read position, not counting deleted ones' }),
+  unread_count: Type.Integer({ description: 'Messages from others after the read position, not counting deleted ones; counted up to 100 (show "99+")' }),
   last_message: Nullable(Message),
   last_seen_message: Nullable(Type.Integer({ description: 'The read position: id of the last message read' })),
   // mute flag (issue 5)

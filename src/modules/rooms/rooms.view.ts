@@ -19,11 +19,15 @@ export function roomView(r: ChatRoomRow, memberCount: number): RoomView {
   };
 }
 
-const MAX_NAMES = 10;
+/** Names a conversation's name shows (the rest as "+N"). */
+export const MAX_NAMES = 10;
 
-export function conversationName(others: string[]): string {
-  if (others.length <= MAX_NAMES) return others.join(', ');
-  return `${others.slice(0, MAX_NAMES).join(', ')} +${others.length - MAX_NAMES}`;
+/** The first of the other members' names, and how many others there are in all. */
+export type OtherMembers = { first: Array<{ id: number; username: string }>; total: number };
+
+export function conversationName(others: OtherMembers): string {
+  const names = others.first.slice(0, MAX_NAMES).map((o) => o.username).join(', ');
+  return others.total > MAX_NAMES ? `${names} +${others.total - MAX_NAMES}` : names;
 }
 
 /** A conversation is hidden until a message newer than the one current when it was hidden. */
@@ -34,15 +38,15 @@ export function isHidden(m: MembershipRow, lastMessageId: number | null): boolea
 export function membershipView(
   m: MembershipRow,
   room: Pick<ChatRoomRow, 'room_type'> & { name: string },
-  extra: { others: Array<{ id: number; username: string }>; unread: number; lastMessage: MessageRecord | null },
+  extra: { others: OtherMembers; unread: number; lastMessage: MessageRecord | null },
 ): MembershipView {
   return {
     id: m.id,
     user: m.user_id,
     chat_room: m.chat_room_id,
     room_type: room.room_type,
-    name: conversationName(extra.others.map((o) => o.username)),
-    peer: room.room_type === 'private' ? (extra.others[0]?.id ?? null) : null,
+    name: conversationName(extra.others),
+    peer: room.room_type === 'private' ? (extra.others.first[0]?.id ?? null) : null,
     room_name: room.name,
     role: m.role,
     joined_at: m.joined_at,
