@@ -189,8 +189,8 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(roomsRoutes, { ctx, rooms });
   await app.register(membersRoutes, { ctx, members: new MembersService(ctx) });
   await app.register(bansRoutes, { ctx, bans: new BansService(ctx) });
-  await app.register(invitesRoutes, { ctx, invites: new InvitesService(ctx, new MembershipsService(ctx)) });
   const memberships = new MembershipsService(ctx);
+  await app.register(invitesRoutes, { ctx, invites: new InvitesService(ctx, memberships) });
   await app.register(membershipsRoutes, { memberships });
   await app.register(messagesRoutes, { ctx, messages });
   await app.register(searchRoutes, { ctx });

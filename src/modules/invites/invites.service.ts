@@ -5,12 +5,12 @@ import crypto from 'node:crypto';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import type { Db } from '../../db/schema.js';
-import { badRequest, forbidden, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { callerAccount } from '../users/users.access.js';
 import { addMember } from '../rooms/memberships.changes.js';
 import { membershipsRepository } from '../rooms/memberships.repository.js';
 import type { MembershipsService } from '../rooms/memberships.service.js';
-import { memberRoom, type MemberAccess } from '../rooms/rooms.access.js';
+import { moderatedRoom } from '../rooms/rooms.access.js';
 import { roomsRepository } from '../rooms/rooms.repository.js';
 import type { MembershipView } from '../rooms/rooms.view.js';
 import { invitesRepository } from './invites.repository.js';
@@ -33,7 +33,7 @@ export class InvitesService {
   /** The owner or an admin of a group. */
   async create(userId: number, roomId: number, input: { max_uses?: number | null; expires_in?: number | null }): Promise<InviteView> {
     return this.ctx.writer.run(roomId, async (uow) => {
-      await this.moderator(uow.trx, userId, roomId);
+      await moderatedRoom(uow.trx, userId, roomId, 'manage invites');
       const now = new Date();
       const row = await invitesRepository.insert(uow.trx, {
         chat_room_id: roomId,
@@ -49,7 +49,7 @@ export class InvitesService {
 
   /** The owner or an admin: the room's invites that can still be used, newest first. */
   async list(userId: number, roomId: number, page: number): Promise<{ count: number; results: InviteView[] }> {
-    await this.moderator(this.ctx.db, userId, roomId);
+    await moderatedRoom(this.ctx.db, userId, roomId, 'manage invites');
     const { count, rows } = await invitesRepository.usablePage(this.ctx.db, roomId, nowIso(), { offset: (page - 1) * INVITES_PAGE_SIZE, limit: INVITES_PAGE_SIZE });
     return { count, results: rows.map(inviteView) };
   }
@@ -57,7 +57,7 @@ export class InvitesService {
   /** The owner or an admin; a code that is not a usable invite of this room → 404. */
   async revoke(userId: number, roomId: number, code: string): Promise<void> {
     await this.ctx.writer.run(roomId, async (uow) => {
-      await this.moderator(uow.trx, userId, roomId);
+      await moderatedRoom(uow.trx, userId, roomId, 'manage invites');
       if (!(await invitesRepository.revoke(uow.trx, roomId, code, nowIso()))) throw notFound(NO_INVITE);
     });
   }
@@ -99,13 +99,5 @@ export class InvitesService {
     const invite = await invitesRepository.findUsable(db, code, now);
     if (!invite) throw notFound(NO_INVITE);
     return invite;
-  }
-
-  /** The room for its owner or an admin: 404/403 as for members (memberRoom), a private room 400, a member 403. */
-  private async moderator(db: Db, userId: number, roomId: number): Promise<MemberAccess> {
-    const access = await memberRoom(db, userId, roomId);
-    if (access.room.room_type !== 'group') throw badRequest('Private rooms have no invites.', 'not_a_group');
-    if (access.membership.role === 'member') throw forbidden('Only the owner or an admin can manage invites.');
-    return access;
   }
 }
