@@ -64,7 +64,7 @@ describe('web core: threads, pins and search through the SDK', () => {
     const root = (await until(() => bob.chat.store.timeline(room.id).messages.value.find((m) => m.content === 'release plan'), Boolean, 'the root at bob'))!;
     assert.deepEqual(root.mentions, [bob.user.id]);
     const thread = await bob.chat.openThread(root);
-    assert.deepEqual(thread.messages.value, []);
+    assert.equal(thread.messages.value.length, 0);
 
     ada.chat.send(room.id, 'step one', null, { thread: root.id });
     await until(() => thread.messages.value.map((m) => m.content), (c) => c.join() === 'step one', 'the reply in bob’s thread');

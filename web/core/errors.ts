@@ -14,6 +14,8 @@ const LABELS: Record<string, string> = {
   name: 'Name',
   members: 'People',
   user: 'User',
+  // The search text: its messages read on their own.
+  q: '',
 };
 
 function label(field: string): string {

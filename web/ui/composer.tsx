@@ -1,9 +1,11 @@
 // Writing a message: Enter sends, Shift+Enter starts a new line, Up (in an empty box) edits
-// your last message, Esc cancels a reply or an edit. Files are picked, dropped or pasted, and
-// upload with a progress bar. Each conversation keeps its draft, across switching and reloads.
+// your last message, Esc cancels a reply or an edit. `@` and letters offer the room's members
+// (arrows and Enter or Tab pick one, Esc closes the list); the picked are sent as mentions.
+// Files are picked, dropped or pasted, and upload with a progress bar. Each conversation (and
+// thread) keeps its draft, across switching and reloads.
 import type { Signal } from '@preact/signals';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, formatBytes, type Message } from '../core/index.js';
+import { ApiError, formatBytes, mentionAt, mentionPieces, type Member, type Message } from '../core/index.js';
 import { attempt, showError } from './alerts.js';
 import { chat } from './client.js';
 import { PaperclipIcon } from './icons.js';
@@ -17,13 +19,14 @@ export interface Upload {
 let uploadIds = 0;
 
 /** Sends files one after another, each with its progress in `uploads`. */
-export async function sendFiles(roomId: number, files: File[], uploads: Signal<Upload[]>, replyTo: number | null = null): Promise<void> {
+export async function sendFiles(roomId: number, files: File[], uploads: Signal<Upload[]>, replyTo: number | null = null, thread: number | null = null): Promise<void> {
   for (const file of files) {
     const id = ++uploadIds;
     uploads.value = [...uploads.value, { id, name: file.name || 'file', progress: 0 }];
     try {
       await chat.sendFile(roomId, file, {
         replyTo,
+        thread,
         onProgress: (p) => (uploads.value = uploads.value.map((u) => (u.id === id ? { ...u, progress: p } : u))),
       });
     } catch (err) {
@@ -39,6 +42,20 @@ export function uploadLimitText(): string {
   return limit ? `Files up to ${formatBytes(limit)} each.` : '';
 }
 
+const MAX_OPTIONS = 8;
+
+/** The room's members (not you) whose username starts with `query`, then those containing it. */
+function candidates(roomId: number, query: string): Member[] {
+  const q = query.toLowerCase();
+  const me = chat.store.me.value;
+  const all = (chat.store.membersOf(roomId).value ?? []).filter((m) => m.user !== me);
+  const starts = all.filter((m) => m.username.toLowerCase().startsWith(q));
+  const inside = q ? all.filter((m) => !m.username.toLowerCase().startsWith(q) && m.username.toLowerCase().includes(q)) : [];
+  return [...starts, ...inside].slice(0, MAX_OPTIONS);
+}
+
+let composers = 0;
+
 export function Composer(props: {
   roomId: number;
   placeholder: string;
@@ -46,15 +63,29 @@ export function Composer(props: {
   editing: Signal<Message | null>;
   uploads: Signal<Upload[]>;
   onSent: () => void;
+  /** A thread's composer: the root's id (replies go there). */
+  thread?: number;
 }) {
   const { roomId, replyTo, editing, uploads } = props;
-  const [text, setText] = useState(() => chat.draft(roomId));
+  const thread = props.thread ?? null;
+  const draftKey = thread ? `thread:${thread}` : roomId;
+  const [text, setText] = useState(() => chat.draft(draftKey));
   const box = useRef<HTMLTextAreaElement>(null);
   const savedDraft = useRef<string | null>(null);
+  const uid = useRef(`composer-${++composers}`).current;
+  // The `@…` being typed, the members it may mean, the one chosen; `closedAt`: where Esc closed the list.
+  const [at, setAt] = useState<{ start: number; query: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const [closedAt, setClosedAt] = useState<number | null>(null);
+  // Members picked from the list (lowercased username → id), sent as mentions while their @name stays in the text.
+  const picked = useRef(new Map<string, number>());
+  const options = at && !editing.value && closedAt !== at.start ? candidates(roomId, at.query) : [];
+  const open = options.length > 0;
+  const chosen = Math.min(active, options.length - 1);
 
   useEffect(() => {
     box.current?.focus();
-  }, [roomId]);
+  }, [roomId, thread]);
 
   // Entering an edit puts the message in the box (keeping the draft aside); leaving it restores the draft.
   useEffect(() => {
@@ -81,12 +112,36 @@ export function Composer(props: {
     el.style.height = `${el.scrollHeight}px`;
   }, [text]);
 
+  /** Where the caret is: the `@…` before it, if any. */
+  const lookAround = () => {
+    const el = box.current;
+    if (!el) return;
+    const next = el.selectionStart === el.selectionEnd ? mentionAt(el.value, el.selectionStart) : null;
+    if (next?.start !== at?.start || next?.query !== at?.query) {
+      setAt(next);
+      setActive(0);
+    }
+    if (!next) setClosedAt(null);
+  };
+
   const update = (value: string) => {
     setText(value);
     if (!editing.value) {
-      chat.setDraft(roomId, value);
+      chat.setDraft(draftKey, value);
       if (value) chat.typing(roomId);
     }
+  };
+
+  const pick = (member: Member) => {
+    const el = box.current;
+    if (!el || !at) return;
+    const before = `${el.value.slice(0, at.start)}@${member.username} `;
+    const next = before + el.value.slice(el.selectionStart).replace(/^ /, '');
+    picked.current.set(member.username.toLowerCase(), member.user);
+    el.value = next;
+    el.setSelectionRange(before.length, before.length);
+    update(next);
+    setAt(null);
   };
 
   const submit = async () => {
@@ -106,14 +161,27 @@ export function Composer(props: {
       editing.value = null;
       return;
     }
-    chat.send(roomId, content, replyTo.value?.id ?? null);
+    const mentions = [...new Set(mentionPieces(content, picked.current).flatMap((p) => (p.user === undefined ? [] : [p.user])))];
+    chat.send(roomId, content, replyTo.value?.id ?? null, { thread, mentions });
     replyTo.value = null;
+    picked.current.clear();
     setText('');
-    chat.setDraft(roomId, '');
+    setAt(null);
+    chat.setDraft(draftKey, '');
     props.onSent();
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
+    if (open && !e.isComposing && ['ArrowDown', 'ArrowUp', 'Enter', 'Tab', 'Escape'].includes(e.key) && !(e.key === 'Enter' && e.shiftKey)) {
+      e.preventDefault();
+      if (e.key === 'ArrowDown') setActive((chosen + 1) % options.length);
+      else if (e.key === 'ArrowUp') setActive((chosen - 1 + options.length) % options.length);
+      else if (e.key === 'Escape') {
+        e.stopPropagation();
+        setClosedAt(at!.start);
+      } else pick(options[chosen]);
+      return;
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void submit();
@@ -124,7 +192,8 @@ export function Composer(props: {
       replyTo.value = null;
     } else if (e.key === 'ArrowUp' && !text && !editing.value) {
       const me = chat.store.me.value;
-      const mine = [...chat.store.timeline(roomId).messages.value].reverse().find((m) => m.sender === me && !m.is_deleted);
+      const list = thread ? chat.store.thread(thread, roomId) : chat.store.timeline(roomId);
+      const mine = [...list.messages.value].reverse().find((m) => m.sender === me && !m.is_deleted);
       if (mine) {
         e.preventDefault();
         editing.value = mine;
@@ -136,10 +205,11 @@ export function Composer(props: {
     const files = [...(e.clipboardData?.files ?? [])];
     if (!files.length) return;
     e.preventDefault();
-    void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null);
+    void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null, thread);
   };
 
   const limit = uploadLimitText();
+  const attachLabel = thread ? 'Attach file to thread' : 'Attach file';
   return (
     <form
       class="composer"
@@ -173,28 +243,66 @@ export function Composer(props: {
         </div>
       ))}
       <div class="composer-row">
-        <label class="attach" title={`Attach file${limit ? ` (${limit})` : ''}`}>
+        <label class="attach" title={`${attachLabel}${limit ? ` (${limit})` : ''}`}>
           <PaperclipIcon />
           <input
             type="file"
             class="visually-hidden"
-            aria-label="Attach file"
-            aria-describedby={`attach-limit-${roomId}`}
+            aria-label={attachLabel}
+            aria-describedby={`${uid}-limit`}
             multiple
             onChange={(e) => {
               const input = e.target as HTMLInputElement;
               const files = [...(input.files ?? [])];
               input.value = '';
-              void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null);
+              void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null, thread);
             }}
           />
         </label>
-        <span id={`attach-limit-${roomId}`} class="sr-only">
+        <span id={`${uid}-limit`} class="sr-only">
           {limit}
         </span>
-        <textarea ref={box} aria-label="Message" rows={1} placeholder={props.placeholder} value={text} onInput={(e) => update((e.target as HTMLTextAreaElement).value)} onKeyDown={onKeyDown} onPaste={onPaste} />
+        {open && (
+          <ul id={`${uid}-members`} role="listbox" aria-label="Mention a member" class="listbox mention-list">
+            {options.map((m, i) => (
+              <li
+                key={m.user}
+                id={`${uid}-member-${i}`}
+                role="option"
+                aria-selected={i === chosen}
+                class={i === chosen ? 'option active' : 'option'}
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => pick(m)}
+              >
+                {m.username}
+              </li>
+            ))}
+          </ul>
+        )}
+        <span class="sr-only" role="status">
+          {open ? `${options.length} ${options.length === 1 ? 'member' : 'members'}: up and down arrows to choose, Enter to mention.` : ''}
+        </span>
+        <textarea
+          ref={box}
+          aria-label={thread ? 'Thread reply' : 'Message'}
+          rows={1}
+          placeholder={props.placeholder}
+          value={text}
+          aria-autocomplete="list"
+          aria-controls={open ? `${uid}-members` : undefined}
+          aria-activedescendant={open ? `${uid}-member-${chosen}` : undefined}
+          onInput={(e) => {
+            update((e.target as HTMLTextAreaElement).value);
+            lookAround();
+          }}
+          onKeyDown={onKeyDown}
+          onKeyUp={(e) => ['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key) && lookAround()}
+          onClick={lookAround}
+          onBlur={() => setAt(null)}
+          onPaste={onPaste}
+        />
         <button type="submit" class="primary">
-          Send
+          {thread ? 'Send reply' : 'Send'}
         </button>
       </div>
     </form>

@@ -1,5 +1,6 @@
-// An open conversation: its header (name, presence, Members, Leave), the message log, who is
-// typing, the composer, dropping files, and its dialogs; once you are removed from it, who did it.
+// An open conversation: its header (name, presence, Pinned messages, Members, Leave), the message
+// log, who is typing, the composer, dropping files, a thread beside them, and its dialogs; once you
+// are removed from it, who did it. `messageId` (a search result, a mention) is shown when it opens.
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { displayName, type Membership, type Message } from '../core/index.js';
@@ -11,9 +12,12 @@ import { ConfirmDialog } from './dialogs/confirm.js';
 import { ImageDialog } from './dialogs/image.js';
 import { InvitesDialog } from './dialogs/invites.js';
 import { MembersDialog } from './dialogs/members.js';
+import { PinsDialog } from './dialogs/pins.js';
+import { PinIcon } from './icons.js';
 import type { MessageActions } from './message.js';
 import { MessageLog } from './message-log.js';
 import { navigate } from './router.js';
+import { ThreadPanel } from './thread.js';
 
 function TypingStatus(props: { roomId: number }) {
   // Read the signal so the text follows it (typers() filters expired entries).
@@ -42,13 +46,14 @@ function Presence(props: { conv: Membership }) {
   );
 }
 
-export function Conversation(props: { roomId: number }) {
+export function Conversation(props: { roomId: number; messageId?: number }) {
   const { roomId } = props;
   const conv = chat.store.conversations.value.get(roomId);
   const replyTo = useSignal<Message | null>(null);
   const editing = useSignal<Message | null>(null);
   const uploads = useSignal<Upload[]>([]);
-  const dialog = useSignal<'members' | 'invites' | 'bans' | 'leave' | null>(null);
+  const dialog = useSignal<'members' | 'invites' | 'bans' | 'leave' | 'pins' | null>(null);
+  const thread = useSignal<{ root: Message; target: number | null } | null>(null);
   const deleting = useSignal<Message | null>(null);
   const image = useSignal<{ url: string; name: string } | null>(null);
   const dragging = useSignal(false);
@@ -58,9 +63,22 @@ export function Conversation(props: { roomId: number }) {
   // decided once the conversation is known (a page loaded at a room's address learns it a moment later).
   const unreadFrom = useRef<number | null | undefined>(undefined);
   if (unreadFrom.current === undefined && conv) unreadFrom.current = conv.unread_count > 0 ? (conv.last_seen_message ?? 0) : null;
+  /** Shows a message: in the list (loading the part around it), or a reply in its thread. */
+  const show = async (target: Message | number) => {
+    const m = typeof target === 'number' ? (chat.store.timeline(roomId).find(target) ?? (await chat.message(target))) : target;
+    if (m.chat_room !== roomId) return;
+    if (!m.thread) return jump.current?.(m.id);
+    const root = chat.store.timeline(roomId).find(m.thread) ?? (await chat.message(m.thread));
+    thread.value = { root, target: m.id };
+  };
   useEffect(() => {
-    if (conv) void attempt(() => chat.openRoom(roomId));
+    if (!conv) return;
+    void attempt(() => chat.openRoom(roomId));
+    void chat.loadPins(roomId).catch(() => undefined);
   }, [roomId, !!conv]);
+  useEffect(() => {
+    if (conv && props.messageId) void attempt(() => show(props.messageId!));
+  }, [roomId, !!conv, props.messageId]);
 
   if (!conv) {
     const removed = chat.store.removed.value.get(roomId);
@@ -93,12 +111,15 @@ export function Conversation(props: { roomId: number }) {
       editing.value = m;
     },
     remove: (m) => (deleting.value = m),
+    thread: (m) => (thread.value = { root: m, target: null }),
     moderate: chat.moderates(roomId) || !!chat.me?.is_staff,
+    pin: chat.canPin(roomId),
     openImage: (url, name) => (image.value = { url, name }),
     jumpTo: (id) => jump.current?.(id),
   };
 
   const name = displayName(conv);
+  const pinCount = chat.store.pinsOf(roomId).value?.length ?? 0;
   return (
     <section
       class="conversation-pane"
@@ -128,6 +149,15 @@ export function Conversation(props: { roomId: number }) {
           <Presence conv={conv} />
         </div>
         <div class="room-actions">
+          <button type="button" class="pins-button" aria-label="Pinned messages" onClick={() => (dialog.value = 'pins')}>
+            <PinIcon />
+            <span class="wide-only">Pinned</span>
+            {pinCount > 0 && (
+              <span class="count" aria-hidden="true">
+                {pinCount}
+              </span>
+            )}
+          </button>
           <button type="button" onClick={() => (dialog.value = 'members')}>
             Members
           </button>
@@ -136,9 +166,28 @@ export function Conversation(props: { roomId: number }) {
           </button>
         </div>
       </header>
-      <MessageLog conv={conv} unreadFrom={unreadFrom.current ?? null} actions={actions} jump={jump} toLatest={toLatest} />
-      <TypingStatus roomId={roomId} />
-      <Composer roomId={roomId} placeholder={`Message ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />
+      <div class={`conversation-body${thread.value ? ' has-thread' : ''}`}>
+        <div class="conversation-main">
+          <MessageLog conv={conv} unreadFrom={unreadFrom.current ?? null} actions={actions} jump={jump} toLatest={toLatest} />
+          <TypingStatus roomId={roomId} />
+          <Composer roomId={roomId} placeholder={`Message ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />
+        </div>
+        {thread.value && (
+          <ThreadPanel
+            key={thread.value.root.id}
+            root={thread.value.root}
+            target={thread.value.target}
+            actions={actions}
+            onClose={() => {
+              const id = thread.value?.root.id;
+              thread.value = null;
+              // Back to the root in the list (its thread's summary), or the message box.
+              const el = id !== undefined ? document.querySelector<HTMLElement>(`.log [data-id="${id}"]`) : null;
+              (el ?? document.querySelector<HTMLElement>('.conversation-main textarea'))?.focus();
+            }}
+          />
+        )}
+      </div>
       {dragging.value && (
         <div class="drop-overlay" aria-hidden="true">
           <p>Drop files to send them to {name}</p>
@@ -148,6 +197,17 @@ export function Conversation(props: { roomId: number }) {
       {dialog.value === 'members' && <MembersDialog conv={conv} onClose={() => (dialog.value = null)} onOpen={(d) => (dialog.value = d)} />}
       {dialog.value === 'invites' && <InvitesDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
       {dialog.value === 'bans' && <BansDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
+      {dialog.value === 'pins' && (
+        <PinsDialog
+          roomId={roomId}
+          onClose={() => (dialog.value = null)}
+          onShow={(m) => {
+            dialog.value = null;
+            // After the dialog has given focus back: the message takes it.
+            requestAnimationFrame(() => void attempt(() => show(m)));
+          }}
+        />
+      )}
       {dialog.value === 'leave' && (
         <ConfirmDialog
           title={conv.room_type === 'group' ? `Leave ${name}?` : `Hide the conversation with ${name}?`}

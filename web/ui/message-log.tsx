@@ -26,7 +26,8 @@ export function MessageLog(props: { conv: Membership; unreadFrom: number | null;
   const roomId = props.conv.chat_room;
   const timeline = chat.store.timeline(roomId);
   const messages = timeline.messages.value;
-  const pending = (chat.outbox.value?.items.value ?? []).filter((i) => i.chat_room === roomId);
+  // Thread replies wait in their thread's panel.
+  const pending = (chat.outbox.value?.items.value ?? []).filter((i) => i.chat_room === roomId && !i.thread);
   const ref = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const anchor = useRef<{ id: string; offset: number } | null>(null);
@@ -52,8 +53,9 @@ export function MessageLog(props: { conv: Membership; unreadFrom: number | null;
     const v = chat.store.viewing.value;
     if (!v || v.roomId !== roomId || v.atLatest !== atLatest) chat.store.viewing.value = { roomId, atLatest };
     if (atLatest) {
-      const newest = timeline.newest;
-      if (newest) chat.markRead(roomId, newest.id);
+      // The room's newest message may be a thread reply (not in this list): its summary is in view, so it counts as read.
+      const newest = Math.max(timeline.newest?.id ?? 0, chat.store.conversations.value.get(roomId)?.last_message?.id ?? 0);
+      if (newest) chat.markRead(roomId, newest);
     }
     setShowJumpLatest(timeline.hasNewer.value || fromBottom > log.clientHeight);
     // "Jump to first unread" until the divider has been in view (or there was nothing unread).

@@ -1,20 +1,55 @@
-// One message as an article: sender, time, text, reply quote, attachment, reactions, actions.
-import { useEffect, useState } from 'preact/hooks';
-import { formatBytes, REACTION_TYPES, type Message, type OutboxItem, type ReactionType } from '../core/index.js';
+// One message as an article: sender, time, text (mentions highlighted), reply quote, attachment,
+// reactions, its thread's summary, a pin marker, actions.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { formatBytes, mentionPieces, REACTION_TYPES, type Message, type OutboxItem, type ReactionType } from '../core/index.js';
 import { attempt } from './alerts.js';
 import { chat } from './client.js';
-import { dayLabel, timeOf } from './format.js';
+import { dayLabel, timeOf, whenShort } from './format.js';
+import { PinIcon } from './icons.js';
 
 export const REACTION_EMOJI: Record<ReactionType, string> = { like: '👍', love: '❤️', laugh: '😂', wow: '😮', sad: '😢', angry: '😠' };
 
 export interface MessageActions {
-  reply(m: Message): void;
+  /** A reply quoting the message (the room's list only). */
+  reply?(m: Message): void;
+  /** Opens the message's thread (top-level messages in the room's list). */
+  thread?(m: Message): void;
   edit(m: Message): void;
   remove(m: Message): void;
   /** Whether others' messages may be deleted too (a group's owner and admins, staff). */
   moderate: boolean;
+  /** Whether messages may be pinned and unpinned (anyone in a private room, a group's owner and admins). */
+  pin: boolean;
   openImage(url: string, name: string): void;
   jumpTo(messageId: number): void;
+}
+
+/** The text, with the `@username` of each member it mentions highlighted (yours more so). */
+function Text(props: { m: Message; me: number | null }) {
+  const names = new Map<string, number>();
+  for (const id of props.m.mentions ?? []) {
+    const name = chat.username(id);
+    if (name) names.set(name.toLowerCase(), id);
+  }
+  return (
+    <>
+      {mentionPieces(props.m.content, names).map((p) =>
+        p.user === undefined ? p.text : <span class={p.user === props.me ? 'mention me' : 'mention'}>{p.text}</span>,
+      )}
+    </>
+  );
+}
+
+function ThreadSummary(props: { m: Message; actions: MessageActions; tab: number }) {
+  const s = props.m.thread_summary!;
+  return (
+    <p class="thread-summary">
+      <button type="button" class="link-button" tabIndex={props.tab} onClick={() => props.actions.thread!(props.m)}>
+        {s.reply_count} {s.reply_count === 1 ? 'reply' : 'replies'}
+      </button>{' '}
+      <span class="hint">Last reply {whenShort(s.last_reply_at)}</span>
+    </p>
+  );
 }
 
 function Reactions(props: { m: Message; tab: number }) {
@@ -107,7 +142,7 @@ function AttachmentView(props: { m: Message; actions: MessageActions; tab: numbe
 
 function ReplyQuote(props: { m: Message; actions: MessageActions; tab: number }) {
   const id = props.m.reply_to!;
-  const original = chat.store.timeline(props.m.chat_room).find(id);
+  const original = chat.store.timelineOf(props.m).find(id);
   const who = original ? (chat.username(original.sender) ?? original.sender_full_name) : null;
   const text = original ? (original.is_deleted ? 'Message deleted' : original.attachment ? `📎 ${original.attachment.file_name}` : original.content) : 'an earlier message';
   return (
@@ -117,38 +152,72 @@ function ReplyQuote(props: { m: Message; actions: MessageActions; tab: number })
   );
 }
 
-export function MessageItem(props: { m: Message; continued: boolean; seenBy: string[]; actions: MessageActions; focused: boolean }) {
+/** `idPrefix` keeps element ids apart where a message shows twice (a thread's root). */
+export function MessageItem(props: { m: Message; continued: boolean; seenBy: string[]; actions: MessageActions; focused: boolean; idPrefix?: string }) {
   const { m, actions } = props;
   const me = chat.store.me.value;
   const mine = m.sender === me;
   const [picking, setPicking] = useState(false);
+  const ref = useRef<HTMLElement>(null);
   const username = chat.username(m.sender) ?? m.sender_full_name;
   const tab = props.focused ? 0 : -1;
+  const id = `${props.idPrefix ?? 'msg'}-${m.id}`;
+  const mentionsMe = !m.is_deleted && me !== null && m.sender !== me && !!m.mentions?.includes(me);
+  const pinned = !!m.pinned_at && !m.is_deleted;
   return (
-    <article class={`message${mine ? ' mine' : ''}${props.continued ? ' continued' : ''}${m.is_deleted ? ' deleted' : ''}`} data-id={m.id} tabIndex={tab} aria-labelledby={`msg-${m.id}-who msg-${m.id}-text`}>
-      <header class={props.continued ? 'message-header sr-only' : 'message-header'}>
-        <span class="sender" id={`msg-${m.id}-who`}>
+    <article
+      ref={ref}
+      class={`message${mine ? ' mine' : ''}${props.continued ? ' continued' : ''}${m.is_deleted ? ' deleted' : ''}${mentionsMe ? ' mentions-me' : ''}`}
+      data-id={m.id}
+      tabIndex={tab}
+      aria-labelledby={`${id}-who${mentionsMe || pinned ? ` ${id}-note` : ''} ${id}-text`}
+    >
+      <header class={props.continued && !pinned ? 'message-header sr-only' : 'message-header'}>
+        <span class="sender" id={`${id}-who`}>
           {username}
         </span>{' '}
         <time dateTime={m.created_at} title={`${dayLabel(m.created_at)} ${timeOf(m.created_at)}`}>
           {timeOf(m.created_at)}
         </time>
         {m.is_edited && !m.is_deleted && <span class="edited"> (edited)</span>}
+        {pinned && (
+          <span class="pin-tag" title={m.pinned_by ? `Pinned by ${chat.username(m.pinned_by) ?? '…'}` : undefined}>
+            <PinIcon /> Pinned
+          </span>
+        )}
+        {(mentionsMe || pinned) && (
+          <span class="sr-only" id={`${id}-note`}>
+            {[pinned && '(pinned)', mentionsMe && '(mentions you)'].filter(Boolean).join(' ')}
+          </span>
+        )}
       </header>
       {m.reply_to && !m.is_deleted && <ReplyQuote m={m} actions={actions} tab={tab} />}
-      <div class="text" id={`msg-${m.id}-text`}>
-        {m.is_deleted ? <em>{m.deleted_by ? `Message deleted by ${chat.username(m.deleted_by) ?? 'a moderator'}` : 'This message was deleted.'}</em> : m.attachment && m.content === m.attachment.file_name ? null : m.content}
+      <div class="text" id={`${id}-text`}>
+        {m.is_deleted ? <em>{m.deleted_by ? `Message deleted by ${chat.username(m.deleted_by) ?? 'a moderator'}` : 'This message was deleted.'}</em> : m.attachment && m.content === m.attachment.file_name ? null : <Text m={m} me={me} />}
       </div>
       {m.attachment && !m.is_deleted && <AttachmentView m={m} actions={actions} tab={tab} />}
       {!m.is_deleted && <Reactions m={m} tab={tab} />}
+      {actions.thread && m.thread_summary && <ThreadSummary m={m} actions={actions} tab={tab} />}
       {!m.is_deleted && (
         <div class="message-actions" role="toolbar" aria-label="Message actions">
-          <button type="button" tabIndex={tab} onClick={() => actions.reply(m)}>
-            Reply
-          </button>
+          {actions.reply && (
+            <button type="button" tabIndex={tab} onClick={() => actions.reply!(m)}>
+              Reply
+            </button>
+          )}
+          {actions.thread && !m.thread && (
+            <button type="button" tabIndex={tab} onClick={() => actions.thread!(m)}>
+              Open thread
+            </button>
+          )}
           <button type="button" tabIndex={tab} aria-expanded={picking} onClick={() => setPicking(!picking)}>
             React
           </button>
+          {actions.pin && (
+            <button type="button" tabIndex={tab} onClick={() => void attempt(() => chat.setPinned(m, !pinned))}>
+              {pinned ? 'Unpin' : 'Pin'}
+            </button>
+          )}
           {mine && (
             <button type="button" tabIndex={tab} onClick={() => actions.edit(m)}>
               Edit
@@ -167,7 +236,7 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
           onDone={() => {
             setPicking(false);
             // The picker's buttons are gone: focus goes back to the message, not to the page.
-            document.querySelector<HTMLElement>(`article[data-id="${m.id}"]`)?.focus();
+            ref.current?.focus();
           }}
         />
       )}

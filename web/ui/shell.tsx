@@ -1,6 +1,6 @@
-// The logged-in screen: the sidebar (you, notifications, log out, new conversations, the
-// conversation list; Admin for staff) beside the open conversation, an invitation or the admin
-// page; dialogs; Ctrl/Cmd+K to switch.
+// The logged-in screen: the sidebar (you, notifications, log out, search, new conversations, the
+// conversation list; Admin for staff) beside the open conversation, search results, an invitation
+// or the admin page; dialogs; Ctrl/Cmd+K to switch.
 import { useSignal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { AdminPage } from './admin.js';
@@ -14,6 +14,7 @@ import { NotificationsDialog } from './dialogs/notifications.js';
 import { SwitcherDialog } from './dialogs/switcher.js';
 import { InvitePage } from './invite.js';
 import { route } from './router.js';
+import { SearchBox, SearchPage } from './search.js';
 import { BellIcon, HashIcon, MessageIcon, SearchIcon } from './icons.js';
 import { ConversationList } from './sidebar.js';
 
@@ -82,6 +83,7 @@ export function Shell() {
             Log out
           </button>
         </header>
+        <SearchBox />
         <div class="sidebar-actions">
           <button type="button" onClick={() => (dialog.value = 'group')}>
             <HashIcon />
@@ -103,7 +105,9 @@ export function Shell() {
       </aside>
       <main class="main">
         {r.name === 'room' ? (
-          <Conversation key={r.roomId} roomId={r.roomId} />
+          <Conversation key={r.roomId} roomId={r.roomId} messageId={r.messageId} />
+        ) : r.name === 'search' ? (
+          <SearchPage key={`${r.q}\n${r.roomId}`} q={r.q} roomId={r.roomId} />
         ) : r.name === 'invite' ? (
           <InvitePage key={r.code} code={r.code} />
         ) : r.name === 'admin' ? (

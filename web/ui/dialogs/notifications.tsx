@@ -5,7 +5,7 @@ import { chat } from '../client.js';
 import { whenShort } from '../format.js';
 import { desktopPermission, requestDesktopNotifications } from '../desktop.js';
 import { Dialog } from '../dialog.js';
-import { navigate, roomHref } from '../router.js';
+import { messageHref, navigate, roomHref } from '../router.js';
 
 export function NotificationsDialog(props: { onClose: () => void }) {
   const list = chat.store.notifications.value;
@@ -14,7 +14,8 @@ export function NotificationsDialog(props: { onClose: () => void }) {
     void attempt(() => chat.markNotificationRead(n));
     if (n.chat_room !== null && chat.store.conversations.value.has(n.chat_room)) {
       props.onClose();
-      navigate(roomHref(n.chat_room));
+      // A mention opens the conversation at the message.
+      navigate(n.type === 'mention' && n.message !== null ? messageHref(n.chat_room, n.message) : roomHref(n.chat_room));
     }
   };
   return (
