@@ -6,25 +6,15 @@
 // share a Redis of their own (started here, so stopping it touches no other test); on SQLite
 // they share the database file and have no bus at all: the log alone delivers.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { NO_LIMITS } from './chat-helpers.js';
 import { DIALECT, PASSWORD, REDIS_URL, createTestEnv, uniq, type TestEnv } from './helpers.js';
-import { account as newAccount, freePort, request, startServer, type Account, type Server } from './process-helpers.js';
+import { account as newAccount, freePort, request, startRedis, startServer, type Account, type Server } from './process-helpers.js';
 import { connect, type Sock } from './ws-helpers.js';
 
 const SENDERS = 8;
-
-/** A redis-server of this test's own. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return proc;
-}
 
 describe('ordering across instances', { skip: DIALECT === 'postgres' && !REDIS_URL ? 'needs Redis with PostgreSQL (TEST_REDIS_URL)' : false }, () => {
   let env: TestEnv;

@@ -1,21 +1,12 @@
 // Redis going away: REST keeps working (rate limits count per instance meanwhile), /readyz names
 // Redis, and once it is back, a socket resuming with ?since= gets what it missed.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { call, chatApp, group, send, users } from './chat-helpers.js';
 import { login, type TestApp } from './helpers.js';
-import { freePort } from './process-helpers.js';
+import { freePort, startRedis } from './process-helpers.js';
 import { connect, listen } from './ws-helpers.js';
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return proc;
-}
 
 const stop = (proc: ChildProcess) => new Promise<void>((resolve) => {
   if (proc.exitCode !== null || proc.signalCode !== null) return resolve();

@@ -205,7 +205,7 @@ export class Gateway {
   }
 
   private async sendPresenceSnapshot(client: Client) {
-    this.sendOnline(client, await repo.roomMates(this.ctx.db, client.userId));
+    this.sendOnline(client, await membershipsRepository.roomMates(this.ctx.db, client.userId));
   }
 
   private async meetRoom(client: Client, room: number) {

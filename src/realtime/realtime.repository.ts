@@ -12,21 +12,6 @@ export const realtimeRepository = {
     return rows.map((r) => r.user_id);
   },
 
-  /** Users who share an active room with `userId` (not themselves). */
-  async roomMates(db: Db, userId: number): Promise<number[]> {
-    const rows = await db
-      .selectFrom('memberships as mine')
-      .innerJoin('memberships as other', 'other.chat_room_id', 'mine.chat_room_id')
-      .select('other.user_id')
-      .distinct()
-      .where('mine.user_id', '=', userId)
-      .where('mine.is_active', '=', 1)
-      .where('other.is_active', '=', 1)
-      .where('other.user_id', '!=', userId)
-      .execute();
-    return rows.map((r) => r.user_id);
-  },
-
   async setLastSeen(db: Db, userId: number, at: string): Promise<void> {
     await db.updateTable('users').set({ last_seen: at }).where('id', '=', userId).execute();
   },

@@ -24,20 +24,20 @@ export const membershipsRepository = {
     return row !== undefined;
   },
 
-  /** Those of `ids` who share a room with `userId` (both active members), `userId` included if listed. */
-  async sharingARoom(db: Db, userId: number, ids: number[]): Promise<Set<number>> {
-    if (ids.length === 0) return new Set();
-    const rows = await db
+  /** Users who share an active room with `userId` (not themselves); with `among`, only those of them. */
+  async roomMates(db: Db, userId: number, among?: number[]): Promise<number[]> {
+    if (among?.length === 0) return [];
+    let q = db
       .selectFrom('memberships as mine')
-      .innerJoin('memberships as theirs', 'theirs.chat_room_id', 'mine.chat_room_id')
-      .select('theirs.user_id')
+      .innerJoin('memberships as other', 'other.chat_room_id', 'mine.chat_room_id')
+      .select('other.user_id')
       .distinct()
       .where('mine.user_id', '=', userId)
       .where('mine.is_active', '=', 1)
-      .where('theirs.is_active', '=', 1)
-      .where('theirs.user_id', 'in', ids)
-      .execute();
-    return new Set(rows.map((r) => r.user_id));
+      .where('other.is_active', '=', 1)
+      .where('other.user_id', '!=', userId);
+    if (among) q = q.where('other.user_id', 'in', among);
+    return (await q.execute()).map((r) => r.user_id);
   },
 
   insert(db: Db, m: Insertable<MembershipsTable>): Promise<MembershipRow> {

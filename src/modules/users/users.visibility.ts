@@ -3,15 +3,17 @@
 // anyway). Everyone else sees its public profile.
 import type { Db } from '../../db/schema.js';
 import { membershipsRepository } from '../rooms/memberships.repository.js';
+import { usersRepository } from './users.repository.js';
 
 export type Visibility = 'full' | 'room_mate' | 'public';
 
 /** How `viewerId` sees each of the accounts `ids`. */
 export async function visibilityOf(db: Db, viewerId: number, ids: number[]): Promise<(id: number) => Visibility> {
   const [viewer, mates] = await Promise.all([
-    db.selectFrom('users').select('is_staff').where('id', '=', viewerId).executeTakeFirst(),
-    membershipsRepository.sharingARoom(db, viewerId, ids.filter((id) => id !== viewerId)),
+    usersRepository.findActive(db, viewerId),
+    membershipsRepository.roomMates(db, viewerId, ids),
   ]);
   const staff = viewer?.is_staff === 1;
-  return (id) => (staff || id === viewerId ? 'full' : mates.has(id) ? 'room_mate' : 'public');
+  const mate = new Set(mates);
+  return (id) => (staff || id === viewerId ? 'full' : mate.has(id) ? 'room_mate' : 'public');
 }
