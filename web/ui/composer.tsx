@@ -301,8 +301,8 @@ export function Composer(props: {
           onBlur={() => setAt(null)}
           onPaste={onPaste}
         />
-        <button type="submit" class="primary">
-          {thread ? 'Send reply' : 'Send'}
+        <button type="submit" class="primary" aria-label={thread ? 'Send reply' : undefined}>
+          Send
         </button>
       </div>
     </form>

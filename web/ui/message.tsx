@@ -34,7 +34,7 @@ function Text(props: { m: Message; me: number | null }) {
   return (
     <>
       {mentionPieces(props.m.content, names).map((p) =>
-        p.user === undefined ? p.text : <span class={p.user === props.me ? 'mention me' : 'mention'}>{p.text}</span>,
+        p.user === undefined ? p.text : <span class={p.user === props.me ? 'mention mention-you' : 'mention'}>{p.text}</span>,
       )}
     </>
   );

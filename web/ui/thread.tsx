@@ -124,7 +124,7 @@ export function ThreadPanel(props: { root: Message; target: number | null; actio
           </button>
         )}
       </div>
-      <Composer roomId={roomId} thread={root.id} placeholder="Reply in the thread" replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => {
+      <Composer roomId={roomId} thread={root.id} placeholder="Reply…" replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => {
           atBottom.current = true;
           if (t.hasNewer.value) void attempt(() => t.loadLatest());
         }}
