@@ -1,4 +1,5 @@
-// npm run screenshots: the main screens of the web client, in Debian's Chromium, into
+// npm run screenshots: the main screens of the web client (with mentions, a thread, pins and
+// search results), in Debian's Chromium, into
 // docs/screenshots/. A throwaway server on SQLite is seeded with two people and a conversation.
 // (Emoji render with an emoji font installed: apt-get install fonts-noto-color-emoji.)
 import fs from 'node:fs';
@@ -151,6 +152,55 @@ try {
   await ada.page.getByRole('heading', { name: 'Admin', exact: true }).waitFor();
   await ada.page.getByRole('cell', { name: 'Deactivated', exact: true }).first().waitFor();
   await shot(ada.page, 'admin');
+
+  // Mentions, threads, pins and search.
+  const act = async (page: Page, text: string, name: string) => {
+    const m = messages(page).filter({ hasText: text }).first();
+    await m.hover();
+    await m.getByRole('toolbar', { name: 'Message actions' }).getByRole('button', { name, exact: true }).click();
+  };
+  await conversationLink(ada.page, 'design-review').click();
+  const adaBox = ada.page.getByRole('textbox', { name: 'Message', exact: true });
+  await adaBox.pressSequentially('Thanks both! @');
+  await ada.page.getByRole('listbox', { name: 'Mention a member' }).getByRole('option', { name: 'carol', exact: true }).waitFor();
+  await shot(ada.page, 'mention-autocomplete');
+  await adaBox.pressSequentially('car');
+  await adaBox.press('Enter');
+  await adaBox.pressSequentially('can you own the copy for the first screen?');
+  await adaBox.press('Enter');
+
+  await carol.page.keyboard.press('Escape');
+  await conversationLink(carol.page, 'design-review').click();
+  await act(bob.page, 'Looks clean', 'Open thread');
+  const bobReply = bob.page.getByRole('complementary', { name: 'Thread' }).getByRole('textbox', { name: 'Thread reply' });
+  await bobReply.fill('1. Yes, keep it: people come back to onboarding later.');
+  await bobReply.press('Enter');
+  const root = messages(carol.page).filter({ hasText: 'Looks clean' });
+  await root.getByRole('button', { name: '1 reply', exact: true }).click();
+  const carolThread = carol.page.getByRole('complementary', { name: 'Thread' });
+  await carolThread.getByRole('log', { name: 'Thread replies' }).getByRole('article').first().waitFor();
+  const carolReply = carolThread.getByRole('textbox', { name: 'Thread reply' });
+  await carolReply.fill('2. The short one, "Welcome aboard". I will send two variants by noon.');
+  await carolReply.press('Enter');
+  await root.getByRole('button', { name: '2 replies', exact: true }).waitFor();
+  await carol.page.getByRole('article', { name: /\(mentions you\)/ }).waitFor();
+  await carolReply.click();
+  await shot(carol.page, 'thread');
+
+  await act(ada.page, 'Morning!', 'Pin');
+  await act(ada.page, 'Looks clean', 'Pin');
+  await messages(bob.page).filter({ hasText: 'Looks clean' }).getByText('Pinned', { exact: true }).waitFor();
+  await bob.page.getByRole('button', { name: 'Close thread' }).click();
+  await bob.page.getByRole('button', { name: 'Pinned messages', exact: true }).click();
+  await bob.page.getByRole('dialog', { name: 'Pinned messages' }).getByRole('listitem').nth(1).waitFor();
+  await shot(bob.page, 'pins');
+  await bob.page.keyboard.press('Escape');
+
+  const search = bob.page.getByRole('searchbox', { name: 'Search messages' });
+  await search.fill('review');
+  await search.press('Enter');
+  await bob.page.getByRole('list', { name: 'Search results' }).getByRole('listitem').nth(1).waitFor();
+  await shot(bob.page, 'search');
 } finally {
   await browser.close();
   await s.close();
