@@ -3,7 +3,7 @@
 import { effect } from '@preact/signals';
 import { displayName, type Notification as ChatNotification } from '../core/index.js';
 import { chat } from './client.js';
-import { navigate, roomHref, route } from './router.js';
+import { messageHref, navigate, roomHref, route } from './router.js';
 
 export function desktopPermission(): NotificationPermission | 'unsupported' {
   return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
@@ -19,7 +19,7 @@ function showDesktop(n: ChatNotification) {
   const shown = new Notification('Chat', { body: n.body, tag: `chat-${n.id}` });
   shown.onclick = () => {
     window.focus();
-    if (n.chat_room !== null) navigate(roomHref(n.chat_room));
+    if (n.chat_room !== null) navigate(n.type === 'mention' && n.message !== null ? messageHref(n.chat_room, n.message) : roomHref(n.chat_room));
     shown.close();
   };
 }
