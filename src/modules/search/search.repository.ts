@@ -60,6 +60,9 @@ function postgresMatches(f: SearchFilter, tsquery: string) {
     where s.tsv @@ to_tsquery('english'::regconfig, ${tsquery}) and s.chat_room_id = any(array(${rooms})) ${room} ${sender}`;
 }
 
+/** ts_headline's options: the whole text, matches between the request's markers. */
+const headlineOptions = (m: Markers) => `StartSel=${m.open}, StopSel=${m.close}, HighlightAll=true`;
+
 export const searchRepository = {
   /** Whether `userId` may search `chatRoom` (the same scope as the search itself). */
   async canSearchRoom(db: Db, userId: number, chatRoom: number): Promise<boolean> {
@@ -67,35 +70,38 @@ export const searchRepository = {
     return rows.length > 0;
   },
 
-  async find(db: Db, f: SearchFilter): Promise<SearchHits> {
+  /**
+   * One page of matches. On PostgreSQL the page's contents come back marked (`marked`) by the
+   * same statement, ts_headline running for the page's rows only; SQLite marks them with
+   * highlights() (its highlight() needs the FTS cursor of each row).
+   */
+  async find(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits & { marked: Map<number, string> | null }> {
     const pg = isPostgres(db);
-    const matches = pg ? postgresMatches(f, tsqueryText(f.parts)) : sqliteMatches(f, fts5Expression(f.parts));
+    const tsquery = tsqueryText(f.parts);
+    const matches = pg ? postgresMatches(f, tsquery) : sqliteMatches(f, fts5Expression(f.parts));
     // bm25 is lower for better matches, ts_rank higher.
-    const best = pg ? sql`score desc` : sql`score`;
-    const { rows } = await sql<{ id: number; total: number }>`
-      select id, count(*) over () as total from (${matches}) hits
-      order by ${best}, id desc limit ${f.limit} offset ${f.offset}`.execute(db);
-    if (rows.length > 0 || f.offset === 0) return { ids: rows.map((r) => Number(r.id)), total: rows.length ? Number(rows[0].total) : 0 };
+    const best = pg ? sql`score desc, id desc` : sql`score, id desc`;
+    const page = sql`select id, score, count(*) over () as total from (${matches}) hits order by ${best} limit ${f.limit} offset ${f.offset}`;
+    const { rows } = pg
+      ? await sql<{ id: number; total: number; marked: string }>`
+          select p.id, p.score, p.total, ts_headline('english'::regconfig, m.content, to_tsquery('english'::regconfig, ${tsquery}), ${headlineOptions(m)}) as marked
+          from (${page}) p join messages m on m.id = p.id order by p.score desc, p.id desc`.execute(db)
+      : await sql<{ id: number; total: number; marked?: undefined }>`${page}`.execute(db);
+    const marked = pg ? new Map(rows.map((r) => [Number(r.id), r.marked as string])) : null;
+    if (rows.length > 0 || f.offset === 0) return { ids: rows.map((r) => Number(r.id)), total: rows.length ? Number(rows[0].total) : 0, marked };
     // A page past the end: count on its own.
     const { rows: counted } = await sql<{ total: number }>`select count(*) as total from (${matches}) hits`.execute(db);
-    return { ids: [], total: Number(counted[0].total) };
+    return { ids: [], total: Number(counted[0].total), marked };
   },
 
   /**
-   * Each message's content with its matches between `m.open` and `m.close` (absent when the
-   * database finds none). PostgreSQL: ts_headline over the whole text. SQLite: the contents go
-   * into a small temporary FTS5 table of the same tokenizer, whose highlight() is exact and
-   * cheap; running highlight() on the big index would rebuild its prefix matches per message.
+   * SQLite: each message's content with its matches between `m.open` and `m.close` (absent when
+   * none is found). The contents go into a small temporary FTS5 table of the same tokenizer,
+   * whose highlight() is exact and cheap; highlight() on the big index would need the page's
+   * rows found again, rebuilding the query's prefix matches for each.
    */
   async highlights(db: Db, parts: QueryPart[], messages: Array<{ id: number; content: string }>, m: Markers): Promise<Map<number, string>> {
     if (messages.length === 0) return new Map();
-    if (isPostgres(db)) {
-      const options = `StartSel=${m.open}, StopSel=${m.close}, HighlightAll=true`;
-      const { rows } = await sql<{ id: number; marked: string }>`
-        select id, ts_headline('english'::regconfig, content, to_tsquery('english'::regconfig, ${tsqueryText(parts)}), ${options}) as marked
-        from messages where id = any(${messages.map((x) => x.id)}::int[])`.execute(db);
-      return new Map(rows.map((r) => [r.id, r.marked]));
-    }
     // One connection for the four statements: no other request's rows can come in between.
     return db.connection().execute(async (conn) => {
       await sql`create virtual table if not exists temp.search_highlight using fts5(content, tokenize = 'porter unicode61 remove_diacritics 2')`.execute(conn);

@@ -31,6 +31,7 @@ export class SearchService {
     // A room the caller may not search does not exist for them, as everywhere else.
     if (input.chat_room !== undefined && !(await searchRepository.canSearchRoom(db, userId, input.chat_room))) throw notFound(ROOM_NOT_FOUND);
     const page = input.page ?? 1;
+    const markers = newMarkers();
     const hits = await searchRepository.find(db, {
       userId,
       parts,
@@ -38,12 +39,12 @@ export class SearchService {
       sender: input.sender,
       limit: SEARCH_PAGE_SIZE,
       offset: (page - 1) * SEARCH_PAGE_SIZE,
-    });
+    }, markers);
     const byId = new Map((await messagesRepository.findByIds(db, hits.ids)).map((r) => [r.id, r]));
-    // In rank order; a message deleted since the search ran is left out.
+    // In rank order; a message deleted since the search ran is left out (and one edited since
+    // keeps its new text, shown without marks: snippet() checks that the marks fit the content).
     const records = hits.ids.map((id) => byId.get(id)).filter((r): r is MessageRecord => r !== undefined && r.is_deleted === 0);
-    const markers = newMarkers();
-    const marked = await searchRepository.highlights(db, parts, records.map((r) => ({ id: r.id, content: r.content })), markers);
+    const marked = hits.marked ?? (await searchRepository.highlights(db, parts, records.map((r) => ({ id: r.id, content: r.content })), markers));
     return {
       count: hits.total,
       results: records.map((r) => ({ message: messageView(r), highlight: snippet(r.content, marked.get(r.id) ?? null, markers) })),
