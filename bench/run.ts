@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ROOT, round, startChatServer, startProcess } from './lib.js';
 import { ROOMS as FLOOR_ROOMS, SERVER_POOL_SIZE, pgFloor } from './pg-floor.js';
-import { SEND_CONNECTIONS, ceiling, connections, fanout, history, loginStorm, sends } from './scenarios.js';
+import { SEND_CONNECTIONS, ceiling, connections, fanout, history, loginStorm, search, sends } from './scenarios.js';
 import { sqliteFloor } from './sqlite-floor.js';
 import { webClient } from './web-client.js';
 
@@ -18,6 +18,10 @@ const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 10_000);
 const WEB_CONVERSATIONS = Number(process.env.BENCH_WEB_CONVERSATIONS ?? 1_000);
 const WEB_MESSAGES = Number(process.env.BENCH_WEB_MESSAGES ?? 10_000);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Search (issue 14): messages in 1,000 rooms; the searcher is in 30 of them, a busy searcher in 200. */
+const SEARCH_SEED = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200 };
+const SEARCH_REQUESTS = Number(process.env.BENCH_SEARCH_REQUESTS ?? 200);
+const SEARCH_BUDGET_MS = 20;
 /** BENCH_ONLY=sends,fanout,… runs a subset (names as in the JSON output). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
 const wanted = (name: string) => ONLY.size === 0 || ONLY.has(name);
@@ -58,6 +62,29 @@ if (wanted('history')) {
 if (wanted('webClient')) {
   log(`web client: ${WEB_CONVERSATIONS} conversations, ${WEB_MESSAGES} messages of history, in Chromium`);
   results.webClient = await webClient(path.join(tmp, 'web'), { conversations: WEB_CONVERSATIONS, messages: WEB_MESSAGES });
+}
+
+if (wanted('search')) {
+  log(`search (SQLite): seeding ${SEARCH_SEED.messages} messages`);
+  results.search = await search(path.join(tmp, 'search'), SEARCH_SEED, SEARCH_REQUESTS);
+}
+
+if (wanted('searchPostgres')) {
+  log(`search (PostgreSQL): seeding ${SEARCH_SEED.messages} messages`);
+  const searchAdmin = new pg.Client({ connectionString: PG_URL });
+  const name = `chat_bench_search_${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    await searchAdmin.connect();
+    await searchAdmin.query(`create database ${name}`);
+    const url = new URL(PG_URL);
+    url.pathname = `/${name}`;
+    results.searchPostgres = await search(path.join(tmp, 'search-pg'), SEARCH_SEED, SEARCH_REQUESTS, url.toString());
+  } catch (err) {
+    results.searchPostgres = { skipped: `PostgreSQL search: ${(err as Error).message}` };
+  } finally {
+    await searchAdmin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    await searchAdmin.end().catch(() => {});
+  }
 }
 
 log('PostgreSQL: sends');
@@ -135,6 +162,19 @@ else {
     [`   PostgreSQL floor (pgbench, ${f.clients} clients${f.clients === SERVER_POOL_SIZE ? ' = server pool' : ''}, ${f.rooms} rooms)`, `per-room lock: ${figures(f.perRoomLock)}; ${ratio}`, '', ''],
     ['   same script, global advisory lock first', `${figures(f.globalLock)}; per-room / global = ${round(f.perRoomLock.tps / f.globalLock.tps, 2)}`, '', ''],
   );
+}
+for (const key of ['search', 'searchPostgres']) {
+  const x = r[key];
+  if (!x) continue;
+  if (x.skipped) {
+    rows.push([`10. search (${key})`, `skipped: ${x.skipped}`, '', '']);
+    continue;
+  }
+  rows.push([`10. search, ${x.database}: ${x.messages} msgs, ${x.rooms} rooms`, `searcher in ${x.memberRooms} rooms (busy: ${x.busyMemberRooms}); seeded in ${x.seedSeconds} s, ${x.sizeMb} MB; ${SEARCH_REQUESTS} requests a kind, 1 connection`, '', '']);
+  for (const [kind, k] of Object.entries(x.kinds) as Array<[string, any]>) {
+    const ok = Object.keys(k.statuses).every((s) => s === '200');
+    rows.push([`    ${kind}`, `p50 ${k.p50} ms, p95 ${k.p95} ms, p99 ${k.p99} ms, max ${k.max} ms; ${k.cpuMsPerRequest} ms CPU/req; mean count ${k.meanCount}${ok ? '' : `; statuses ${JSON.stringify(k.statuses)}`}`, `p95 ≤ ${SEARCH_BUDGET_MS} ms`, pass(ok && k.p95 <= SEARCH_BUDGET_MS)]);
+  }
 }
 if (r.webClient) {
   const w = r.webClient;

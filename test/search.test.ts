@@ -4,7 +4,7 @@ import { messagesRepository } from '../src/modules/messages/messages.repository.
 import { uniq, type TestApp, type TestUser } from './helpers.js';
 import { call, chatApp, group, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
 
-const searchUrl = (params: Record<string, string | number>) => `/api/messages/search/?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`;
+const searchUrl = (params: Record<string, string | number>) => `/api/messages/search/?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
 
 describe('message search', () => {
   let t: TestApp;
