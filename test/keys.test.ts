@@ -17,7 +17,8 @@ describe('e2ee key directory', () => {
   let t: TestApp;
   let a: TestUser, b: TestUser;
   before(async () => {
-    t = await chatApp({ RATE_LIMIT_PREKEY_CLAIMS_PER_USER: '0', PREKEY_MAX_UNCLAIMED: '150' });
+    // Claim limits off: these tests drain prekeys on purpose (the limits: below, and limits-prekeys.test.ts).
+    t = await chatApp({ RATE_LIMIT_PREKEY_CLAIMS_PER_USER: '0', RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET: '0', PREKEY_MAX_UNCLAIMED: '150' });
     [a, b] = await users(t, 2);
   });
   after(() => t.close());

@@ -49,6 +49,12 @@ export const userauthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; users:
   app.post('/userauth/userLogin', {
     config: { auth: false },
     onRequest: limitPerIp(ctx, 'login', ctx.config.rateLimits.loginPerIpPerMin),
-    schema: { tags, summary: 'Log in (seed 0)', body: LoginBody, response: { 200: Tokens, ...errors(400, 429) } },
-  }, async (request) => ({ message: 'Login successful.', ...(await auth.login(request.body.email, request.body.password)) }));
+    schema: {
+      tags,
+      summary: 'Log in (seed 0)',
+      description: 'The same checks and limits as POST /api/auth/token/, shared with it (RATE_LIMIT_LOGIN_FAILURES, RATE_LIMIT_LOGIN_ACCOUNT_CEILING, RATE_LIMIT_LOGIN_PER_IP).',
+      body: LoginBody,
+      response: { 200: Tokens, ...errors(400, 429) },
+    },
+  }, async (request) => ({ message: 'Login successful.', ...(await auth.login(request.body.email, request.body.password, request.ip)) }));
 };

@@ -16,11 +16,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; auth: Auth
     schema: {
       tags,
       summary: 'Log in with email and password',
-      description: 'Wrong credentials and inactive accounts get the same 400. Attempts are limited per account (RATE_LIMIT_LOGIN_FAILURES per RATE_LIMIT_LOGIN_FAILURE_WINDOW seconds, counted before the check, cleared by a successful login) and per address (RATE_LIMIT_LOGIN_PER_IP a minute).',
+      description:
+        'Wrong credentials and inactive accounts get the same 400. Attempts are counted before the check (429 with Retry-After beyond a limit): ' +
+        'per account from one client address, an IPv6 /64 being one address (RATE_LIMIT_LOGIN_FAILURES, default 10, per RATE_LIMIT_LOGIN_FAILURE_WINDOW seconds, default 900; ' +
+        'cleared by a successful login from that address), so a stranger guessing locks out only their own address; per account from addresses it has not ' +
+        'logged in from within REFRESH_TOKEN_TTL, all together (RATE_LIMIT_LOGIN_ACCOUNT_CEILING, default 100, per the same window), so a guess spread over ' +
+        'many addresses hits a wall while the owner still logs in where they did before; and per address (RATE_LIMIT_LOGIN_PER_IP a minute).',
       body: LoginBody,
       response: { 200: TokenPair, ...errors(400, 429) },
     },
-  }, async (request) => auth.login(request.body.email, request.body.password));
+  }, async (request) => auth.login(request.body.email, request.body.password, request.ip));
 
   app.post('/api/auth/token/refresh/', {
     config: { auth: false },

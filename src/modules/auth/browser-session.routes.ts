@@ -59,12 +59,13 @@ export const browserSessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; 
       description:
         CSRF_TEXT + COOKIE_TEXT +
         'The answer holds the access token, its lifetime and your own user (as GET /api/users/{id}/ shows it). ' +
-        'The same checks, messages and limits as POST /api/auth/token/ (same 400 for wrong credentials and inactive accounts; attempts counted per account and per address).',
+        'The same checks, messages and limits as POST /api/auth/token/ (same 400 for wrong credentials and inactive accounts; attempts counted per account and address, ' +
+        'per account from new addresses, and per address: RATE_LIMIT_LOGIN_FAILURES, RATE_LIMIT_LOGIN_ACCOUNT_CEILING, RATE_LIMIT_LOGIN_PER_IP), shared with it.',
       body: LoginBody,
       response: { 200: BrowserSession, ...errors(400, 403, 429) },
     },
   }, async (request, reply) => {
-    const { pair, user } = await auth.loginUser(request.body.email, request.body.password);
+    const { pair, user } = await auth.loginUser(request.body.email, request.body.password, request.ip);
     setCookie(request, reply, pair.refresh);
     return answer(request, reply, pair.access, user);
   });

@@ -6,7 +6,8 @@ import { messagesRepository } from '../messages/messages.repository.js';
 import { usersRepository } from '../users/users.repository.js';
 import { addMember } from './memberships.changes.js';
 import { membershipsRepository, type MembershipWithRoom } from './memberships.repository.js';
-import { memberRoom, visibleRoom } from './rooms.access.js';
+import { isActiveMember, memberRoom, visibleRoom } from './rooms.access.js';
+import { countJoinOrLeave } from './rooms.service.js';
 import { roomsRepository } from './rooms.repository.js';
 import { membershipView, type MembershipView } from './rooms.view.js';
 import { enforceLimit } from '../../lib/rate-limit.js';
@@ -51,6 +52,8 @@ export class MembershipsService {
       if (self) throw unauthorized();
       throw fieldError('user', `Invalid pk "${targetId}" - object does not exist.`);
     }
+    // Adding yourself is joining: counted with POST /api/chat_rooms/{id}/join/ (RATE_LIMIT_JOIN_LEAVE_PER_USER).
+    if (self && !isActiveMember(access)) await countJoinOrLeave(this.ctx, actorId);
     const { membership, outcome } = await this.ctx.writer.run(access.room.id, async (uow) => {
       const trx = uow.trx;
       const result = await addMember(uow, { room: access.room, user: target, actorId, now: nowIso() });

@@ -71,9 +71,12 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
     schema: {
       tags,
       summary: 'Join a public group',
-      description: 'Any other room answers 400 (404 if you cannot see it). Joining a public group you are already in is a no-op. Messages from before you joined count as read.',
+      description:
+        'Any other room answers 400 (404 if you cannot see it). Joining a public group you are already in is a no-op (and not counted). Messages from before you joined count as read. ' +
+        'Joins and leaves together are limited per user: RATE_LIMIT_JOIN_LEAVE_PER_USER a minute (default 20; 0 = off), 429 with Retry-After beyond. ' +
+        "The group's members are notified of your joining at most once per NOTIFY_JOIN_LEAVE_WINDOW seconds (default 3600; 0 = every time); the `member_joined` event always goes to the room.",
       params: IdParams,
-      response: { 200: Room, ...errors(400, 401, 404) },
+      response: { 200: Room, ...errors(400, 401, 404, 429) },
     },
   }, async (request) => rooms.join(request.auth.userId, request.params.id));
 
@@ -81,9 +84,12 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
     schema: {
       tags,
       summary: 'Leave a group',
-      description: 'Private rooms cannot be left (400; hide them with DELETE /api/user_chats/{id}/). An owner who leaves hands the group to its longest-standing member.',
+      description:
+        'Private rooms cannot be left (400; hide them with DELETE /api/user_chats/{id}/). An owner who leaves hands the group to its longest-standing admin, or else member. ' +
+        'Counted with joins: RATE_LIMIT_JOIN_LEAVE_PER_USER a minute (default 20; 0 = off), 429 with Retry-After beyond. ' +
+        "Members are notified of your leaving at most once per NOTIFY_JOIN_LEAVE_WINDOW seconds (default 3600; 0 = every time); the `member_left` event always goes to the room.",
       params: IdParams,
-      response: { 204: Type.Null(), ...errors(400, 401, 404) },
+      response: { 204: Type.Null(), ...errors(400, 401, 404, 429) },
     },
   }, async (request, reply) => {
     await rooms.leave(request.auth.userId, request.params.id);
