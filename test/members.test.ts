@@ -108,6 +108,17 @@ describe('members, roles and removal', () => {
     assert.equal(left.length, 1);
   });
 
+  it('an owner who leaves never hands the group to a deactivated account', async () => {
+    const [owner, gone, admin, member] = await users(t, 4);
+    const room = await group(t, owner, [gone, admin, member], false);
+    await ok(role(owner, room.id, gone.id, 'admin'));
+    await ok(role(owner, room.id, admin.id, 'admin'));
+    await t.ctx.db.updateTable('users').set({ is_active: 0 }).where('id', '=', gone.id).execute();
+    await ok(call(t, owner, 'POST', `/api/chat_rooms/${room.id}/leave/`), 204);
+    const roles = Object.fromEntries((await members(member, room.id)).results.map((m: any) => [m.user, m.role]));
+    assert.equal(roles[admin.id], 'owner', 'the next admin who can log in');
+  });
+
   it('an owner who leaves hands the group to an admin before longer-standing members', async () => {
     const [owner, early, admin] = await users(t, 3);
     const room = await group(t, owner, [early, admin], false);

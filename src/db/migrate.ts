@@ -12,6 +12,7 @@ import * as m006 from './migrations/006-moderation.js';
 import * as m007 from './migrations/007-threads-pins-mentions.js';
 import * as m008 from './migrations/008-search.js';
 import * as m009 from './migrations/009-departures-index.js';
+import * as m010 from './migrations/010-deleted-accounts.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -25,6 +26,7 @@ const STEPS: Record<string, Step> = {
   '007-threads-pins-mentions': m007,
   '008-search': m008,
   '009-departures-index': m009,
+  '010-deleted-accounts': m010,
 };
 
 const MIGRATION_LOCK = 727_274_001;

@@ -81,7 +81,8 @@ export async function removeMember(
   await membershipsRepository.update(trx, a.membership.id, { is_active: 0, left_at: a.now, role: 'member', hidden_at_message_id: null });
   await uow.emit('member_left', { chatRoomId: a.room.id, userId: a.actorId }, { user: a.membership.user_id, username: a.username, by: a.actorId, ...(a.kicked ? { kicked: true } : {}), ...(a.banned ? { banned: true } : {}) });
   if (a.membership.role === 'owner' && a.room.room_type === 'group') {
-    const members = await membershipsRepository.activeMembers(trx, a.room.id);
+    // Never a deactivated account (it could not manage the group): the longest-standing admin, else member, who can log in.
+    const members = (await membershipsRepository.activeMembers(trx, a.room.id)).filter((m) => m.account_active === 1);
     const heir = members.find((m) => m.role === 'admin') ?? members[0];
     if (!heir) return;
     await membershipsRepository.update(trx, heir.id, { role: 'owner' });

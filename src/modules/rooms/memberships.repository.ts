@@ -2,6 +2,9 @@ import { sql, type Insertable, type Updateable } from 'kysely';
 import type { ChatRoomRow, Db, MembershipRow, MembershipsTable } from '../../db/schema.js';
 import { MAX_NAMES, type OtherMembers } from './rooms.view.js';
 
+/** An active membership with its member's username, and whether their account is active (not deactivated). */
+export type MemberRow = MembershipRow & { username: string; account_active: number };
+
 export type MembershipWithRoom = MembershipRow & { room_type: ChatRoomRow['room_type']; room_name: string };
 
 const activeMembers = (db: Db, chatRoomId: number) =>
@@ -9,7 +12,7 @@ const activeMembers = (db: Db, chatRoomId: number) =>
     .selectFrom('memberships as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .selectAll('m')
-    .select('u.username')
+    .select(['u.username', 'u.is_active as account_active'])
     .where('m.chat_room_id', '=', chatRoomId)
     .where('m.is_active', '=', 1)
     .orderBy('m.id');
@@ -72,7 +75,7 @@ export const membershipsRepository = {
   },
 
   /** One page of a room's active members (oldest membership first) and their number. */
-  async activeMembersPage(db: Db, chatRoomId: number, o: { offset: number; limit: number }): Promise<{ count: number; rows: Array<MembershipRow & { username: string }> }> {
+  async activeMembersPage(db: Db, chatRoomId: number, o: { offset: number; limit: number }): Promise<{ count: number; rows: MemberRow[] }> {
     const [total, rows] = await Promise.all([
       db.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).executeTakeFirstOrThrow(),
       activeMembers(db, chatRoomId).offset(o.offset).limit(o.limit).execute(),
@@ -81,12 +84,12 @@ export const membershipsRepository = {
   },
 
   /** One active member of a room, with their username. */
-  activeMember(db: Db, chatRoomId: number, userId: number): Promise<(MembershipRow & { username: string }) | undefined> {
+  activeMember(db: Db, chatRoomId: number, userId: number): Promise<MemberRow | undefined> {
     return activeMembers(db, chatRoomId).where('m.user_id', '=', userId).executeTakeFirst();
   },
 
   /** Active members with their usernames, oldest membership first. */
-  activeMembers(db: Db, chatRoomId: number): Promise<Array<MembershipRow & { username: string }>> {
+  activeMembers(db: Db, chatRoomId: number): Promise<MemberRow[]> {
     return activeMembers(db, chatRoomId).execute();
   },
 
