@@ -31,14 +31,15 @@ const STEPS: Record<string, Step> = {
 
 const MIGRATION_LOCK = 727_274_001;
 
-export async function migrateToLatest({ db, dialect }: Database): Promise<void> {
+/** Migrates to the newest step, or (`upTo`, for tests of a step's data changes) to that step. */
+export async function migrateToLatest({ db, dialect }: Database, upTo?: keyof typeof STEPS): Promise<void> {
   const migrations: Record<string, Migration> = {};
   for (const [name, step] of Object.entries(STEPS)) {
     migrations[name] = { up: (d) => step.up(d, dialect) };
   }
   const runOn = async (executor: Kysely<any>) => {
     const migrator = new Migrator({ db: executor, provider: { getMigrations: async () => migrations } });
-    const { error } = await migrator.migrateToLatest();
+    const { error } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
     if (error) throw error;
   };
   if (dialect !== 'postgres') return runOn(db);
