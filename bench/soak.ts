@@ -4,8 +4,7 @@
 // at 35% Redis is killed and at 45% started again, at 60% the database goes away for
 // SOAK_DB_DOWN_SECONDS (5), at 75% a new instance starts, at 90% sends stop. Prints the report
 // (bench/soak-lib.ts says what is counted) and exits with 1 unless the bar is met.
-// Other knobs: SOAK_RATE (sends/s, 30), SOAK_SENDERS (6), SOAK_SOCKETS (6), SOAK_ROOMS (4), and
-// SOAK_PG_GUARD=1, an experiment (bench/soak-pg-guard.mjs): an error listener on every pg client.
+// Other knobs: SOAK_RATE (sends/s, 30), SOAK_SENDERS (6), SOAK_SOCKETS (6), SOAK_ROOMS (4).
 import os from 'node:os';
 
 process.env.TEST_DB = 'postgres';
@@ -26,7 +25,6 @@ const dbDown = num('SOAK_DB_DOWN_SECONDS', 5);
 const started = new Date();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 console.log(`Chaos soak, ${seconds} s (started ${started.toISOString()}; ${os.cpus().length} cores, Node ${process.version})`);
-if (process.env.SOAK_PG_GUARD === '1') console.log('SOAK_PG_GUARD=1: an experiment, every pg client in the servers has an error listener (bench/soak-pg-guard.mjs)');
 
 const report = await runSoak({
   plan: {
@@ -38,8 +36,6 @@ const report = await runSoak({
   watchers: num('SOAK_SOCKETS', 6),
   rooms: num('SOAK_ROOMS', 4),
   log: (line) => console.log(`  ${line}`),
-  // An experiment, not the soak's default: see bench/soak-pg-guard.mjs.
-  serverEnv: process.env.SOAK_PG_GUARD === '1' ? { NODE_OPTIONS: `--import ${new URL('./soak-pg-guard.mjs', import.meta.url).pathname}` } : {},
 });
 console.log('');
 console.log(formatReport(report));

@@ -45,4 +45,25 @@ describe('the database going away', { skip: DIALECT !== 'postgres' && 'PostgreSQ
     assert.equal((await call(t, me, 'GET', `/api/chat_rooms/${room.id}/`)).statusCode, 200);
     assert.equal((await call(t, me, 'POST', '/api/messages/', { chat_room: room.id, content: 'back' })).statusCode, 201);
   });
+
+  it('survives its connections being cut in the middle of a transaction', async () => {
+    const [me] = await users(t, 1);
+    const room = await group(t, me);
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    // A unit of work holding its connection between two statements, as every write does.
+    const work = t.ctx.writer.run(room.id, async (uow) => {
+      entered();
+      await paused;
+      await uow.trx.selectFrom('chat_rooms').select('id').execute();
+    });
+    await inside;
+    await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${dbName}'`);
+    release();
+    await assert.rejects(work);
+    // Still serving (an unhandled connection error used to end the process here).
+    assert.equal((await call(t, me, 'GET', `/api/chat_rooms/${room.id}/`)).statusCode, 200);
+  });
 });

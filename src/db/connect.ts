@@ -31,6 +31,10 @@ export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: str
     // An idle connection that drops (database restart, terminated backend) must not crash the
     // process: the pool replaces it on the next checkout.
     pool.on('error', (err) => opts.onError?.(err));
+    // The pool listens to a connection only while it is idle: one that breaks while checked out
+    // (PostgreSQL restarting mid-transaction) would raise an error nobody handles and end the
+    // process. Its query fails all the same (503), and the pool discards it.
+    pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

@@ -30,7 +30,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const message = typeof e?.message === 'string' ? e.message : '';
   // PostgreSQL: connection exceptions (08…), shutting down (57P01-57P03), too many connections (53300).
   if (/^(08...|57P0[123]|53300)$/.test(code) || UNREACHABLE.has(code)) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)|Client has encountered a connection error and is not queryable/.test(message);
 }
 
 export async function ping(db: Kysely<any>): Promise<void> {

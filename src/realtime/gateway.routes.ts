@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { isDatabaseUnavailable } from '../db/dialect.js';
 import { tooManyRequests, unauthorized } from '../errors.js';
 import { enforceLimit, type RateLimiter } from '../lib/rate-limit.js';
 import { bearerToken } from '../http/auth-hook.js';
@@ -60,6 +61,11 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
     }, (socket, request) => {
       const since = (request.query as { since?: number }).since ?? null;
       gateway.open(socket, endpoint, request.auth, since).catch((err) => {
+        // The database away (restarting): "try again later"; the client reconnects with ?since=.
+        if (isDatabaseUnavailable(err)) {
+          request.log.warn({ err: (err as Error).message }, 'opening a socket: database unavailable');
+          return socket.close(1013, 'try again later');
+        }
         request.log.error({ err }, 'opening a socket failed');
         socket.close(1011, 'internal error');
       });

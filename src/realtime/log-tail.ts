@@ -5,7 +5,7 @@
 // without it, each instance still reads every logPollMs.
 import crypto from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Db } from '../db/schema.js';
+import type { Db, EventRow } from '../db/schema.js';
 import { eventLog } from '../modules/events/event-log.js';
 import type { Written } from '../modules/events/writer.js';
 import type { LogPosition } from '../modules/events/log-position.js';
@@ -86,6 +86,23 @@ export class LogTail {
       });
   }
 
+  /**
+   * The rows as sent, with the messages they are about read from the database. Planned already
+   * (the hub's memberships moved on, the position too): a failure here would lose them for this
+   * instance's sockets, so it is retried until the database answers (nothing else could be read meanwhile).
+   */
+  private async wired(rows: EventRow[]) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await eventLog.wire(this.db, rows);
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.log.warn({ err: (err as Error).message }, 'reading messages for events failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
+      }
+    }
+  }
+
   private async pump(): Promise<void> {
     const upto = await this.bound.safe();
     for (;;) {
@@ -103,7 +120,7 @@ export class LogTail {
         if (mine) wires.set(row.id, eventLog.wireOf(row, mine.event));
         else unknown.push(row);
       }
-      for (const w of await eventLog.wire(this.db, unknown)) wires.set(w.row.id, w.wire);
+      for (const w of await this.wired(unknown)) wires.set(w.row.id, w.wire);
       rows.forEach((row, i) => {
         const wire = wires.get(row.id);
         const audience = audiences[i];
