@@ -22,14 +22,17 @@ export interface SearchHits {
   ids: number[];
   /** Every match of the search (not only this page's). */
   total: number;
+  /** Each message's content as found, its matches between the request's markers. */
+  marked: Map<number, string>;
 }
 
 /**
  * SQLite: up to this many rooms, the caller's rooms are ANDed with the words inside FTS5 (each
  * room id is a token of the `chat_room_id` column), so the index yields only their matches;
- * beyond it, that OR of rooms costs more than it saves (measured: 30 rooms 6 ms, 100 rooms
- * 20 ms, 300 rooms 63 ms for one common word at 1,000,000 messages), and the matches are
- * filtered by the join to `messages` instead.
+ * beyond it, merging that OR of rooms costs more than it saves, and the matches are filtered by
+ * the join to `messages` instead. Measured for a common word at 1,000,000 messages in 1,000
+ * rooms: a member of 30 rooms 10 ms in the index against 35 ms by the join; of 200 rooms 77 ms
+ * against 40 ms (bench/README.md, "Search").
  */
 export const SQLITE_ROOMS_IN_INDEX_MAX = 50;
 
@@ -46,7 +49,7 @@ function sqliteMatches(f: SearchFilter, expr: string) {
       else ${expr} end
     from (${rooms}) r)`;
   const sender = f.sender === undefined ? sql`` : sql`and m.sender_id = ${f.sender}`;
-  return sql`select f.rowid as id, bm25(messages_fts, 1.0, 0.0) as score
+  return sql`select f.rowid as id, bm25(messages_fts, 1.0, 0.0) as score, m.content as content
     from messages_fts f join messages m on m.id = f.rowid
     where messages_fts match ${match} and m.chat_room_id in (${rooms}) and m.is_deleted = 0 ${sender}`;
 }
@@ -60,6 +63,28 @@ function postgresMatches(f: SearchFilter, tsquery: string) {
     where s.tsv @@ to_tsquery('english'::regconfig, ${tsquery}) and s.chat_room_id = any(array(${rooms})) ${room} ${sender}`;
 }
 
+/**
+ * SQLite: each message's content with its matches between `m.open` and `m.close` (absent when
+ * none is found). The contents go into a small temporary FTS5 table of the same tokenizer,
+ * whose highlight() is exact and cheap; highlight() on the big index would need the page's rows
+ * found again, rebuilding the query's prefix matches for each.
+ */
+async function sqliteMarks(db: Db, parts: QueryPart[], messages: Array<{ id: number; content: string }>, m: Markers): Promise<Map<number, string>> {
+  if (messages.length === 0) return new Map();
+  // One connection for the four statements: no other request's rows can come in between.
+  return db.connection().execute(async (conn) => {
+    await sql`create virtual table if not exists temp.search_highlight using fts5(content, tokenize = 'porter unicode61 remove_diacritics 2')`.execute(conn);
+    await sql`delete from temp.search_highlight`.execute(conn);
+    await sql`insert into temp.search_highlight (rowid, content)
+      select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(${JSON.stringify(messages.map((x) => [x.id, x.content]))})`.execute(conn);
+    const { rows } = await sql<{ id: number; marked: string }>`
+      select rowid as id, highlight(search_highlight, 0, ${m.open}, ${m.close}) as marked
+      from temp.search_highlight where search_highlight match ${fts5Expression(parts)}`.execute(conn);
+    await sql`delete from temp.search_highlight`.execute(conn);
+    return new Map(rows.map((r) => [r.id, r.marked]));
+  });
+}
+
 /** ts_headline's options: the whole text, matches between the request's markers. */
 const headlineOptions = (m: Markers) => `StartSel=${m.open}, StopSel=${m.close}, HighlightAll=true`;
 
@@ -71,48 +96,34 @@ export const searchRepository = {
   },
 
   /**
-   * One page of matches. On PostgreSQL the page's contents come back marked (`marked`) by the
-   * same statement, ts_headline running for the page's rows only; SQLite marks them with
-   * highlights() (its highlight() needs the FTS cursor of each row).
+   * One page of matches, best first, with each one's content marked (see Markers): on
+   * PostgreSQL by ts_headline in the same statement, for the page's rows only; on SQLite by
+   * sqliteMarks() over the page's contents.
    */
-  async find(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits & { marked: Map<number, string> | null }> {
+  async find(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits> {
     const pg = isPostgres(db);
     const tsquery = tsqueryText(f.parts);
     const matches = pg ? postgresMatches(f, tsquery) : sqliteMatches(f, fts5Expression(f.parts));
     // bm25 is lower for better matches, ts_rank higher.
     const best = pg ? sql`score desc, id desc` : sql`score, id desc`;
-    const page = sql`select id, score, count(*) over () as total from (${matches}) hits order by ${best} limit ${f.limit} offset ${f.offset}`;
-    const { rows } = pg
-      ? await sql<{ id: number; total: number; marked: string }>`
-          select p.id, p.score, p.total, ts_headline('english'::regconfig, m.content, to_tsquery('english'::regconfig, ${tsquery}), ${headlineOptions(m)}) as marked
-          from (${page}) p join messages m on m.id = p.id order by p.score desc, p.id desc`.execute(db)
-      : await sql<{ id: number; total: number; marked?: undefined }>`${page}`.execute(db);
-    const marked = pg ? new Map(rows.map((r) => [Number(r.id), r.marked as string])) : null;
+    const page = sql`select id, score, count(*) over () as total${pg ? sql`` : sql`, content`} from (${matches}) hits
+      order by ${best} limit ${f.limit} offset ${f.offset}`;
+    let marked: Map<number, string>;
+    let rows: Array<{ id: number; total: number }>;
+    if (pg) {
+      const result = await sql<{ id: number; total: number; marked: string }>`
+        select p.id, p.score, p.total, ts_headline('english'::regconfig, m.content, to_tsquery('english'::regconfig, ${tsquery}), ${headlineOptions(m)}) as marked
+        from (${page}) p join messages m on m.id = p.id order by p.score desc, p.id desc`.execute(db);
+      rows = result.rows;
+      marked = new Map(result.rows.map((r) => [Number(r.id), r.marked]));
+    } else {
+      const result = await sql<{ id: number; total: number; content: string }>`${page}`.execute(db);
+      rows = result.rows;
+      marked = await sqliteMarks(db, f.parts, result.rows, m);
+    }
     if (rows.length > 0 || f.offset === 0) return { ids: rows.map((r) => Number(r.id)), total: rows.length ? Number(rows[0].total) : 0, marked };
     // A page past the end: count on its own.
     const { rows: counted } = await sql<{ total: number }>`select count(*) as total from (${matches}) hits`.execute(db);
     return { ids: [], total: Number(counted[0].total), marked };
-  },
-
-  /**
-   * SQLite: each message's content with its matches between `m.open` and `m.close` (absent when
-   * none is found). The contents go into a small temporary FTS5 table of the same tokenizer,
-   * whose highlight() is exact and cheap; highlight() on the big index would need the page's
-   * rows found again, rebuilding the query's prefix matches for each.
-   */
-  async highlights(db: Db, parts: QueryPart[], messages: Array<{ id: number; content: string }>, m: Markers): Promise<Map<number, string>> {
-    if (messages.length === 0) return new Map();
-    // One connection for the four statements: no other request's rows can come in between.
-    return db.connection().execute(async (conn) => {
-      await sql`create virtual table if not exists temp.search_highlight using fts5(content, tokenize = 'porter unicode61 remove_diacritics 2')`.execute(conn);
-      await sql`delete from temp.search_highlight`.execute(conn);
-      await sql`insert into temp.search_highlight (rowid, content)
-        select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(${JSON.stringify(messages.map((x) => [x.id, x.content]))})`.execute(conn);
-      const { rows } = await sql<{ id: number; marked: string }>`
-        select rowid as id, highlight(search_highlight, 0, ${m.open}, ${m.close}) as marked
-        from temp.search_highlight where search_highlight match ${fts5Expression(parts)}`.execute(conn);
-      await sql`delete from temp.search_highlight`.execute(conn);
-      return new Map(rows.map((r) => [r.id, r.marked]));
-    });
   },
 };

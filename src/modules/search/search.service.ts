@@ -44,10 +44,9 @@ export class SearchService {
     // In rank order; a message deleted since the search ran is left out (and one edited since
     // keeps its new text, shown without marks: snippet() checks that the marks fit the content).
     const records = hits.ids.map((id) => byId.get(id)).filter((r): r is MessageRecord => r !== undefined && r.is_deleted === 0);
-    const marked = hits.marked ?? (await searchRepository.highlights(db, parts, records.map((r) => ({ id: r.id, content: r.content })), markers));
     return {
       count: hits.total,
-      results: records.map((r) => ({ message: messageView(r), highlight: snippet(r.content, marked.get(r.id) ?? null, markers) })),
+      results: records.map((r) => ({ message: messageView(r), highlight: snippet(r.content, hits.marked.get(r.id) ?? null, markers) })),
     };
   }
 }
