@@ -66,6 +66,7 @@ import { KeysService } from './modules/keys/keys.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
 import { clientConfigRoutes } from './modules/client-config/client-config.routes.js';
+import { ORPHAN_AGE_MS, sweepOrphanedUploads } from './modules/uploads/orphans.js';
 
 export type App = FastifyInstance;
 
@@ -217,6 +218,15 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(gatewayRoutes, { auth, gateway, tickets, limiter: ctx.limiter, maxSockets: config.realtime.maxSocketsPerUser });
   await gateway.start({ markRead: (userId, chatRoomId, messageId) => memberships.markRead(userId, chatRoomId, messageId) });
   app.addHook('preClose', () => gateway.stop());
+
+  // Hourly: files of uploads whose row never committed (the sweep only takes files older than that).
+  const sweeper = setInterval(() => {
+    sweepOrphanedUploads(ctx)
+      .then((removed) => removed && app.log.info({ removed }, 'removed orphaned uploads'))
+      .catch((err) => app.log.warn({ err }, 'sweeping orphaned uploads failed'));
+  }, ORPHAN_AGE_MS);
+  sweeper.unref();
+  app.addHook('onClose', async () => clearInterval(sweeper));
 
   app.decorate('ctx', ctx);
   app.decorate('gateway', gateway);

@@ -12,6 +12,11 @@ export interface FileStore {
   read(key: string, range?: { start: number; end: number }): Readable;
   size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;
+  /**
+   * The keys in `folder` last written before `before` (ms since the epoch), and removes the
+   * leftovers of writes that never finished (a process killed mid-upload) from before it.
+   */
+  stale(folder: string, before: number): Promise<string[]>;
 }
 
 const KEY = /^[a-z]+\/[A-Za-z0-9_-]{16,64}\.[a-z0-9]{1,8}$/;
@@ -57,5 +62,23 @@ export class LocalFileStore implements FileStore {
 
   async delete(key: string): Promise<void> {
     await fsp.rm(this.pathOf(key), { force: true });
+  }
+
+  async stale(folder: string, before: number): Promise<string[]> {
+    const dir = path.join(this.root, folder);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return [];
+    }
+    const keys: string[] = [];
+    for (const name of names) {
+      const stat = await fsp.stat(path.join(dir, name)).catch(() => null);
+      if (!stat?.isFile() || stat.mtimeMs >= before) continue;
+      if (name.endsWith('.tmp')) await fsp.rm(path.join(dir, name), { force: true });
+      else if (KEY.test(`${folder}/${name}`)) keys.push(`${folder}/${name}`);
+    }
+    return keys;
   }
 }
