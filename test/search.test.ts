@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { messagesRepository } from '../src/modules/messages/messages.repository.js';
+import { newMarkers } from '../src/modules/search/search.highlight.js';
+import { parseQuery } from '../src/modules/search/search.query.js';
+import { searchRepository } from '../src/modules/search/search.repository.js';
 import { uniq, type TestApp, type TestUser } from './helpers.js';
 import { call, chatApp, group, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
 
@@ -169,6 +172,33 @@ describe('message search', () => {
     assert.equal((await ok(search(removed, { q: tag }))).count, 0);
     assert.equal((await search(removed, { q: tag, chat_room: room.id })).statusCode, 404);
     assert.equal((await ok(search(owner, { q: tag }))).count, 3, 'the remaining member still finds everything');
+  });
+
+  it('narrows by room the same way whichever plan the number of matches picks', async () => {
+    // Few matches in all rooms: each is checked against the caller's rooms; many: the rooms narrow
+    // the index scan itself. Small test data always takes the first way unless told otherwise.
+    const [owner, member, former, outsider] = await users(t, 4);
+    const rooms = [await group(t, owner, [member, former], false), await group(t, owner, [member]), await privateRoom(t, owner, member)];
+    const tag = word();
+    for (const [i, room] of rooms.entries()) {
+      for (let n = 0; n < 3; n++) await send(t, n % 2 ? member : owner, room.id, `${tag} ${i} message ${n} with "release notes"`);
+    }
+    await ok(call(t, former, 'POST', `/api/chat_rooms/${rooms[0].id}/leave/`), 204);
+    const find = (user: TestUser, q: string, fewMatches: number, extra: { chatRoom?: number; sender?: number } = {}) =>
+      searchRepository.find(t.ctx.db, { userId: user.id, parts: parseQuery(q), limit: 20, offset: 0, fewMatches, ...extra }, newMarkers());
+    for (const user of [owner, member, former, outsider]) {
+      for (const q of [tag, `${tag} message`, `${tag} "release notes"`, `${tag.slice(0, 5)}`]) {
+        for (const extra of [{}, { chatRoom: rooms[1].id }, { sender: member.id }]) {
+          const few = await find(user, q, 1_000_000_000, extra);
+          const many = await find(user, q, 0, extra);
+          assert.deepEqual([many.ids, many.total], [few.ids, few.total], `${q} ${JSON.stringify(extra)}`);
+        }
+      }
+    }
+    assert.equal((await find(owner, tag, 0)).total, 9);
+    assert.equal((await find(member, tag, 0)).total, 9);
+    assert.equal((await find(former, tag, 0)).total, 0, 'a former member finds nothing of the room left');
+    assert.equal((await find(outsider, tag, 0)).total, 0);
   });
 
   it('keeps working when a room and its messages are deleted', async () => {

@@ -15,6 +15,8 @@ export interface SearchFilter {
   sender?: number;
   limit: number;
   offset: number;
+  /** FEW_MATCHES unless given (tests give 0 or a billion to take either way of narrowing by room). */
+  fewMatches?: number;
 }
 
 export interface SearchHits {
@@ -27,13 +29,19 @@ export interface SearchHits {
 }
 
 /**
- * SQLite: up to this many rooms, the caller's rooms are ANDed with the words inside FTS5 (each
- * room id is a token of the `chat_room_id` column), so the index yields only their matches;
- * beyond it, merging that OR of rooms costs more than it saves, and the matches are filtered by
- * the join to `messages` instead. Measured for a common word at 1,000,000 messages in 1,000
- * rooms: a member of 30 rooms 10 ms in the index against 35 ms by the join; of 200 rooms 77 ms
- * against 40 ms (bench/README.md, "Search").
+ * How the caller's rooms narrow the matches, chosen per query from what the index says:
+ * - few matches in all rooms (under FEW_MATCHES): the index finds them all and each is checked
+ *   against the caller's rooms (a join on SQLite, a filter on the row on PostgreSQL), for about
+ *   a millisecond, instead of listing every message of the caller's rooms (4–8 ms for 30 rooms);
+ * - more: SQLite ANDs the words with the caller's rooms inside FTS5 (each room id is a token of
+ *   the `chat_room_id` column) when they are at most SQLITE_ROOMS_IN_INDEX_MAX, and PostgreSQL
+ *   intersects the GIN index's matches with the rooms' range of the primary key.
+ * Beyond SQLITE_ROOMS_IN_INDEX_MAX rooms, merging their OR inside FTS5 costs more than the join
+ * saves. Measured at 1,000,000 messages in 1,000 rooms (bench/README.md, "Search"): a common word
+ * for a member of 30 rooms, 10 ms in the index against 35 ms by the join; of 200 rooms, 77 ms
+ * against 40 ms; a rare word (90 matches), 4.2 ms in the index against 0.4 ms by the join.
  */
+export const FEW_MATCHES = 1000;
 export const SQLITE_ROOMS_IN_INDEX_MAX = 50;
 
 /** The rooms searched: the caller's searchable rooms, or only `chatRoom` among them. */
@@ -44,7 +52,9 @@ function roomsOf(f: SearchFilter): RawBuilder<{ chat_room_id: number }> {
 
 function sqliteMatches(f: SearchFilter, expr: string) {
   const rooms = roomsOf(f);
-  const match = sql`(select case when count(*) between 1 and ${SQLITE_ROOMS_IN_INDEX_MAX}
+  const threshold = f.fewMatches ?? FEW_MATCHES;
+  const few = sql`(select count(*) from (select 1 from messages_fts where messages_fts match ${expr} limit ${threshold})) < ${threshold}`;
+  const match = sql`(select case when count(*) between 1 and ${SQLITE_ROOMS_IN_INDEX_MAX} and not ${few}
       then '(' || ${expr} || ') AND chat_room_id : (' || group_concat('"' || r.chat_room_id || '"', ' OR ') || ')'
       else ${expr} end
     from (${rooms}) r)`;
@@ -54,13 +64,27 @@ function sqliteMatches(f: SearchFilter, expr: string) {
     where messages_fts match ${match} and m.chat_room_id in (${rooms}) and m.is_deleted = 0 ${sender}`;
 }
 
-function postgresMatches(f: SearchFilter, tsquery: string) {
+/** `few`: filter the matches by room on the row (`+ 0` keeps the planner off the primary key). */
+function postgresMatches(f: SearchFilter, tsquery: string, few: boolean) {
   const rooms = roomsOf(f);
+  const inRooms = few ? sql`s.chat_room_id + 0 = any(array(${rooms}))` : sql`s.chat_room_id = any(array(${rooms}))`;
   const room = f.chatRoom === undefined ? sql`` : sql`and s.chat_room_id = ${f.chatRoom}`;
   const sender = f.sender === undefined ? sql`` : sql`and s.sender_id = ${f.sender}`;
   return sql`select s.message_id as id, ts_rank(s.tsv, to_tsquery('english'::regconfig, ${tsquery})) as score
     from message_search s
-    where s.tsv @@ to_tsquery('english'::regconfig, ${tsquery}) and s.chat_room_id = any(array(${rooms})) ${room} ${sender}`;
+    where s.tsv @@ to_tsquery('english'::regconfig, ${tsquery}) and ${inRooms} ${room} ${sender}`;
+}
+
+/**
+ * Whether the planner expects fewer than FEW_MATCHES messages in all rooms (from its statistics
+ * of the tsvectors; planning only). A phrase counts as its words anywhere: the GIN index has no
+ * positions, so each message holding them all is read to check their order.
+ */
+async function postgresFewMatches(db: Db, tsquery: string, threshold: number): Promise<boolean> {
+  const candidates = tsquery.replaceAll(' <-> ', ' & ');
+  const { rows } = await sql<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>`
+    explain (format json) select 1 from message_search where tsv @@ to_tsquery('english'::regconfig, ${candidates})`.execute(db);
+  return rows[0]['QUERY PLAN'][0].Plan['Plan Rows'] < threshold;
 }
 
 /**
@@ -103,7 +127,7 @@ export const searchRepository = {
   async find(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits> {
     const pg = isPostgres(db);
     const tsquery = tsqueryText(f.parts);
-    const matches = pg ? postgresMatches(f, tsquery) : sqliteMatches(f, fts5Expression(f.parts));
+    const matches = pg ? postgresMatches(f, tsquery, await postgresFewMatches(db, tsquery, f.fewMatches ?? FEW_MATCHES)) : sqliteMatches(f, fts5Expression(f.parts));
     // bm25 is lower for better matches, ts_rank higher.
     const best = pg ? sql`score desc, id desc` : sql`score, id desc`;
     const page = sql`select id, score, count(*) over () as total${pg ? sql`` : sql`, content`} from (${matches}) hits
