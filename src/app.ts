@@ -212,6 +212,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
     .on('message_deleted', (uow, e) => attachments.onMessageDeleted(uow, e.messageId!))
     .on('message_deleted', (uow, e) => reactions.onMessageDeleted(uow, e.messageId!))
     .on('message_deleted', (uow, e) => notifications.onMessageDeleted(uow, e.messageId!))
+    .on('message_deleted', (uow, e) => notifications.onEvent(uow, e))
     .on('room_deleted', (uow, e) => attachments.onRoomDeleted(uow, e.chatRoomId));
 
   const tickets = redisBus ? new RedisTicketStore(redisBus.client, `${config.redisPrefix}ticket:`) : new MemoryTicketStore();

@@ -123,8 +123,11 @@ describe('moderators deleting messages', () => {
     assert.deepEqual([deleted.message.deleted_by, deleted.message.content, deleted.message.is_deleted], [admin.id, '', true]);
     const seen = await ok(call(t, other, 'GET', `/api/messages/${spam.id}/`));
     assert.equal(seen.deleted_by, admin.id);
+    const told = (await ok(call(t, member, 'GET', '/api/notifications/'))).results.filter((n: any) => n.type === 'deleted');
+    assert.deepEqual(told.map((n: any) => n.body), [`${admin.username} deleted your message in "${room.name}"`]);
     await ok(call(t, member, 'DELETE', `/api/messages/${mine.id}/`), 204);
     assert.equal((await ok(call(t, owner, 'GET', `/api/messages/${mine.id}/`))).deleted_by, null, "the sender's own deletion");
+    assert.equal((await ok(call(t, member, 'GET', '/api/notifications/'))).results.filter((n: any) => n.type === 'deleted').length, 1, 'nobody is told of their own deletion');
     // An admin cannot edit others' messages; deleting is all moderation allows.
     const kept = await send(t, member, room.id, 'kept');
     assert.equal((await call(t, admin, 'PATCH', `/api/messages/${kept.id}/`, { content: 'changed' })).statusCode, 403);

@@ -105,6 +105,10 @@ describe('pins', () => {
     await ok(call(t, member, 'DELETE', `/api/messages/${second.id}/`), 204);
     assert.deepEqual(await ok(pins(member, room.id)), []);
     assert.equal((await pin(owner, second.id)).statusCode, 400);
+    // A former member sees the pins no more, nor pins.
+    await ok(call(t, admin, 'POST', `/api/chat_rooms/${room.id}/leave/`), 204);
+    assert.equal((await pins(admin, room.id)).statusCode, 404);
+    assert.equal((await pin(admin, first.id)).statusCode, 404);
   });
 
   it('lets either person of a private conversation pin', async () => {

@@ -104,6 +104,16 @@ async function draftsFor(trx: Db, e: Emitted): Promise<Array<{ users: number[]; 
         : `${who} lifted your ban from ${roomLabel(room)}`;
       return [{ users: [change.user], draft: { type: 'ban', body, chat_room_id: room.id, actor_id: change.by } }];
     }
+    case 'message_deleted': {
+      // Deleted by a moderator or staff: the sender is told who did it (not the text, which is gone).
+      const { message } = e.payload as RoomEvents['message_deleted'];
+      if (message.deleted_by === null || message.deleted_by === message.sender) return [];
+      const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
+      if (!room) return [];
+      const who = (await repo.names(trx, [message.deleted_by])).get(message.deleted_by) ?? 'A moderator';
+      // No message_id: the message's own notifications were just removed with it.
+      return [{ users: [message.sender], draft: { type: 'deleted', body: `${who} deleted your message in ${roomLabel(room)}`, chat_room_id: room.id, actor_id: message.deleted_by } }];
+    }
     case 'room_created': {
       const { members } = e.payload as RoomEvents['room_created'];
       const creator = e.userId;

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { Nullable } from '../../http/schemas.js';
 
-export const NOTIFICATION_TYPES = ['message', 'mention', 'reaction', 'join', 'leave', 'role', 'ban'] as const;
+export const NOTIFICATION_TYPES = ['message', 'mention', 'reaction', 'join', 'leave', 'role', 'ban', 'deleted'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const Notification = Type.Object({
