@@ -51,6 +51,11 @@ export interface SoakOptions {
   settleMs?: number;
   /** Extra server environment (e.g. EVENT_LOG_POLL_MS). */
   serverEnv?: Record<string, string>;
+  /**
+   * A real restart of the PostgreSQL cluster (resolves once it is up again), instead of the soak's
+   * database refusing connections: only where nothing else uses the cluster.
+   */
+  restartPostgres?: () => Promise<void>;
   /** Progress lines (fault times and the like). */
   log?: (line: string) => void;
 }
@@ -583,14 +588,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     fault(`Redis restarted on port ${redisPort} (empty)`);
 
     await plan.at(0.6, run);
-    await admin(`alter database ${dbName} allow_connections false`);
-    dbAway = true;
-    await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${dbName}' and pid <> pg_backend_pid()`);
-    fault('PostgreSQL away: ALLOW_CONNECTIONS false + pg_terminate_backend of every session on the database');
-    await plan.holdDatabase(run);
-    await admin(`alter database ${dbName} allow_connections true`);
-    dbAway = false;
-    fault('PostgreSQL back: ALLOW_CONNECTIONS true');
+    if (opts.restartPostgres) {
+      dbAway = true;
+      fault('PostgreSQL restarting (the cluster itself)');
+      await opts.restartPostgres();
+      dbAway = false;
+      fault('PostgreSQL restarted');
+    } else {
+      await admin(`alter database ${dbName} allow_connections false`);
+      dbAway = true;
+      await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${dbName}' and pid <> pg_backend_pid()`);
+      fault('PostgreSQL away: ALLOW_CONNECTIONS false + pg_terminate_backend of every session on the database');
+      await plan.holdDatabase(run);
+      await admin(`alter database ${dbName} allow_connections true`);
+      dbAway = false;
+      fault('PostgreSQL back: ALLOW_CONNECTIONS true');
+    }
 
     await plan.at(0.75, run);
     const began = performance.now();
@@ -723,8 +736,9 @@ export function formatReport(r: SoakReport): string {
     '',
     'Faults (s since sends started):',
     ...r.faults.map((f) => `  ${f.at.toFixed(1).padStart(6)}  ${f.what}`),
-    '  ("PostgreSQL restart" = the soak database refusing connections with every session terminated;',
-    '   the shared cluster itself is not restarted)',
+    ...(r.faults.some((f) => f.what === 'PostgreSQL restarted')
+      ? []
+      : ['  ("PostgreSQL restart" = the soak database refusing connections with every session terminated;', '   the shared cluster itself is not restarted)']),
     '',
     ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
     '',

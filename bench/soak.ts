@@ -4,7 +4,11 @@
 // at 35% Redis is killed and at 45% started again, at 60% the database goes away for
 // SOAK_DB_DOWN_SECONDS (5), at 75% a new instance starts, at 90% sends stop. Prints the report
 // (bench/soak-lib.ts says what is counted) and exits with 1 unless the bar is met.
-// Other knobs: SOAK_RATE (sends/s, 30), SOAK_SENDERS (6), SOAK_SOCKETS (6), SOAK_ROOMS (4).
+// Other knobs: SOAK_RATE (sends/s, 30), SOAK_SENDERS (6), SOAK_SOCKETS (6), SOAK_ROOMS (4), and
+// SOAK_PG_RESTART_CMD: a command that really restarts the PostgreSQL cluster (e.g.
+// `pg_ctlcluster 15 main restart`), used at 60% instead of cutting the soak database's connections
+// — only where nothing else uses the cluster.
+import { execSync } from 'node:child_process';
 import os from 'node:os';
 
 process.env.TEST_DB = 'postgres';
@@ -36,6 +40,7 @@ const report = await runSoak({
   watchers: num('SOAK_SOCKETS', 6),
   rooms: num('SOAK_ROOMS', 4),
   log: (line) => console.log(`  ${line}`),
+  restartPostgres: process.env.SOAK_PG_RESTART_CMD ? async () => void execSync(process.env.SOAK_PG_RESTART_CMD!, { stdio: 'inherit' }) : undefined,
 });
 console.log('');
 console.log(formatReport(report));
