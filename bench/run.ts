@@ -9,6 +9,7 @@ import pg from 'pg';
 import { ROOT, round, startChatServer, startProcess } from './lib.js';
 import { ROOMS as FLOOR_ROOMS, SERVER_POOL_SIZE, pgFloor } from './pg-floor.js';
 import { SEND_CONNECTIONS, ceiling, connections, fanout, history, loginStorm, search, sends } from './scenarios.js';
+import { sendFeatures } from './send-features.js';
 import { sqliteFloor } from './sqlite-floor.js';
 import { webClient } from './web-client.js';
 
@@ -44,6 +45,7 @@ log('SQLite: sends, fan-out, login storm, connections');
 const server = await startChatServer(path.join(tmp, 'main'));
 if (wanted('sends')) results.sends = await sends(server, SECONDS);
 if (wanted('sendsRooms')) results.sendsRooms = await sends(server, SECONDS, FLOOR_ROOMS);
+if (wanted('sendFeatures')) results.sendFeatures = await sendFeatures(server, SECONDS);
 if (wanted('fanout')) results.fanout = await fanout(server, Math.max(3, Math.round(SECONDS / 2)));
 if (wanted('loginStorm')) results.loginStorm = await loginStorm(server, SECONDS);
 if (wanted('connections')) results.connections = await connections(server, SOCKETS);
