@@ -18,13 +18,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { NO_LIMITS } from '../test/chat-helpers.js';
-import { DIALECT, createTestEnv, type TestEnv } from '../test/helpers.js';
+import { adminQuery as admin, DIALECT, createTestEnv, type TestEnv } from '../test/helpers.js';
 import { account as newAccount, freePort, startServer, type Account, type Server } from '../test/process-helpers.js';
 import { connect, type Sock } from '../test/ws-helpers.js';
 
-const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const PASSWORD = 'soak-password-2026';
 
 /** When the faults happen: each step waits for `at(fraction)` (of the run: a time, or a number of acknowledged sends). */
@@ -130,16 +128,6 @@ export async function startRedis(port: number): Promise<ChildProcess> {
   });
   proc.stdout!.resume();
   return proc;
-}
-
-async function admin(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
 }
 
 interface Answer {

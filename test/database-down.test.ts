@@ -2,21 +2,8 @@
 // Retry-After, never hang, and the service recovers by itself once the database is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { call, chatApp, group, users } from './chat-helpers.js';
-import { DIALECT, type TestApp } from './helpers.js';
-
-const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function admin(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+import { adminQuery as admin, DIALECT, type TestApp } from './helpers.js';
 
 describe('the database going away', { skip: DIALECT !== 'postgres' && 'PostgreSQL only (an embedded SQLite cannot go away)' }, () => {
   let t: TestApp;

@@ -51,7 +51,8 @@ export async function createTestEnv(): Promise<TestEnv> {
   };
 }
 
-async function adminQuery(text: string) {
+/** Runs `text` as the PostgreSQL administrator (creating and dropping test databases, cutting connections). */
+export async function adminQuery(text: string) {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
   try {

@@ -1,6 +1,7 @@
 // The web client's core (the SDK) against a real server: a listening app, clients in token
 // mode with the `ws` package as their WebSocket, a network that can be cut, and waits on signals.
 import { effect } from '@preact/signals-core';
+import { after, before } from 'node:test';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions, type SocketFactory } from '../../web/core/index.js';
 import { chatApp } from '../chat-helpers.js';
@@ -145,4 +146,28 @@ export function until<T>(read: () => T, ok: (value: T) => boolean, what = 'condi
     });
     if (done) dispose();
   });
+}
+
+/**
+ * For a describe block: a server started before its tests, and `client()`, a new signed-up
+ * client once its socket is online; all closed after the block.
+ */
+export function onlineClients(): { client: () => Promise<TestClient> } {
+  let server: CoreServer;
+  const clients: TestClient[] = [];
+  before(async () => {
+    server = await coreServer();
+  });
+  after(async () => {
+    for (const c of clients) c.chat.close();
+    await server.close();
+  });
+  return {
+    async client() {
+      const c = await newClient(server);
+      clients.push(c);
+      await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
+      return c;
+    },
+  };
 }

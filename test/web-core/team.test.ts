@@ -2,26 +2,11 @@
 // client's store live (the removed user's conversation leaves with the reason), the ban list
 // follows ban and unban, invites join, and a moderator's deletion carries deleted_by.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { coreServer, newClient, until, type CoreServer, type TestClient } from './core-helpers.js';
+import { describe, test } from 'node:test';
+import { onlineClients, until } from './core-helpers.js';
 
 describe('web core: running a group through the SDK', () => {
-  let server: CoreServer;
-  const clients: TestClient[] = [];
-  const client = async () => {
-    const c = await newClient(server);
-    clients.push(c);
-    await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
-    return c;
-  };
-
-  before(async () => {
-    server = await coreServer();
-  });
-  after(async () => {
-    for (const c of clients) c.chat.close();
-    await server.close();
-  });
+  const { client } = onlineClients();
 
   test('roles, a moderator’s deletion, a ban with its reason and an unban reach every store live', async () => {
     const ada = await client();

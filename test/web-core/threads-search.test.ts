@@ -2,9 +2,9 @@
 // reach the other client's thread and never its room's list, the root's summary follows, pins
 // follow their events, and search results split into text and marks without any HTML parsing.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { highlightPieces, mentionAt, mentionPieces, unescapeHtml } from '../../web/core/index.js';
-import { coreServer, newClient, until, type CoreServer, type TestClient } from './core-helpers.js';
+import { onlineClients, until } from './core-helpers.js';
 
 describe('web core: text pieces', () => {
   test('a highlight splits into text and marks, unescaping the text only', () => {
@@ -36,22 +36,7 @@ describe('web core: text pieces', () => {
 });
 
 describe('web core: threads, pins and search through the SDK', () => {
-  let server: CoreServer;
-  const clients: TestClient[] = [];
-  const client = async () => {
-    const c = await newClient(server);
-    clients.push(c);
-    await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
-    return c;
-  };
-
-  before(async () => {
-    server = await coreServer();
-  });
-  after(async () => {
-    for (const c of clients) c.chat.close();
-    await server.close();
-  });
+  const { client } = onlineClients();
 
   test('a thread reply reaches the thread, not the room’s list; the root’s summary follows; mentions are sent', async () => {
     const ada = await client();
