@@ -2,28 +2,13 @@
 // events, reads move both sides, offline sends go out once, a cut socket resumes with no gap
 // and no duplicate.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { displayName } from '../../web/core/index.js';
 import { PASSWORD } from '../helpers.js';
-import { coreServer, newClient, until, type CoreServer, type TestClient } from './core-helpers.js';
+import { onlineClients, until } from './core-helpers.js';
 
 describe('web core: chatting through the SDK', () => {
-  let server: CoreServer;
-  const clients: TestClient[] = [];
-  const client = async () => {
-    const c = await newClient(server);
-    clients.push(c);
-    await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
-    return c;
-  };
-
-  before(async () => {
-    server = await coreServer();
-  });
-  after(async () => {
-    for (const c of clients) c.chat.close();
-    await server.close();
-  });
+  const { client, fresh } = onlineClients();
 
   test('a group created by one user appears for the other, with live messages and unread counts', async () => {
     const ada = await client();
@@ -223,8 +208,7 @@ describe('web core: chatting through the SDK', () => {
     const storage = new Map<string, string>();
     const like = (m: Map<string, string>) => ({ getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) });
     const tab = new Map<string, string>();
-    const ada = await newClient(server, { storage: like(storage), tabStorage: like(tab) });
-    clients.push(ada);
+    const ada = await fresh({ storage: like(storage), tabStorage: like(tab) });
     const room = await ada.chat.createGroup({ name: 'private thoughts', is_public: false, members: [] });
     ada.chat.setDraft(room.id, 'not for the next user of this browser');
     ada.net.cut();
@@ -240,24 +224,11 @@ describe('web core: chatting through the SDK', () => {
 });
 
 describe('web core: what the review found (no lost or stale state)', () => {
-  let server: CoreServer;
-  const clients: TestClient[] = [];
-  before(async () => {
-    server = await coreServer();
-  });
-  after(async () => {
-    for (const c of clients) c.chat.close();
-    await server.close();
-  });
-  const online = async (c: TestClient) => {
-    clients.push(c);
-    await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
-    return c;
-  };
+  const { client, fresh } = onlineClients();
 
   test('logging out and in again does not show the history as it was before', async () => {
-    const ada = await online(await newClient(server));
-    const bob = await online(await newClient(server));
+    const ada = await client();
+    const bob = await client();
     const room = await ada.chat.createGroup({ name: 'again', is_public: false, members: [bob.user.id] });
     bob.chat.send(room.id, 'one');
     await until(() => ada.chat.store.conversations.value.get(room.id)?.last_message?.content, (c) => c === 'one', 'one at ada');
@@ -271,9 +242,8 @@ describe('web core: what the review found (no lost or stale state)', () => {
   });
 
   test('names forgotten at log-out are loaded again after logging back in', async () => {
-    const ada = await online(await newClient(server));
-    const carol = await newClient(server);
-    clients.push(carol);
+    const ada = await client();
+    const carol = await fresh();
     const ask = () => (ada.chat.store.usernames.value, ada.chat.username(carol.user.id));
     await until(ask, (name) => name === carol.user.username, 'carol’s name');
     await ada.chat.logout();
@@ -282,8 +252,8 @@ describe('web core: what the review found (no lost or stale state)', () => {
   });
 
   test('a message sent while the history is loading is not lost', async () => {
-    const ada = await online(await newClient(server));
-    const bob = await online(await newClient(server));
+    const ada = await client();
+    const bob = await client();
     const room = await ada.chat.createGroup({ name: 'racing', is_public: false, members: [bob.user.id] });
     await until(() => ada.chat.store.conversations.value.get(room.id), Boolean, 'room at ada');
     const slow = ada.net.hold((m, p) => m === 'GET' && p === '/api/messages/', { answer: true });
@@ -299,13 +269,11 @@ describe('web core: what the review found (no lost or stale state)', () => {
   });
 
   test('a message committed while the first socket connects is in the list once it is live', async () => {
-    const ada = await online(await newClient(server));
-    const bob = await newClient(server);
-    clients.push(bob);
+    const ada = await client();
+    const bob = await fresh();
     // Bob logs in again with a slow first ticket: the list is loaded, the socket not yet listening.
     bob.chat.close();
-    const again = await newClient(server);
-    clients.push(again);
+    const again = await fresh();
     const room = await ada.chat.createGroup({ name: 'gap', is_public: false, members: [again.user.id] });
     await until(() => again.chat.store.conversations.value.get(room.id), Boolean, 'room');
     await again.chat.logout();
@@ -320,7 +288,7 @@ describe('web core: what the review found (no lost or stale state)', () => {
   });
 
   test('a send whose answer is lost leaves no pending copy once its message arrives on the socket', async () => {
-    const ada = await online(await newClient(server));
+    const ada = await client();
     const room = await ada.chat.createGroup({ name: 'once', is_public: false, members: [] });
     await ada.chat.openRoom(room.id);
     ada.net.loseAnswers = 1;
@@ -330,7 +298,7 @@ describe('web core: what the review found (no lost or stale state)', () => {
   });
 
   test('a conversation list that fails to load at log-in loads when the socket is live', async () => {
-    const ada = await online(await newClient(server));
+    const ada = await client();
     await ada.chat.createGroup({ name: 'later', is_public: false, members: [] });
     await ada.chat.logout();
     ada.net.failOnce((m, p) => m === 'GET' && p === '/api/user_chats/');
@@ -340,8 +308,8 @@ describe('web core: what the review found (no lost or stale state)', () => {
   });
 
   test('deleting an unread message takes it off the unread count', async () => {
-    const ada = await online(await newClient(server));
-    const bob = await online(await newClient(server));
+    const ada = await client();
+    const bob = await client();
     const room = await ada.chat.createGroup({ name: 'oops', is_public: false, members: [bob.user.id] });
     ada.chat.send(room.id, 'wrong room, sorry');
     await until(() => bob.chat.store.conversations.value.get(room.id)?.unread_count, (n) => n === 1, 'unread at bob');

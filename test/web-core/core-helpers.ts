@@ -149,10 +149,10 @@ export function until<T>(read: () => T, ok: (value: T) => boolean, what = 'condi
 }
 
 /**
- * For a describe block: a server started before its tests, and `client()`, a new signed-up
- * client once its socket is online; all closed after the block.
+ * For a describe block: a server started before its tests; `fresh(opts)`, a new signed-up client,
+ * and `client(opts)`, one whose socket is online; all closed after the block.
  */
-export function onlineClients(): { client: () => Promise<TestClient> } {
+export function onlineClients(): { fresh: (opts?: Partial<ChatClientOptions>) => Promise<TestClient>; client: (opts?: Partial<ChatClientOptions>) => Promise<TestClient> } {
   let server: CoreServer;
   const clients: TestClient[] = [];
   before(async () => {
@@ -162,11 +162,16 @@ export function onlineClients(): { client: () => Promise<TestClient> } {
     for (const c of clients) c.chat.close();
     await server.close();
   });
+  const fresh = async (opts: Partial<ChatClientOptions> = {}) => {
+    const c = await newClient(server, opts);
+    clients.push(c);
+    return c;
+  };
   return {
-    async client() {
-      const c = await newClient(server);
-      clients.push(c);
-      await until(() => c.chat.connection.value, (s) => s === 'online', 'socket online');
+    fresh,
+    async client(opts = {}) {
+      const c = await fresh(opts);
+      await until(() => c.chat.connection.value, (state) => state === 'online', 'socket online');
       return c;
     },
   };
