@@ -8,7 +8,6 @@ import type { Db } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { callerAccount } from '../users/users.access.js';
 import { addMember } from '../rooms/memberships.changes.js';
-import { membershipsRepository } from '../rooms/memberships.repository.js';
 import type { MembershipsService } from '../rooms/memberships.service.js';
 import { moderatedRoom } from '../rooms/rooms.access.js';
 import { roomsRepository } from '../rooms/rooms.repository.js';
@@ -85,9 +84,7 @@ export class InvitesService {
       const room = await roomsRepository.findById(uow.trx, invite.chat_room_id);
       if (!room || room.room_type !== 'group') throw notFound(NO_INVITE);
       const { membership: m, outcome } = await addMember(uow, { room, user: me, actorId: userId, now });
-      if (outcome === 'existing') {
-        return m.hidden_at_message_id === null ? m : membershipsRepository.update(uow.trx, m.id, { hidden_at_message_id: null });
-      }
+      if (outcome === 'existing' || outcome === 'shown') return m;
       // Cannot fail under the room's lock after the read above; if it did, the join is rolled back with it.
       if (!(await invitesRepository.countUse(uow.trx, invite.id, now))) throw notFound(NO_INVITE);
       return m;

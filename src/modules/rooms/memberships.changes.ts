@@ -10,7 +10,8 @@ import { bansRepository } from './bans.repository.js';
 import { membershipsRepository } from './memberships.repository.js';
 import { privateKey, roomsRepository } from './rooms.repository.js';
 
-export type AddOutcome = 'created' | 'reactivated' | 'existing';
+/** `shown`: already a member, who came in again themselves and had hidden the conversation: it shows again. */
+export type AddOutcome = 'created' | 'reactivated' | 'shown' | 'existing';
 
 export const PRIVATE_IS_TWO = 'A private room has exactly two members.';
 export const BANNED = 'This user is banned from this group.';
@@ -25,7 +26,10 @@ export async function addMember(
 ): Promise<{ membership: MembershipRow; outcome: AddOutcome }> {
   const trx = uow.trx;
   const existing = await membershipsRepository.find(trx, a.room.id, a.user.id);
-  if (existing?.is_active === 1) return { membership: existing, outcome: 'existing' };
+  if (existing?.is_active === 1) {
+    if (a.user.id !== a.actorId || existing.hidden_at_message_id === null) return { membership: existing, outcome: 'existing' };
+    return { membership: await membershipsRepository.update(trx, existing.id, { hidden_at_message_id: null }), outcome: 'shown' };
+  }
   if (!(await activeAccount(trx, a.user.id))) {
     throw a.user.id === a.actorId ? unauthorized() : fieldError('user', `Invalid pk "${a.user.id}" - object does not exist.`);
   }

@@ -55,12 +55,8 @@ export class MembershipsService {
     // Adding yourself is joining: counted with POST /api/chat_rooms/{id}/join/ (RATE_LIMIT_JOIN_LEAVE_PER_USER).
     if (self && !isActiveMember(access)) await countJoinOrLeave(this.ctx, actorId);
     const { membership, outcome } = await this.ctx.writer.run(access.room.id, async (uow) => {
-      const trx = uow.trx;
       const result = await addMember(uow, { room: access.room, user: target, actorId, now: nowIso() });
       if (result.outcome !== 'existing') return result;
-      if (self && result.membership.hidden_at_message_id !== null) {
-        return { membership: await membershipsRepository.update(trx, result.membership.id, { hidden_at_message_id: null }), outcome: 'reactivated' as const };
-      }
       throw badRequest(self ? 'You are already a member of this chat room.' : 'The user is already a member of this chat room.', 'already_member');
     });
     return { membership: await this.viewOf(this.ctx.db, membership, access.room), created: outcome === 'created' };

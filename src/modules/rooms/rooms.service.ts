@@ -162,8 +162,7 @@ export class RoomsService {
     const me = await callerAccount(this.ctx.db, userId);
     if (!isActiveMember(access)) await countJoinOrLeave(this.ctx, userId);
     await this.ctx.writer.run(roomId, async (uow) => {
-      const { membership: m, outcome } = await addMember(uow, { room, user: me, actorId: userId, now: nowIso() });
-      if (outcome === 'existing' && m.hidden_at_message_id !== null) await membershipsRepository.update(uow.trx, m.id, { hidden_at_message_id: null });
+      await addMember(uow, { room, user: me, actorId: userId, now: nowIso() });
     });
     // Joining a public group changes its member count, not the room row.
     return this.view(room);
