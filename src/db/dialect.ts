@@ -1,6 +1,6 @@
 // Every difference between SQLite and PostgreSQL lives here.
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { PostgresAdapter } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -85,4 +85,14 @@ export function forUpdate<QB extends Lockable<QB>>(db: Kysely<any>, qb: QB): QB 
 /** Locks the selected rows against FOR UPDATE until the transaction ends, letting other readers share them (PostgreSQL). */
 export function forShare<QB extends Lockable<QB>>(db: Kysely<any>, qb: QB): QB {
   return isPostgres(db) ? qb.forShare() : qb;
+}
+
+/**
+ * `column` equals one of the values of a JSON array (text) given as one bound parameter: a list
+ * that a prepared statement can take (db/prepared.ts), unlike `in (?, ?, …)`.
+ */
+export function inJsonArray(db: Kysely<any>, column: string, json: unknown, type: 'integer' | 'text'): RawBuilder<boolean> {
+  if (!isPostgres(db)) return sql<boolean>`${sql.ref(column)} in (select value from json_each(${json}))`;
+  const element = sql`jsonb_array_elements_text(cast(${json} as jsonb))`;
+  return sql<boolean>`${sql.ref(column)} in (select ${type === 'integer' ? sql`cast(${element} as integer)` : element})`;
 }

@@ -117,7 +117,8 @@ export class LogTail {
         const mine = this.local.get(row.id);
         this.local.delete(row.id);
         if (audiences[i] === null) continue;
-        if (mine) wires.set(row.id, eventLog.wireOf(row, mine.event));
+        const wire = mine ? eventLog.wireOf(row, mine.event) : null;
+        if (wire !== null) wires.set(row.id, wire);
         else unknown.push(row);
       }
       for (const w of await this.wired(unknown)) wires.set(w.row.id, w.wire);

@@ -183,10 +183,13 @@ export const eventLog = {
 
   /**
    * An event as clients receive it, from the row just appended and the event as emitted (a
-   * message event carries the message the change wrote: no read needed).
+   * message event carries the message the change wrote: no read needed). Null for a message
+   * event emitted without its message: `wire` reads it.
    */
-  wireOf(row: EventRow, event: Emitted): string {
-    return MESSAGE_EVENTS.has(row.type) ? serialize(row, JSON.stringify((event.payload as { message: unknown }).message)) : serialize(row);
+  wireOf(row: EventRow, event: Emitted): string | null {
+    if (!MESSAGE_EVENTS.has(row.type)) return serialize(row);
+    const { message } = event.payload as { message?: unknown };
+    return message === undefined ? null : serialize(row, JSON.stringify(message));
   },
 
   /**

@@ -21,7 +21,8 @@ export interface RoomEvents {
   member_unbanned: { user: number; username: string; by: number };
   /** Message events: the log keeps the message id, and sends the message as it is when read. */
   new_message: { message: Static<typeof Message> };
-  message_updated: { message: Static<typeof Message> };
+  /** Without `message` when the change did not read it (a thread root's new summary): the log reads it when it sends the event. */
+  message_updated: { message?: Static<typeof Message> };
   message_deleted: { message: Static<typeof Message> };
   message_pinned: { message: Static<typeof Message> };
   message_unpinned: { message: Static<typeof Message> };

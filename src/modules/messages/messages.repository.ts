@@ -62,6 +62,20 @@ const insertSent = preparedQuery((db, p: Param<SentMessage>) =>
     .returningAll(),
 );
 
+export type ThreadRoot = Pick<MessageRow, 'id' | 'chat_room_id' | 'thread_root_id' | 'thread_participants'>;
+
+// A thread reply's two statements (prepared once).
+const selectThreadRoot = preparedQuery((db, p: Param<{ id: number }>) =>
+  db.selectFrom('messages').select(['id', 'chat_room_id', 'thread_root_id', 'thread_participants']).where('id', '=', p('id')),
+);
+
+const bumpThread = preparedQuery((db, p: Param<{ id: number; last_reply_at: string; participants: string }>) =>
+  db
+    .updateTable('messages')
+    .set((eb) => ({ thread_reply_count: eb('thread_reply_count', '+', 1), thread_last_reply_at: p('last_reply_at'), thread_participants: p('participants') }))
+    .where('id', '=', p('id')),
+);
+
 export const messagesRepository = {
   async insert(db: Db, m: SentMessage): Promise<MessageRow> {
     return (await insertSent(db, m))[0];
@@ -85,9 +99,9 @@ export const messagesRepository = {
     return oneWithExtras(db, await withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst());
   },
 
-  /** The message row alone (no sender, reactions or attachment). */
-  row(db: Db, id: number): Promise<MessageRow | undefined> {
-    return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  /** What a reply reads of its thread's root (undefined when there is no such message). */
+  async threadRoot(db: Db, id: number): Promise<ThreadRoot | undefined> {
+    return (await selectThreadRoot(db, { id }))[0];
   },
 
   /** The room of a message (null if there is no such message); a message never moves. */
@@ -128,14 +142,10 @@ export const messagesRepository = {
   },
 
   /** Adds a reply to its root's thread summary (the first MAX_THREAD_PARTICIPANTS repliers are kept). */
-  async addThreadReply(db: Db, root: MessageRow, reply: { sender_id: number; created_at: string }): Promise<void> {
+  async addThreadReply(db: Db, root: ThreadRoot, reply: { sender_id: number; created_at: string }): Promise<void> {
     const participants = JSON.parse(root.thread_participants) as number[];
     if (!participants.includes(reply.sender_id) && participants.length < MAX_THREAD_PARTICIPANTS) participants.push(reply.sender_id);
-    await db
-      .updateTable('messages')
-      .set((eb) => ({ thread_reply_count: eb('thread_reply_count', '+', 1), thread_last_reply_at: reply.created_at, thread_participants: JSON.stringify(participants) }))
-      .where('id', '=', root.id)
-      .execute();
+    await bumpThread(db, { id: root.id, last_reply_at: reply.created_at, participants: JSON.stringify(participants) });
   },
 
   /** A room's pinned messages, newest pin first. */

@@ -10,7 +10,7 @@ import { callerAccount } from '../users/users.access.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
 import { LargeRooms } from './large-rooms.js';
 import { mentionedMembers, mentionedNames } from './mentions.js';
-import { messagesRepository, type Listing } from './messages.repository.js';
+import { messagesRepository, type Listing, type ThreadRoot } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
 
 export interface SendInput {
@@ -104,8 +104,9 @@ export class MessagesService {
         await uow.emit('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
         if (root) {
           await messagesRepository.addThreadReply(trx, root, row);
-          const updated = messageView((await messagesRepository.findById(trx, root.id))!);
-          await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: root.id }, { message: updated });
+          // Its summary changed: the event leaves the root to be read when it is sent (once for
+          // all the replies a batch of events carries).
+          await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: root.id }, {});
         }
         return { message, created: true };
       });
@@ -196,8 +197,8 @@ export class MessagesService {
   }
 
   /** A thread's root: a top-level message of the room (400 otherwise). */
-  private async threadRoot(db: Db, id: number, chatRoomId: number): Promise<MessageRow> {
-    const root = await messagesRepository.row(db, id);
+  private async threadRoot(db: Db, id: number, chatRoomId: number): Promise<ThreadRoot> {
+    const root = await messagesRepository.threadRoot(db, id);
     if (!root || root.chat_room_id !== chatRoomId) throw fieldError('thread', 'A thread starts from a message of the same chat room.');
     if (root.thread_root_id !== null) throw fieldError('thread', 'Threads start from top-level messages: reply in the thread of its root instead.');
     return root;

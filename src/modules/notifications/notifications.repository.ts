@@ -1,52 +1,56 @@
 import type { Insertable } from 'kysely';
+import { inJsonArray } from '../../db/dialect.js';
 import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
 import { fullName } from '../messages/messages.view.js';
 
 const INSERT_CHUNK = 500;
 
-export type AudienceNotification = Pick<Insertable<NotificationsTable>, 'type' | 'body' | 'chat_room_id' | 'message_id' | 'actor_id' | 'created_at'> & {
+export type MessageNotification = Pick<Insertable<NotificationsTable>, 'body' | 'chat_room_id' | 'message_id' | 'actor_id' | 'created_at'> & {
   chat_room_id: number;
-  /** The one member left out (the sender). */
+  /** The sender, left out. */
   except: number;
-  /** None at all when the room has more active members than this. */
+  /** None but mentions when the room has more active members than this. */
   max_members: number;
+  /** A JSON array of the mentioned members' ids: each gets a `mention` (with `mention_body`), muted or not. */
+  mentioned: string;
+  mention_body: string;
 };
 
 /** Who a room's notifications go to: its active members who have not muted it. */
 const listeners = (db: Db, chatRoomId: number) =>
   db.selectFrom('memberships').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).where('is_muted', '=', 0);
 
-/** Listeners of a room with at most `maxMembers` active members (the check reads at most maxMembers + 1 index entries). */
-const listenersOfSmallRoom = (db: Db, chatRoomId: number, maxMembers: number) =>
-  listeners(db, chatRoomId).where((eb) =>
-    eb.not(
-      eb.exists(
-        db.selectFrom('memberships').select('id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).limit(1).offset(maxMembers),
-      ),
-    ),
-  );
+/** Whether the room has more than `maxMembers` active members (reads at most maxMembers + 1 index entries). */
+const isLargeRoom = (db: Db, chatRoomId: number, maxMembers: number) =>
+  db.selectFrom('memberships').select('id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).limit(1).offset(maxMembers);
 
-// One statement per message: the notification of every active, unmuted member but the sender
-// (prepared once: see db/prepared.ts). The casts let PostgreSQL type the selected parameters.
-const insertForAudience = preparedQuery((db, p: Param<AudienceNotification>) =>
+// One statement per message: a `mention` for each mentioned member, a `message` for every other
+// active, unmuted member of a room that is not too large, never the sender (prepared once: see
+// db/prepared.ts). The casts let PostgreSQL type the selected parameters.
+const insertForMessage = preparedQuery((db, p: Param<MessageNotification>) =>
   db
     .insertInto('notifications')
     .columns(['type', 'body', 'chat_room_id', 'message_id', 'actor_id', 'created_at', 'user_id'])
-    .expression(
-      listenersOfSmallRoom(db, p('chat_room_id'), p('max_members'))
+    .expression((() => {
+      const mentioned = inJsonArray(db, 'user_id', p('mentioned'), 'integer');
+      return db
+        .selectFrom('memberships')
         .select((eb) => [
-          eb.val(p('type')).as('type'),
-          eb.val(p('body')).as('body'),
+          eb.case().when(mentioned).then(eb.val('mention')).else(eb.val('message')).end().as('type'),
+          eb.case().when(mentioned).then(eb.val(p('mention_body'))).else(eb.val(p('body'))).end().as('body'),
           eb.cast<number>(eb.val(p('chat_room_id')), 'integer').as('chat_room_id'),
           eb.cast<number | null>(eb.val(p('message_id')), 'integer').as('message_id'),
           eb.cast<number | null>(eb.val(p('actor_id')), 'integer').as('actor_id'),
           eb.val(p('created_at')).as('created_at'),
           'user_id',
         ])
+        .where('chat_room_id', '=', p('chat_room_id'))
+        .where('is_active', '=', 1)
         .where('user_id', '<>', p('except'))
-        .orderBy('user_id'),
-    )
+        .where((eb) => eb.or([mentioned, eb.and([eb('is_muted', '=', 0), eb.not(eb.exists(isLargeRoom(db, p('chat_room_id'), p('max_members'))))])]))
+        .orderBy('user_id');
+    })())
     .returningAll(),
 );
 
@@ -61,15 +65,9 @@ export const notificationsRepository = {
     return out;
   },
 
-  /** A notification for each active member of the room who has not muted it, but `except`; in user order. None in a room larger than `max_members`. */
-  async insertForAudience(db: Db, n: AudienceNotification): Promise<NotificationRow[]> {
-    return (await insertForAudience(db, n)).sort((a, b) => a.id - b.id);
-  },
-
-  /** As insertForAudience, leaving out every user in `except` (a message that mentions people). */
-  async insertForAudienceExcept(db: Db, n: Omit<AudienceNotification, 'except'>, except: number[]): Promise<NotificationRow[]> {
-    const rows = await listenersOfSmallRoom(db, n.chat_room_id, n.max_members).select('user_id').where('user_id', 'not in', except).orderBy('user_id').execute();
-    return this.insertMany(db, rows.map(({ user_id }) => ({ type: n.type, body: n.body, chat_room_id: n.chat_room_id, message_id: n.message_id, actor_id: n.actor_id, created_at: n.created_at, user_id })));
+  /** The notifications of a new message (see insertForMessage), in user order. */
+  async insertForMessage(db: Db, n: MessageNotification): Promise<NotificationRow[]> {
+    return (await insertForMessage(db, n)).sort((a, b) => a.id - b.id);
   },
 
   findOwn(db: Db, userId: number, id: number): Promise<NotificationRow | undefined> {

@@ -39,12 +39,17 @@ async function forMessage(trx: Db, e: Emitted, limits: NotifyLimits): Promise<No
   if (!room) return [];
   const who = message.sender_full_name;
   const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
-  const n = { type: 'message' as const, body, chat_room_id: room.id, message_id: message.id, actor_id: message.sender, created_at: nowIso() };
-  const max_members = limits.messageMaxMembers;
-  const mentioned = message.mentions.filter((id) => id !== message.sender);
-  if (mentioned.length === 0) return repo.insertForAudience(trx, { ...n, max_members, except: message.sender });
-  const mentions = await repo.insertMany(trx, mentioned.map((user_id) => ({ ...n, user_id, type: 'mention', body: `${who} mentioned you in ${roomLabel(room)}` })));
-  return [...(await repo.insertForAudienceExcept(trx, { ...n, max_members }, [message.sender, ...mentioned])), ...mentions];
+  return repo.insertForMessage(trx, {
+    body,
+    mention_body: `${who} mentioned you in ${roomLabel(room)}`,
+    mentioned: JSON.stringify(message.mentions),
+    chat_room_id: room.id,
+    message_id: message.id,
+    actor_id: message.sender,
+    created_at: nowIso(),
+    except: message.sender,
+    max_members: limits.messageMaxMembers,
+  });
 }
 
 async function rowsFor(trx: Db, e: Emitted): Promise<Array<Insertable<NotificationsTable>>> {
