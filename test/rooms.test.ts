@@ -5,7 +5,7 @@ import { eventLog } from '../src/modules/events/event-log.js';
 import type { TestApp } from './helpers.js';
 import { call, chatApp, createRoom, group, membershipOf, nextEvent, ok, pathOf, privateRoom, send, socketOf, users } from './chat-helpers.js';
 
-const ROOM_KEYS = ['created_at', 'created_by', 'id', 'is_public', 'member_count', 'name', 'room_type', 'updated_at'];
+const ROOM_KEYS = ['created_at', 'created_by', 'id', 'is_encrypted', 'is_public', 'member_count', 'name', 'room_type', 'updated_at'];
 
 // One app for the whole file: every suite here runs on the defaults and works in rooms of its own.
 let t: TestApp;
@@ -260,7 +260,7 @@ describe('memberships (user_chats)', () => {
     const list = await ok(call(t, b, 'GET', '/api/user_chats/'));
     assert.deepEqual(list.map((m: any) => m.chat_room), [priv.id, grp.id], 'most recent activity first');
     const [p, g] = list;
-    assert.deepEqual(Object.keys(p).sort(), ['chat_room', 'id', 'is_active', 'is_muted', 'is_read', 'joined_at', 'last_message', 'last_seen_message', 'name', 'peer', 'role', 'room_name', 'room_type', 'unread_count', 'user']);
+    assert.deepEqual(Object.keys(p).sort(), ['chat_room', 'id', 'is_active', 'is_encrypted', 'is_muted', 'is_read', 'joined_at', 'last_message', 'last_seen_message', 'name', 'peer', 'role', 'room_name', 'room_type', 'unread_count', 'user']);
     assert.equal(p.user, b.id);
     assert.equal(p.name, a.username);
     assert.equal(p.peer, a.id, "a private room names the other person's id (for their presence)");

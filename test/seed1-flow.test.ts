@@ -9,7 +9,7 @@ import { PASSWORD, PNG, uniq, type TestApp } from './helpers.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const USER_KEYS = ['bio', 'date_joined', 'email', 'first_name', 'id', 'is_staff', 'last_name', 'last_seen', 'profile_picture', 'status', 'username'];
-const ROOM_KEYS = ['created_at', 'created_by', 'id', 'is_public', 'member_count', 'name', 'room_type', 'updated_at'];
+const ROOM_KEYS = ['created_at', 'created_by', 'id', 'is_encrypted', 'is_public', 'member_count', 'name', 'room_type', 'updated_at'];
 
 interface Reply {
   status: number;

@@ -13,6 +13,7 @@ import * as m007 from './migrations/007-threads-pins-mentions.js';
 import * as m008 from './migrations/008-search.js';
 import * as m009 from './migrations/009-departures-index.js';
 import * as m010 from './migrations/010-deleted-accounts.js';
+import * as m011 from './migrations/011-e2ee.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -27,6 +28,7 @@ const STEPS: Record<string, Step> = {
   '008-search': m008,
   '009-departures-index': m009,
   '010-deleted-accounts': m010,
+  '011-e2ee': m011,
 };
 
 const MIGRATION_LOCK = 727_274_001;

@@ -52,6 +52,9 @@ export interface DB {
   one_time_prekeys: OneTimePrekeysTable;
   room_bans: RoomBansTable;
   room_invites: RoomInvitesTable;
+  e2ee_devices: E2eeDevicesTable;
+  device_prekeys: DevicePrekeysTable;
+  to_device_messages: ToDeviceMessagesTable;
 }
 
 export type Db = Kysely<DB>;
@@ -73,6 +76,8 @@ export interface ChatRoomsTable {
   updated_at: string;
   /** The `seq` of the room's latest event; the row's lock orders the room's writes. */
   event_seq: Generated<number>;
+  /** 1: end-to-end encrypted (ciphertext only; never searched). Never goes back to 0. */
+  is_encrypted: Flag;
 }
 
 export interface MembershipsTable {
@@ -231,3 +236,41 @@ export interface RoomInvitesTable {
 
 export type RoomBanRow = Selectable<RoomBansTable>;
 export type RoomInviteRow = Selectable<RoomInvitesTable>;
+
+/** One device (a browser) of a user in the E2EE key directory; its identity and signing keys never change. */
+export interface E2eeDevicesTable {
+  id: Id;
+  user_id: number;
+  device_id: string;
+  identity_key: string;
+  signing_key: string;
+  signed_prekey_id: number;
+  signed_prekey: string;
+  signed_prekey_signature: string;
+  display_name: Generated<string>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A device's unclaimed one-time prekeys (deleted as they are claimed). */
+export interface DevicePrekeysTable {
+  id: Id;
+  device_pk: number;
+  key_id: number;
+  public_key: string;
+  created_at: string;
+}
+
+/** An opaque envelope queued for one device until it acknowledges it. */
+export interface ToDeviceMessagesTable {
+  id: Id;
+  /** The recipient device (e2ee_devices.id). */
+  device_pk: number;
+  sender_id: number | null;
+  sender_device: string;
+  envelope: string;
+  created_at: string;
+}
+
+export type E2eeDeviceRow = Selectable<E2eeDevicesTable>;
+export type ToDeviceMessageRow = Selectable<ToDeviceMessagesTable>;

@@ -5,7 +5,7 @@ import { MAX_NAMES, type OtherMembers } from './rooms.view.js';
 /** An active membership with its member's username, and whether their account is active (not deactivated). */
 export type MemberRow = MembershipRow & { username: string; account_active: number };
 
-export type MembershipWithRoom = MembershipRow & { room_type: ChatRoomRow['room_type']; room_name: string };
+export type MembershipWithRoom = MembershipRow & { room_type: ChatRoomRow['room_type']; room_name: string; is_encrypted: number };
 
 const activeMembers = (db: Db, chatRoomId: number) =>
   db
@@ -99,7 +99,7 @@ export const membershipsRepository = {
       .selectFrom('memberships as m')
       .innerJoin('chat_rooms as r', 'r.id', 'm.chat_room_id')
       .selectAll('m')
-      .select(['r.room_type', 'r.name as room_name'])
+      .select(['r.room_type', 'r.name as room_name', 'r.is_encrypted'])
       .where('m.user_id', '=', userId)
       .where('m.is_active', '=', 1)
       .orderBy('m.id')

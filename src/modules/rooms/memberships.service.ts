@@ -128,7 +128,7 @@ export class MembershipsService {
   private async viewOf(db: Db, m: MembershipRow, room?: ChatRoomRow): Promise<MembershipView> {
     const r = room ?? (await roomsRepository.findById(db, m.chat_room_id));
     if (!r) throw notFound(NO_MEMBERSHIP);
-    const [view] = await this.views(db, [{ ...m, room_type: r.room_type, room_name: r.name }]);
+    const [view] = await this.views(db, [{ ...m, room_type: r.room_type, room_name: r.name, is_encrypted: r.is_encrypted }]);
     return view;
   }
 
@@ -144,7 +144,7 @@ export class MembershipsService {
     ]);
     const lastMessages = new Map((await messagesRepository.findByIds(db, [...lastIds.values()])).map((x) => [x.id, x]));
     return rows.map((r) =>
-      membershipView(r, { room_type: r.room_type, name: r.room_name }, {
+      membershipView(r, { room_type: r.room_type, name: r.room_name, is_encrypted: r.is_encrypted }, {
         others: others.get(r.chat_room_id) ?? { first: [], total: 0 },
         unread: unread.get(r.id) ?? 0,
         lastMessage: lastMessages.get(lastIds.get(r.chat_room_id) ?? 0) ?? null,

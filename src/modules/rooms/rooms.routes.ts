@@ -24,7 +24,8 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
       description:
         'A group is public (anyone may find and join it) unless `is_public` is false; then members add people. ' +
         'A private room holds you and at most one other user (`members: [id]`); asking again for the same pair returns the existing room with 200. ' +
-        'A private room created without `members` takes its second member through POST /api/user_chats/.',
+        'A private room created without `members` takes its second member through POST /api/user_chats/. ' +
+        '`is_encrypted: true` makes it end-to-end encrypted (see PATCH); asking so for a pair whose private room exists unencrypted turns that room on (`room_updated`).',
       body: CreateRoomBody,
       response: { 201: Room, 200: Room, ...errors(400, 401) },
     },
@@ -45,7 +46,10 @@ export const roomsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; rooms: Ro
         'Members rename a group. `room_type: "group"` turns a private room that has no messages yet into a (non-public) group, ' +
         'as the seed collection does before anyone writes; a private conversation with messages answers 400 (its history would ' +
         'show to everyone added later: start a group instead). A group cannot become private. ' +
-        'Only the owner changes `is_public`. A public group you have not joined answers 403.',
+        'Only the owner changes `is_public`. A public group you have not joined answers 403. ' +
+        '`is_encrypted: true` turns end-to-end encryption on, for good: a group\'s owner only (403 for other members), any member of a private room; ' +
+        '`is_encrypted: false` on an encrypted room → 400 `{"is_encrypted": [...]}`. The room\'s members receive `room_updated` with the room. ' +
+        'An encrypted room is never searched, and takes `file_type: "encrypted"` attachments.',
       params: IdParams,
       body: UpdateRoomBody,
       response: { 200: Room, ...errors(400, 401, 403, 404) },

@@ -10,6 +10,7 @@ export const Room = Type.Object({
   room_type: RoomType,
   name: Type.String({ description: 'A group\'s name; "" for a private room' }),
   is_public: Type.Boolean({ description: 'Anyone may find and join it (groups only)' }),
+  is_encrypted: Type.Boolean({ description: 'End-to-end encrypted: the server stores and relays ciphertext only, never searches it, and it can never be turned off' }),
   created_by: Nullable(Type.Integer()),
   member_count: Type.Integer(),
   created_at: Type.String(),
@@ -21,12 +22,19 @@ export const CreateRoomBody = Type.Object({
   name: Type.Optional(RoomName),
   is_public: Type.Optional(Type.Boolean({ description: 'Groups only; default true. Ignored for private rooms, which are never public.' })),
   members: Type.Optional(Type.Array(Id, { maxItems: 1000, description: 'Other users to add. A private room takes exactly one.' })),
+  is_encrypted: Type.Optional(
+    Type.Boolean({
+      description:
+        'Default false. true: end-to-end encrypted from the start. Asking for an encrypted private room whose pair already has an unencrypted one turns that one on (any member of a private room may).',
+    }),
+  ),
 });
 
 export const UpdateRoomBody = Type.Object({
   name: Type.Optional(RoomName),
   is_public: Type.Optional(Type.Boolean({ description: 'Owner only' })),
   room_type: Type.Optional(RoomType),
+  is_encrypted: Type.Optional(Type.Boolean({ description: "One way: true turns end-to-end encryption on (a group's owner; any member of a private room); false on an encrypted room → 400" })),
 });
 
 export const Role = Type.Enum(['owner', 'admin', 'member'], { description: 'A group has one owner; the owner and admins moderate (remove members, delete messages)' });
@@ -77,6 +85,7 @@ export const Membership = Type.Object({
   last_seen_message: Nullable(Type.Integer({ description: 'The read position: id of the last message read' })),
   // mute flag (issue 5)
   is_muted: Type.Boolean({ description: 'true: this conversation makes no notifications for you (messages, reactions, joins, leaves); its events still arrive on the socket' }),
+  is_encrypted: Type.Boolean({ description: "The room's `is_encrypted`: end-to-end encrypted" }),
 });
 
 export const AddMembershipBody = Type.Object({

@@ -21,12 +21,14 @@ export interface CreateRoomInput {
   name?: string;
   is_public?: boolean;
   members?: number[];
+  is_encrypted?: boolean;
 }
 
 export interface RoomPatch {
   name?: string;
   is_public?: boolean;
   room_type?: 'private' | 'group';
+  is_encrypted?: boolean;
 }
 
 export const PRIVATE_WITH_HISTORY = 'A private conversation with messages cannot become a group (its history would show to everyone added): start a group instead.';
@@ -60,6 +62,14 @@ export class RoomsService {
         const trx = uow.trx;
         if (key) {
           const existing = await roomsRepository.findByPrivateKey(trx, key);
+          // Asked for encryption, the pair's room is never handed back unencrypted (a silent downgrade):
+          // it is turned on, as any member of a private room may.
+          if (existing && input.is_encrypted && existing.is_encrypted !== 1) {
+            const room = await roomsRepository.update(trx, existing.id, { is_encrypted: 1, updated_at: nowIso() });
+            const [count] = (await roomsRepository.memberCounts(trx, [room.id])).values();
+            await uow.emit('room_updated', { chatRoomId: room.id, userId }, { room: roomView(room, count ?? 0) });
+            return { room, created: false };
+          }
           if (existing) return { room: existing, created: false };
         }
         const now = nowIso();
@@ -67,6 +77,7 @@ export class RoomsService {
           room_type: input.room_type,
           name: isPrivate ? '' : displayText(input.name ?? ''),
           is_public: isPrivate ? 0 : input.is_public === false ? 0 : 1,
+          is_encrypted: input.is_encrypted ? 1 : 0,
           created_by: userId,
           private_key: key,
           created_at: now,
@@ -108,7 +119,8 @@ export class RoomsService {
 
   /**
    * Members rename a group, or make a private room without messages a group; only the owner
-   * changes `is_public`. Decided under the room's lock, on the membership as it is then.
+   * changes `is_public` or turns `is_encrypted` on (any member of a private room may), which can
+   * never be turned off. Decided under the room's lock, on the membership as it is then.
    */
   async update(userId: number, roomId: number, patch: RoomPatch): Promise<RoomView> {
     return this.ctx.writer.run(roomId, async (uow) => {
@@ -124,11 +136,17 @@ export class RoomsService {
         if (toType === 'private' && patch.is_public) throw fieldError('is_public', 'A private room cannot be public.');
         if (membership.role !== 'owner') throw forbidden('Only the owner can change who may join.');
       }
+      if (patch.is_encrypted !== undefined) {
+        // One way: turning it off would let anyone with the server's help read what follows.
+        if (!patch.is_encrypted && room.is_encrypted === 1) throw fieldError('is_encrypted', 'End-to-end encryption cannot be turned off once it is on.');
+        if (toType === 'group' && membership.role !== 'owner') throw forbidden("Only the group's owner can turn on end-to-end encryption.");
+      }
       const values: Partial<ChatRoomRow> = {};
       if (toType !== room.room_type) Object.assign(values, { room_type: toType, private_key: null });
       const name = patch.name === undefined ? undefined : displayText(patch.name);
       if (name !== undefined && name !== room.name) values.name = name;
       if (patch.is_public !== undefined && Number(patch.is_public) !== room.is_public) values.is_public = patch.is_public ? 1 : 0;
+      if (patch.is_encrypted && room.is_encrypted !== 1) values.is_encrypted = 1;
       const row = Object.keys(values).length ? await roomsRepository.update(uow.trx, roomId, { ...values, updated_at: nowIso() }) : room;
       const [count] = (await roomsRepository.memberCounts(uow.trx, [roomId])).values();
       const view = roomView(row, count ?? 0);

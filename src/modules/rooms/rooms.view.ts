@@ -12,6 +12,7 @@ export function roomView(r: ChatRoomRow, memberCount: number): RoomView {
     room_type: r.room_type,
     name: r.name,
     is_public: r.is_public === 1,
+    is_encrypted: r.is_encrypted === 1,
     created_by: r.created_by,
     member_count: memberCount,
     created_at: r.created_at,
@@ -37,7 +38,7 @@ export function isHidden(m: MembershipRow, lastMessageId: number | null): boolea
 
 export function membershipView(
   m: MembershipRow,
-  room: Pick<ChatRoomRow, 'room_type'> & { name: string },
+  room: Pick<ChatRoomRow, 'room_type' | 'is_encrypted'> & { name: string },
   extra: { others: OtherMembers; unread: number; lastMessage: MessageRecord | null },
 ): MembershipView {
   return {
@@ -56,5 +57,6 @@ export function membershipView(
     last_message: extra.lastMessage ? messageView(extra.lastMessage) : null,
     last_seen_message: m.last_read_message_id,
     is_muted: m.is_muted === 1, // mute flag (issue 5)
+    is_encrypted: room.is_encrypted === 1,
   };
 }
