@@ -1,12 +1,15 @@
-// End-to-end encrypted rooms, the server's side (issue 12): the one-way room flag, and search that
-// never reads an encrypted room.
+// End-to-end encrypted rooms, the server's side (issue 12): the one-way room flag, search that
+// never reads an encrypted room, and attachments of ciphertext. Devices and the to-device
+// channel: e2ee-devices.test.ts.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { newMarkers } from '../src/modules/search/search.highlight.js';
 import { parseQuery } from '../src/modules/search/search.query.js';
 import { searchRepository } from '../src/modules/search/search.repository.js';
 import { uniq, type TestApp, type TestUser } from './helpers.js';
 import { call, chatApp, createRoom, group, membershipOf, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
+import { FILES, dataUrl, storedFiles, uploadDataUrl, uploadMultipart } from './media-helpers.js';
 
 const searchUrl = (params: Record<string, string | number>) => `/api/messages/search/?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
 /** A word no other test's messages contain. */
@@ -128,5 +131,78 @@ describe('encrypted rooms: the is_encrypted flag', () => {
     const body = schemaOf(spec.paths['/api/chat_rooms/{id}/'].patch.requestBody.content['application/json'].schema);
     assert.ok(body.properties.is_encrypted);
     assert.match(spec.paths['/api/chat_rooms/{id}/'].patch.description, /is_encrypted/);
+  });
+});
+
+describe('encrypted rooms: attachments of ciphertext', () => {
+  let t: TestApp;
+  let a: TestUser, b: TestUser, outsider: TestUser;
+  let secret: any, plain: any;
+  before(async () => {
+    t = await chatApp({ UPLOAD_MAX_BYTES: String(64 * 1024) });
+    [a, b, outsider] = await users(t, 3);
+    secret = await createRoom(t, a, { room_type: 'private', members: [b.id], is_encrypted: true });
+    plain = await group(t, a, [b], false);
+  });
+  after(() => t.close());
+
+  /** Bytes no sniffer accepts: an executable's magic number, then random bytes (as ciphertext looks). */
+  const ciphertext = (n = 3000) => Buffer.concat([Buffer.from('MZ\x90\x00', 'latin1'), crypto.randomBytes(n)]);
+  const download = (user: TestUser | null, id: number) => t.app.inject({ method: 'GET', url: `/api/attachments/${id}/download/`, headers: user ? user.auth : {} });
+
+  for (const order of ['file-first', 'file-last'] as const) {
+    it(`takes file_type "encrypted" without sniffing (multipart, ${order}) and serves it as octet-stream for download`, async () => {
+      const msg = await send(t, a, secret.id, 'b64ciphertext==');
+      const bytes = ciphertext();
+      const att = await ok(uploadMultipart(t, a, { message: msg.id, file_type: 'encrypted', file: { data: bytes, filename: 'holiday photo.jpg', type: 'image/jpeg' } }, order), 201);
+      assert.equal(att.file_type, 'encrypted');
+      assert.equal(att.mime_type, 'application/octet-stream');
+      assert.equal(att.size, bytes.length);
+      assert.equal(att.file_name, 'attachment.bin', 'the plaintext name is not kept beside the ciphertext');
+      const got = await download(b, att.id);
+      assert.equal(got.statusCode, 200);
+      assert.deepEqual(got.rawPayload, bytes, 'byte for byte');
+      assert.equal(got.headers['content-type'], 'application/octet-stream');
+      assert.match(String(got.headers['content-disposition']), /^attachment; filename="attachment\.bin"/);
+      assert.equal(got.headers['x-content-type-options'], 'nosniff');
+      assert.equal((await download(outsider, att.id)).statusCode, 404, 'members only');
+      const shown = await ok(call(t, b, 'GET', `/api/messages/${msg.id}/`));
+      assert.equal(shown.attachment.file_type, 'encrypted');
+    });
+  }
+
+  it('takes it as a data URL too, and files that would sniff as something else', async () => {
+    const msg = await send(t, a, secret.id, 'b64ciphertext==');
+    const att = await ok(uploadDataUrl(t, a, { message: msg.id, file_type: 'encrypted', file: dataUrl(FILES.png, 'image/png') }), 201);
+    assert.equal(att.mime_type, 'application/octet-stream', 'a PNG sent as encrypted is served as opaque bytes, not as an image');
+    const got = await download(a, att.id);
+    assert.equal(got.headers['content-type'], 'application/octet-stream');
+    assert.deepEqual(got.rawPayload, FILES.png);
+  });
+
+  it('takes only encrypted files in an encrypted room, and encrypted ones only there', async () => {
+    const before = storedFiles(t);
+    const inSecret = await send(t, a, secret.id, 'b64ciphertext==');
+    for (const order of ['file-first', 'file-last'] as const) {
+      const res = await ok(uploadMultipart(t, a, { message: inSecret.id, file_type: 'image', file: { data: FILES.png, filename: 'x.png' } }, order), 400);
+      assert.match(res.file_type[0], /encrypted/);
+    }
+    assert.ok((await ok(uploadDataUrl(t, a, { message: inSecret.id, file_type: 'image', file: dataUrl(FILES.png) }), 400)).file_type);
+    const inPlain = await send(t, a, plain.id, 'hello');
+    for (const order of ['file-first', 'file-last'] as const) {
+      const res = await ok(uploadMultipart(t, a, { message: inPlain.id, file_type: 'encrypted', file: { data: ciphertext() } }, order), 400);
+      assert.match(res.file_type[0], /encrypted rooms only/);
+    }
+    // Unrecognised bytes sent first, then a plain file type: the sniffer's refusal, as before.
+    const refused = await ok(uploadMultipart(t, a, { message: inPlain.id, file_type: 'document', file: { data: ciphertext() } }, 'file-first'), 400);
+    assert.match(refused.file[0], /Unsupported file/);
+    assert.ok((await ok(uploadMultipart(t, a, { message: inSecret.id, file_type: 'encrypted', file: { data: Buffer.alloc(0) } }), 400)).file, 'an empty file');
+    assert.deepEqual(storedFiles(t), before, 'nothing refused is kept');
+  });
+
+  it('keeps the size limit (413)', async () => {
+    const msg = await send(t, a, secret.id, 'b64ciphertext==');
+    const res = await uploadMultipart(t, a, { message: msg.id, file_type: 'encrypted', file: { data: ciphertext(70 * 1024) } }, 'file-last');
+    assert.equal(res.statusCode, 413);
   });
 });

@@ -141,7 +141,7 @@ export type MembershipRow = Selectable<MembershipsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type EventRow = Selectable<EventsTable>;
 
-export type AttachmentFileType = 'image' | 'document' | 'audio' | 'video';
+export type AttachmentFileType = 'image' | 'document' | 'audio' | 'video' | 'encrypted';
 
 export interface AttachmentsTable {
   id: Id;

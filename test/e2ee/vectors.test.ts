@@ -196,11 +196,11 @@ describe('our own vectors (protocol v1)', () => {
     const m1 = await encryptGroupMessage(m0.session, a.device, utf8('second'), seed(0xd0).slice(0, 12));
     assert.equal(
       m0.content,
-      'e2ee:1:AaChoqOkpaanqKmqq6ytrq8AAAAAAAAAAAAAAAAAAAAAwMHCw8TFxsfIycrLql2vt3sitBDYa9uZ4WSWufLXT7HcCX8y8YuwvQkeRNXvpCe8Onqw_1bhGJxVmuJQNDk_j2Ob5htT4wfB4P8fAzUKZpW5Z2jox2elBWnZZYftcHuSFGGXKvNb',
+      'e2ee:1:AaChoqOkpaanqKmqq6ytrq8QQUFBQUFBQUFBQUFBQUFBQQAAAADAwcLDxMXGx8jJysuqXa-3eyK0ENhr25nhZJa58tdPsdwJfzLxi7C9CR5E1e-kJ7w6erD_VuEYnFWa4lA0OT-PY5vmG1PjB8Hg_x8DNQpmlblnaOjHZ6UFadllh-1we5IUYZcq81s',
     );
     assert.equal(
       m1.content,
-      'e2ee:1:AaChoqOkpaanqKmqq6ytrq8AAAAAAAAAAAAAAAAAAAAB0NHS09TV1tfY2drbDCQylfwGy9qy-HVaknFdZg90cbZCzVYtxz4nN-aK_4IeCkqSxb9LKqMwQ7MXeImYYnFC6BDYMF6ojRyjMxj-DPd14IwfwtO6l_hf-Mrgz8Gb3LxTaBE',
+      'e2ee:1:AaChoqOkpaanqKmqq6ytrq8QQUFBQUFBQUFBQUFBQUFBQQAAAAHQ0dLT1NXW19jZ2tsMJDKV_AbL2rL4dVqScV1mD3RxtkLNVi3HPic35or_gh4KSpLFv0sqozBDsxd4iZhicULoENgwXqiNHKMzGP4M93XgjB_C07qX-F_4yuDPwZvcvFNoEQ',
     );
     assert.equal(m1.session.chain_key, toBase64(advance(seed(0xb0), 2)));
     const inbound = importSessionKey(key, { user: '1', device_id: 'AAAAAAAAAAAAAAAA', signing_key: a.device.signing.public_key }, undefined, 0);

@@ -76,6 +76,27 @@ export interface Sniffed {
   /** Human-readable description of what was found (for error messages). */
   found: string;
   choices: Choices;
+  /** Content in no allow-list, received before its file_type was known: refused with this unless it is `encrypted`. */
+  refusal?: Error;
+}
+
+/** Served for `encrypted` attachments, whatever their bytes: never sniffed, never rendered. */
+export const ENCRYPTED_MIME = 'application/octet-stream';
+
+/** End-to-end encrypted content (file_type `encrypted`): not looked at at all. */
+export const OPAQUE: Sniffed = { ext: 'bin', found: 'encrypted data', choices: { encrypted: ENCRYPTED_MIME } };
+
+/**
+ * As sniff(), for a file whose file_type is not known yet (a form that sends the file first):
+ * content in no allow-list may still be `encrypted`, so its refusal waits for the file_type.
+ */
+export async function sniffUndecided(head: Buffer, complete: boolean, name: string): Promise<Sniffed> {
+  try {
+    return await sniff(head, complete, name);
+  } catch (err) {
+    if (head.length === 0) throw err;
+    return { ...OPAQUE, found: 'data of no accepted type', refusal: err as Error };
+  }
 }
 
 const CONTROL = /[\u0000-\u0008\u000b\u000e-\u001a\u001c-\u001f\u007f]/;
@@ -114,6 +135,9 @@ export async function sniff(head: Buffer, complete: boolean, name: string): Prom
 
 /** The Content-Type for `fileType`, or a 400 when the content is something else. */
 export function contentTypeFor(s: Sniffed, fileType: AttachmentFileType): string {
+  // Ciphertext is whatever bytes it is: served as opaque data, so nothing needs to match.
+  if (fileType === 'encrypted') return ENCRYPTED_MIME;
+  if (s.refusal) throw s.refusal;
   const mime = s.choices[fileType];
   if (!mime) {
     const fits = Object.keys(s.choices).join(' or ');
@@ -146,5 +170,5 @@ export function contentDisposition(kind: 'inline' | 'attachment', name: string):
   return `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
-/** Media opens in the browser; documents always download (a PDF or text file never renders in our origin). */
-export const dispositionOf = (fileType: AttachmentFileType): 'inline' | 'attachment' => (fileType === 'document' ? 'attachment' : 'inline');
+/** Media opens in the browser; documents and encrypted files always download (a PDF or text file never renders in our origin). */
+export const dispositionOf = (fileType: AttachmentFileType): 'inline' | 'attachment' => (fileType === 'document' || fileType === 'encrypted' ? 'attachment' : 'inline');

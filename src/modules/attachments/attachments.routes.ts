@@ -47,7 +47,7 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
         try {
           if (upload.fieldname !== 'file') throw fieldErrors({ [upload.fieldname]: ['Unexpected file: send the file in the "file" field.'] });
           // The form named the message first: refuse before storing anything.
-          if (messageId !== null) await attachments.checkTarget(userId, messageId);
+          if (messageId !== null) await attachments.checkTarget(userId, messageId, undefined, parseFileType(fields.file_type) ?? undefined);
         } catch (err) {
           await drain(upload.file[Symbol.asyncIterator]());
           throw err;
@@ -64,7 +64,7 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
       if (!file) problems.file = ['No file was submitted.'];
       if (messageId === null) problems.message = [fields.message === undefined ? 'This field is required.' : 'A valid integer is required.'];
       if (fileType === null) {
-        problems.file_type = [fields.file_type === undefined ? 'This field is required.' : `"${fields.file_type}" is not a valid choice (image, document, audio or video).`];
+        problems.file_type = [fields.file_type === undefined ? 'This field is required.' : `"${fields.file_type}" is not a valid choice (image, document, audio, video or encrypted).`];
       }
       if (Object.keys(problems).length) throw fieldErrors(problems);
       return { messageId: messageId!, fileType: fileType!, file: file! };
@@ -116,7 +116,7 @@ export const attachmentsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; att
     if (request.isMultipart()) target = await receiveMultipart(request, quotaLeft);
     else {
       const body = request.body as { message: number; file_type: AttachmentFileType; file: string; file_name?: string };
-      await attachments.checkTarget(userId, body.message);
+      await attachments.checkTarget(userId, body.message, undefined, body.file_type);
       target = { messageId: body.message, fileType: body.file_type, file: await attachments.receiveDataUrl(body.file, body.file_name, body.file_type, quotaLeft) };
     }
     const row = await attachments.attach(userId, target.messageId, target.fileType, target.file);

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { Id } from '../../http/schemas.js';
 
-export const FILE_TYPES = ['image', 'document', 'audio', 'video'] as const;
+export const FILE_TYPES = ['image', 'document', 'audio', 'video', 'encrypted'] as const;
 
 export const FileType = Type.Enum([...FILE_TYPES], {
   description:
@@ -11,7 +11,9 @@ export const FileType = Type.Enum([...FILE_TYPES], {
     'video: MP4/M4V, QuickTime (MOV), WebM, Matroska, Ogg video, 3GP, AVI. ' +
     'document: PDF, Office Open XML (DOCX, XLSX, PPTX), OpenDocument (ODT, ODS, ODP), RTF, EPUB, legacy Office (DOC, XLS, PPT: ' +
     'only with that file-name extension), and UTF-8 plain text (TXT, CSV, TSV, Markdown, logs, JSON) without NUL or other binary bytes. ' +
-    'Archives, executables, HTML and SVG are refused.',
+    'Archives, executables, HTML and SVG are refused. ' +
+    'encrypted: ciphertext from an end-to-end encrypting client, in encrypted rooms only (and the only type an encrypted room takes): any bytes, never sniffed or processed, ' +
+    'served as application/octet-stream for download, under the name attachment.bin (the real name belongs inside the encrypted message).',
 });
 
 const attachmentProps = {

@@ -14,7 +14,7 @@ import type { MessagesService } from '../messages/messages.service.js';
 import { messageView } from '../messages/messages.view.js';
 import type { RoomsService } from '../rooms/rooms.service.js';
 import { usersRepository } from '../users/users.repository.js';
-import { cleanFileName, contentTypeFor, SNIFF_BYTES, sniff, type Sniffed } from './attachments.content.js';
+import { cleanFileName, contentTypeFor, OPAQUE, SNIFF_BYTES, sniff, sniffUndecided, type Sniffed } from './attachments.content.js';
 import { attachmentsRepository, type AttachmentWithMessage } from './attachments.repository.js';
 
 /** A file in storage, not yet attached to a message (delete it if attaching fails). */
@@ -26,6 +26,15 @@ export interface ReceivedFile {
 }
 
 const NO_ATTACHMENT = 'No such attachment.';
+/** An encrypted attachment's name: the uploader's would be plaintext beside the ciphertext. */
+const ENCRYPTED_NAME = 'attachment.bin';
+
+/** What the bytes are: not looked at for `encrypted`; a refusal deferred while the file_type is unknown. */
+async function classify(head: Buffer, complete: boolean, name: string, expected: AttachmentFileType | undefined): Promise<Sniffed> {
+  if (head.length === 0) throw fieldError('file', 'The submitted file is empty.');
+  if (expected === 'encrypted') return OPAQUE;
+  return expected ? sniff(head, complete, name) : sniffUndecided(head, complete, name);
+}
 
 /** Reads an upload to its end without keeping it (bounded by the multipart file size limit). */
 export async function drain(it: AsyncIterator<unknown>): Promise<void> {
@@ -89,13 +98,23 @@ export class AttachmentsService {
   }
 
   /**
-   * May `userId` attach a file to `messageId`? 404 unless a member of its room, 403 unless its
-   * sender, 400 if it is deleted or already has an attachment. Checked before a file is stored
-   * when the form sends `message` first, and again when attaching.
+   * May `userId` attach a file (of `fileType`, when known) to `messageId`? 404 unless a member of
+   * its room, 403 unless its sender, 400 if it is deleted or already has an attachment, or if the
+   * file type does not fit the room: an encrypted room takes `encrypted` files only, and only an
+   * encrypted room takes them. Checked before a file is stored when the form sends `message` first,
+   * and again when attaching.
    */
-  async checkTarget(userId: number, messageId: number, db: Db = this.ctx.db): Promise<void> {
-    const { message } = await memberMessage(db, userId, messageId);
+  async checkTarget(userId: number, messageId: number, db: Db = this.ctx.db, fileType?: AttachmentFileType): Promise<void> {
+    const { message, room } = await memberMessage(db, userId, messageId);
     if (message.sender_id !== userId) throw forbidden('Only the sender of a message can attach a file to it.');
+    if (fileType !== undefined && (fileType === 'encrypted') !== (room.is_encrypted === 1)) {
+      throw fieldError(
+        'file_type',
+        room.is_encrypted === 1
+          ? 'This room is end-to-end encrypted: it takes file_type "encrypted" only (encrypt the file first).'
+          : 'file_type "encrypted" is for end-to-end encrypted rooms only.',
+      );
+    }
     if (message.is_deleted) throw fieldError('message', 'The message was deleted.');
     if (await attachmentsRepository.findByMessage(db, messageId)) {
       throw fieldError('message', 'This message already has an attachment (delete it first to replace it).');
@@ -135,7 +154,7 @@ export class AttachmentsService {
     try {
       if (head.length > max || opts.truncated?.()) throw this.tooLarge();
       if (head.length > left) throw overQuota();
-      sniffed = await sniff(head, done, fileName ?? '');
+      sniffed = await classify(head, done, fileName ?? '', opts.expected);
       if (opts.expected) contentTypeFor(sniffed, opts.expected);
     } catch (err) {
       // Read the rest and drop it, so the request ends normally and the connection stays usable;
@@ -177,7 +196,7 @@ export class AttachmentsService {
     const data = Buffer.from(parsed.base64, 'base64');
     if (data.length > this.maxBytes) throw this.tooLarge();
     if (data.length > quotaLeft) throw this.overQuota(this.quotaBytes - quotaLeft);
-    const sniffed = await sniff(data, true, fileName ?? '');
+    const sniffed = await classify(data, true, fileName ?? '', expected);
     if (expected) contentTypeFor(sniffed, expected);
     const key = newKey('attachments', sniffed.ext);
     await this.ctx.store.put(key, data);
@@ -195,14 +214,14 @@ export class AttachmentsService {
       const mime = contentTypeFor(file.sniffed, fileType);
       const room = await messagesRepository.roomOf(this.ctx.db, messageId);
       return await this.ctx.writer.run(room, async (uow) => {
-        await this.checkTarget(userId, messageId, uow.trx);
+        await this.checkTarget(userId, messageId, uow.trx, fileType);
         await this.checkQuota(uow.trx, userId, file.size);
         const row = await attachmentsRepository.insert(uow.trx, {
           message_id: messageId,
           uploader_id: userId,
           file_type: fileType,
           mime_type: mime,
-          file_name: file.name,
+          file_name: fileType === 'encrypted' ? ENCRYPTED_NAME : file.name,
           size: file.size,
           storage_key: file.key,
           created_at: nowIso(),

@@ -72,9 +72,9 @@ export const SIGNED_PREKEYS_KEPT = 2;
 /** The server takes at most this many one-time prekeys per upload. */
 export const MAX_ONE_TIME_PREKEYS_PER_UPLOAD = 100;
 
-const DEVICE_ID = /^[A-Za-z0-9_-]{16}$/;
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Whether a string is a device id of ours: base64url of 12 bytes. */
+/** Whether a string is a device id the server accepts (1–64 of A-Z a-z 0-9 _ -); ours are base64url of 12 bytes. */
 export function isDeviceId(id: unknown): id is string {
   return typeof id === 'string' && DEVICE_ID.test(id);
 }

@@ -4,8 +4,9 @@
 // sender device over the whole payload. Receivers import the session key at some index and can
 // decrypt that index and later ones, never earlier ones.
 import { DecryptError, E2eeError } from './errors.js';
-import { type Bytes, concat, equalBytes, frame, fromBase64, fromBase64Url, toBase64, toBase64Url, u32 } from './encoding.js';
-import { type DeviceRecord, keyPairOf } from './device.js';
+import { type Bytes, concat, equalBytes, frame, fromBase64, fromBase64Url, toBase64, toBase64Url, u32, utf8 } from './encoding.js';
+
+import { type DeviceRecord, isDeviceId, keyPairOf } from './device.js';
 import { aesGcmDecrypt, aesGcmEncrypt, ed25519Sign, ed25519Verify, randomBytes, sha256 } from './primitives.js';
 import { LABELS, advance, aesKeyOf, chainStep } from './ratchet.js';
 
@@ -20,8 +21,9 @@ export const CONTENT_PREFIX = 'e2ee:1:';
 
 const VERSION = 1;
 const SESSION_ID_BYTES = 16;
-const DEVICE_ID_BYTES = 12;
-const HEADER_BYTES = 1 + SESSION_ID_BYTES + DEVICE_ID_BYTES + 4 + 12 + 64;
+/** Fixed part of the binary payload: version, session id, device id length, index, IV, signature. */
+const FIXED_BYTES = 1 + SESSION_ID_BYTES + 1 + 4 + 12 + 64;
+const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 
 /** Our sending session in a room. */
 export interface OutboundGroupSession {
@@ -147,7 +149,8 @@ export async function encryptGroupMessage(
   const aad = aadOf(session.room, session.sender_user, session.sender_device, sid, session.index);
   const ct = aesGcmEncrypt(aesKeyOf(messageKey, LABELS.groupKey), iv, plaintext, aad);
   const sig = await ed25519Sign(signedPart(aad, iv, ct), keyPairOf(device.signing));
-  const bytes = concat(new Uint8Array([VERSION]), sid, fromBase64Url(session.sender_device, DEVICE_ID_BYTES), u32(session.index), iv, sig, ct);
+  const deviceId = utf8(session.sender_device);
+  const bytes = concat(new Uint8Array([VERSION]), sid, new Uint8Array([deviceId.length]), deviceId, u32(session.index), iv, sig, ct);
   return {
     content: CONTENT_PREFIX + toBase64Url(bytes),
     session: { ...session, chain_key: toBase64(next), index: session.index + 1, message_count: session.message_count + 1 },
@@ -170,11 +173,13 @@ export function parseGroupContent(content: string): GroupPayload {
   }
   if (bytes.length < 1) throw new DecryptError('malformed', 'empty content');
   if (bytes[0] !== VERSION) throw new DecryptError('unsupported_version', `content version ${bytes[0]}`);
-  if (bytes.length < HEADER_BYTES + 16) throw new DecryptError('malformed', 'content too short');
-  let at = 1;
+  let at = 1 + SESSION_ID_BYTES;
+  const deviceLength = bytes[at] ?? 0;
+  if (deviceLength < 1 || bytes.length < FIXED_BYTES + deviceLength + 16) throw new DecryptError('malformed', 'content too short');
+  const session_id = toBase64Url(bytes.subarray(1, at));
+  const sender_device = latin1(bytes.subarray(at + 1, (at += 1 + deviceLength)));
+  if (!isDeviceId(sender_device)) throw new DecryptError('malformed', 'sender device id');
   const take = (n: number) => bytes.slice(at, (at += n));
-  const session_id = toBase64Url(take(SESSION_ID_BYTES));
-  const sender_device = toBase64Url(take(DEVICE_ID_BYTES));
   const index = new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0);
   at += 4;
   const iv = take(12);

@@ -241,15 +241,18 @@ export class E2ee {
   }
 
   /**
-   * Decrypts an envelope addressed to this device (`from`: the sender the server names, checked
-   * against the signed header). Room keys inside are imported. DecryptError, or
-   * IdentityChangedError for a known device with new keys (nothing is stored then).
+   * Decrypts an envelope addressed to this device. `from` is the sender the server's queue names
+   * (`sender`, `sender_device`), checked against the signed header. Room keys inside are
+   * imported. DecryptError, or IdentityChangedError for a known device with new keys (nothing
+   * is stored then).
    */
-  receiveEnvelope(envelope: string, from?: { user: string | number }): Promise<Received> {
+  receiveEnvelope(envelope: string, from?: { sender?: string | number | null; sender_device?: string }): Promise<Received> {
     return this.lock(async () => {
       const device = await this.freshDevice();
       const env = parseEnvelope(envelope);
-      if (from && String(from.user) !== env.sender_user) throw new DecryptError('sender_mismatch', 'envelope sender differs from the server’s');
+      if ((from?.sender != null && String(from.sender) !== env.sender_user) || (from?.sender_device !== undefined && from.sender_device !== env.sender_device)) {
+        throw new DecryptError('sender_mismatch', 'envelope sender differs from the server’s');
+      }
       const known = await this.knownIdentity(env.sender_user, env.sender_device);
       const channel = await this.store.get<InboundChannel>(storeKeys.inboundChannel(env.sender_device, env.eph));
       const opk = env.opk_id !== null && !channel ? await this.store.get<StoredOneTimePrekey>(storeKeys.oneTimePrekey(env.opk_id)) : undefined;

@@ -15,7 +15,7 @@ import { type Bytes, equalBytes, fromHex, toBase64, toBase64Url } from './encodi
 /** Cryptographically secure random bytes (getRandomValues, which also exists over plain HTTP). */
 export function randomBytes(n: number): Bytes {
   const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
+  for (let at = 0; at < n; at += 65536) globalThis.crypto.getRandomValues(out.subarray(at, at + 65536));
   return out;
 }
 
