@@ -46,6 +46,16 @@ describe('threads', () => {
     assert.equal(rest.previous, null);
   });
 
+  it('keeps the first ten repliers of a thread, each once, and counts every reply', async () => {
+    const [owner, ...others] = await users(t, 12);
+    const room = await group(t, owner, others, false);
+    const root = await send(t, owner, room.id, 'who is in?');
+    for (const u of [...others, others[0], others[10]]) await send(t, u, room.id, 'me', { thread: root.id });
+    const summary = (await ok(call(t, owner, 'GET', `/api/messages/${root.id}/`))).thread_summary;
+    assert.equal(summary.reply_count, 13);
+    assert.deepEqual(summary.participants, others.slice(0, 10).map((u) => u.id));
+  });
+
   it('refuses threads on replies, on other rooms, and for people outside the room', async () => {
     const [a, b, outsider] = await users(t, 3);
     const room = await group(t, a, [b], false);

@@ -96,3 +96,18 @@ export function inJsonArray(db: Kysely<any>, column: string, json: unknown, type
   const element = sql`jsonb_array_elements_text(cast(${json} as jsonb))`;
   return sql<boolean>`${sql.ref(column)} in (select ${type === 'integer' ? sql`cast(${element} as integer)` : element})`;
 }
+
+/**
+ * The JSON array (text) in `column` with the integer `value` appended, unless it is there
+ * already or the array holds `max` values: for a column updated in one statement.
+ */
+export function appendToJsonArray(db: Kysely<any>, column: string, value: unknown, max: number): RawBuilder<string> {
+  const col = sql.ref(column);
+  if (!isPostgres(db)) {
+    return sql<string>`case when json_array_length(${col}) < ${sql.lit(max)} and not exists (select 1 from json_each(${col}) where value = ${value})
+      then json_insert(${col}, '$[#]', ${value}) else ${col} end`;
+  }
+  const item = sql`to_jsonb(cast(${value} as integer))`;
+  return sql<string>`case when jsonb_array_length(cast(${col} as jsonb)) < ${sql.lit(max)} and not (cast(${col} as jsonb) @> ${item})
+    then cast(cast(${col} as jsonb) || ${item} as text) else ${col} end`;
+}

@@ -1,4 +1,5 @@
 import type { Insertable, SelectQueryBuilder, Updateable } from 'kysely';
+import { appendToJsonArray } from '../../db/dialect.js';
 import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { DB, Db, MessageRow, MessagesTable } from '../../db/schema.js';
 import { attachmentsRepository } from '../attachments/attachments.repository.js';
@@ -62,18 +63,20 @@ const insertSent = preparedQuery((db, p: Param<SentMessage>) =>
     .returningAll(),
 );
 
-export type ThreadRoot = Pick<MessageRow, 'id' | 'chat_room_id' | 'thread_root_id' | 'thread_participants'>;
-
-// A thread reply's two statements (prepared once).
-const selectThreadRoot = preparedQuery((db, p: Param<{ id: number }>) =>
-  db.selectFrom('messages').select(['id', 'chat_room_id', 'thread_root_id', 'thread_participants']).where('id', '=', p('id')),
-);
-
-const bumpThread = preparedQuery((db, p: Param<{ id: number; last_reply_at: string; participants: string }>) =>
+// A reply's change of its thread's root, in one statement that also checks the root: a top-level
+// message of the reply's room (prepared once).
+const addToThread = preparedQuery((db, p: Param<{ id: number; chat_room_id: number; last_reply_at: string; sender_id: number }>) =>
   db
     .updateTable('messages')
-    .set((eb) => ({ thread_reply_count: eb('thread_reply_count', '+', 1), thread_last_reply_at: p('last_reply_at'), thread_participants: p('participants') }))
-    .where('id', '=', p('id')),
+    .set((eb) => ({
+      thread_reply_count: eb('thread_reply_count', '+', 1),
+      thread_last_reply_at: p('last_reply_at'),
+      thread_participants: appendToJsonArray(db, 'thread_participants', p('sender_id'), MAX_THREAD_PARTICIPANTS),
+    }))
+    .where('id', '=', p('id'))
+    .where('chat_room_id', '=', p('chat_room_id'))
+    .where('thread_root_id', 'is', null)
+    .returning('id'),
 );
 
 export const messagesRepository = {
@@ -99,9 +102,9 @@ export const messagesRepository = {
     return oneWithExtras(db, await withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst());
   },
 
-  /** What a reply reads of its thread's root (undefined when there is no such message). */
-  async threadRoot(db: Db, id: number): Promise<ThreadRoot | undefined> {
-    return (await selectThreadRoot(db, { id }))[0];
+  /** The message row alone (no sender, reactions or attachment). */
+  row(db: Db, id: number): Promise<MessageRow | undefined> {
+    return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
   /** The room of a message (null if there is no such message); a message never moves. */
@@ -141,11 +144,13 @@ export const messagesRepository = {
     return !!row;
   },
 
-  /** Adds a reply to its root's thread summary (the first MAX_THREAD_PARTICIPANTS repliers are kept). */
-  async addThreadReply(db: Db, root: ThreadRoot, reply: { sender_id: number; created_at: string }): Promise<void> {
-    const participants = JSON.parse(root.thread_participants) as number[];
-    if (!participants.includes(reply.sender_id) && participants.length < MAX_THREAD_PARTICIPANTS) participants.push(reply.sender_id);
-    await bumpThread(db, { id: root.id, last_reply_at: reply.created_at, participants: JSON.stringify(participants) });
+  /**
+   * Counts a reply in its root's thread summary (the first MAX_THREAD_PARTICIPANTS repliers are
+   * kept): false, changing nothing, when `rootId` is not a top-level message of the reply's room.
+   */
+  async addThreadReply(db: Db, rootId: number, reply: { chat_room_id: number; sender_id: number; created_at: string }): Promise<boolean> {
+    const rows = await addToThread(db, { id: rootId, chat_room_id: reply.chat_room_id, last_reply_at: reply.created_at, sender_id: reply.sender_id });
+    return rows.length === 1;
   },
 
   /** A room's pinned messages, newest pin first. */

@@ -10,7 +10,7 @@ import { callerAccount } from '../users/users.access.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
 import { LargeRooms } from './large-rooms.js';
 import { mentionedMembers, mentionedNames } from './mentions.js';
-import { messagesRepository, type Listing, type ThreadRoot } from './messages.repository.js';
+import { messagesRepository, type Listing } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
 
 export interface SendInput {
@@ -86,7 +86,7 @@ export class MessagesService {
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
           throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
         }
-        const root = input.thread != null ? await this.threadRoot(trx, input.thread, input.chat_room) : null;
+        if (input.thread != null) await this.addToThread(trx, input.thread, { chat_room_id: input.chat_room, sender_id: userId, created_at: now });
         const mentions = await mentionedMembers(trx, input.chat_room, input.mentions ?? [], mentionedNames(input.content));
         const row = await messagesRepository.insert(trx, {
           chat_room_id: input.chat_room,
@@ -95,18 +95,17 @@ export class MessagesService {
           content: input.content,
           public_key: input.public_key ?? null,
           reply_to_id: input.reply_to ?? null,
-          thread_root_id: root?.id ?? null,
+          thread_root_id: input.thread ?? null,
           mentions: JSON.stringify(mentions),
           created_at: now,
           updated_at: now,
         });
         const message = messageView(withNames(row, sender));
         await uow.emit('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
-        if (root) {
-          await messagesRepository.addThreadReply(trx, root, row);
-          // Its summary changed: the event leaves the root to be read when it is sent (once for
-          // all the replies a batch of events carries).
-          await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: root.id }, {});
+        if (input.thread != null) {
+          // Its root's summary changed: the event leaves the root to be read when it is sent
+          // (once for all the replies a batch of events carries).
+          await uow.emit('message_updated', { chatRoomId: row.chat_room_id, userId, messageId: input.thread }, {});
         }
         return { message, created: true };
       });
@@ -196,12 +195,12 @@ export class MessagesService {
     return { chatRoomId: q.chat_room };
   }
 
-  /** A thread's root: a top-level message of the room (400 otherwise). */
-  private async threadRoot(db: Db, id: number, chatRoomId: number): Promise<ThreadRoot> {
-    const root = await messagesRepository.threadRoot(db, id);
-    if (!root || root.chat_room_id !== chatRoomId) throw fieldError('thread', 'A thread starts from a message of the same chat room.');
-    if (root.thread_root_id !== null) throw fieldError('thread', 'Threads start from top-level messages: reply in the thread of its root instead.');
-    return root;
+  /** Counts a reply in the summary of its thread's root, a top-level message of the room (400 otherwise). */
+  private async addToThread(db: Db, rootId: number, reply: { chat_room_id: number; sender_id: number; created_at: string }): Promise<void> {
+    if (await messagesRepository.addThreadReply(db, rootId, reply)) return;
+    const root = await messagesRepository.row(db, rootId);
+    if (!root || root.chat_room_id !== reply.chat_room_id) throw fieldError('thread', 'A thread starts from a message of the same chat room.');
+    throw fieldError('thread', 'Threads start from top-level messages: reply in the thread of its root instead.');
   }
 
   /** A message its room's active members may see; 404 for everyone else. */
