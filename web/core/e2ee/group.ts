@@ -232,24 +232,37 @@ function digestOf(content: string): string {
   return toBase64(sha256(new TextEncoder().encode(content)).slice(0, 16));
 }
 
+/** A message that passed the session checks, with its signature check under way. */
+export interface PendingGroupMessage {
+  message: RoomMessage;
+  payload: GroupPayload;
+  aad: Bytes;
+  /** The Ed25519 verification (started at once, so many can run side by side on WebCrypto). */
+  verified: Promise<boolean>;
+}
+
 /**
- * Verifies and decrypts a room message with the inbound session its payload names. The same
- * message (same id and content) decrypts again; the same index under another message is a replay.
+ * First half of decrypting: the session must be the message's (room, sender, device, index
+ * within range); starts the signature check. DecryptError otherwise.
  */
-export async function decryptGroupMessage(
-  session: InboundGroupSession,
-  room: string | number,
-  message: RoomMessage,
-  cache: RatchetCache = new RatchetCache(1),
-  payload: GroupPayload = parseGroupContent(message.content),
-): Promise<GroupDecrypted> {
+export function startGroupMessage(session: InboundGroupSession, room: string | number, message: RoomMessage, payload: GroupPayload = parseGroupContent(message.content)): PendingGroupMessage {
   const p = payload;
   if (p.session_id !== session.session_id || String(room) !== session.room) throw new DecryptError('unknown_session', 'session of another room');
   if (String(message.sender) !== session.sender_user || p.sender_device !== session.sender_device) throw new DecryptError('sender_mismatch', 'message sender is not the session owner');
   if (p.index < session.first_index) throw new DecryptError('index_too_early', `index ${p.index} is before ${session.first_index}`);
   if (p.index - session.first_index > MAX_RATCHET_STEPS) throw new DecryptError('too_far', `index ${p.index} too far ahead`);
   const aad = aadOf(session.room, session.sender_user, session.sender_device, fromBase64Url(session.session_id, SESSION_ID_BYTES), p.index);
-  if (!(await ed25519Verify(p.sig, signedPart(aad, p.iv, p.ct), fromBase64(session.sender_signing, 32)))) throw new DecryptError('bad_signature', 'message signature');
+  const verified = ed25519Verify(p.sig, signedPart(aad, p.iv, p.ct), fromBase64(session.sender_signing, 32));
+  return { message, payload: p, aad, verified };
+}
+
+/**
+ * Second half: signature result, replay check (the same message, same id and content, may be
+ * decrypted again; the same index under another message is a replay), then AES-GCM.
+ */
+export async function finishGroupMessage(session: InboundGroupSession, pending: PendingGroupMessage, cache: RatchetCache): Promise<GroupDecrypted> {
+  const { message, payload: p, aad } = pending;
+  if (!(await pending.verified)) throw new DecryptError('bad_signature', 'message signature');
   const mark: [string, string] = [String(message.id), digestOf(message.content)];
   const prior = session.seen[p.index];
   if (prior && (prior[0] !== mark[0] || prior[1] !== mark[1])) throw new DecryptError('replay', `index ${p.index} already used by message ${prior[0]}`);
@@ -258,6 +271,17 @@ export async function decryptGroupMessage(
   if (!plaintext) throw new DecryptError('bad_ciphertext', 'message does not decrypt');
   if (prior) return { plaintext, session, changed: false, index: p.index };
   return { plaintext, session: { ...session, seen: { ...session.seen, [p.index]: mark } }, changed: true, index: p.index };
+}
+
+/** Verifies and decrypts one room message with the inbound session its payload names (both halves). */
+export async function decryptGroupMessage(
+  session: InboundGroupSession,
+  room: string | number,
+  message: RoomMessage,
+  cache: RatchetCache = new RatchetCache(1),
+  payload: GroupPayload = parseGroupContent(message.content),
+): Promise<GroupDecrypted> {
+  return finishGroupMessage(session, startGroupMessage(session, room, message, payload), cache);
 }
 
 const isIndex = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 0xffffffff;

@@ -13,13 +13,15 @@ import {
   type SessionKey,
   RatchetCache,
   createOutboundSession,
-  decryptGroupMessage,
+  type PendingGroupMessage,
   encryptGroupMessage,
+  finishGroupMessage,
   exportSessionKey as exportKeyOf,
   importSessionKey as importKeyOf,
   inboundFromOutbound,
   needsRotation,
   parseGroupContent,
+  startGroupMessage,
 } from './group.js';
 import { type InboundChannel, type OutboundChannel, openEnvelope, openOutboundChannel, parseEnvelope, sealEnvelope } from './pairwise.js';
 import { safetyNumber } from './safety.js';
@@ -86,6 +88,7 @@ export type RoomDecryption = { id: string | number; plaintext: string } | { id: 
 export const DEFAULT_ONE_TIME_PREKEYS = 50;
 
 const refKey = (user: string, device: string) => `${user}:${device}`;
+const asDecryptError = (e: unknown): DecryptError => (e instanceof DecryptError ? e : new DecryptError('malformed', e instanceof Error ? e.message : String(e)));
 const isBundle = (t: DeviceRef | ClaimedBundle): t is ClaimedBundle => 'identity_key' in t && 'signed_prekey' in t;
 
 const localChains = new Map<string, Promise<unknown>>();
@@ -363,7 +366,7 @@ export class E2ee {
   encryptRoomMessage(room: string | number, plaintext: string, now = Date.now()): Promise<string> {
     return this.lock(async () => {
       const r = String(room);
-      const device = await this.freshDevice();
+      const device = this.device; // its signing key never changes: no need to re-read it
       const session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(r));
       if (!session || needsRotation(session, now)) throw new E2eeError('no current session in this room: call ensureRoomSession and share its key first');
       const out = await encryptGroupMessage(session, device, utf8(plaintext));
@@ -379,32 +382,48 @@ export class E2ee {
     return result.plaintext;
   }
 
-  /** Decrypts many messages of a room, each on its own (one failure never stops the others); one store write per session. */
+  /**
+   * Decrypts many messages of a room, each on its own (one failure never stops the others): all
+   * signature checks start together, then each message is decrypted in order; one store write
+   * per session whose seen indices grew.
+   */
   decryptRoomMessages(room: string | number, messages: RoomMessage[]): Promise<RoomDecryption[]> {
     return this.lock(async () => {
       const r = String(room);
       const sessions = new Map<string, InboundGroupSession | null>();
-      const changed = new Set<string>();
-      const out: RoomDecryption[] = [];
+      const started: Array<PendingGroupMessage | DecryptError> = [];
       for (const message of messages) {
         try {
           const payload = parseGroupContent(message.content);
           if (!sessions.has(payload.session_id)) sessions.set(payload.session_id, (await this.store.get<InboundGroupSession>(storeKeys.inboundGroup(r, payload.session_id))) ?? null);
           const session = sessions.get(payload.session_id);
           if (!session) throw new DecryptError('unknown_session', 'no key for this message’s session');
-          const d = await decryptGroupMessage(session, r, message, this.cache, payload);
-          if (d.changed) {
-            sessions.set(payload.session_id, d.session);
-            changed.add(payload.session_id);
-          }
-          out.push({ id: message.id, plaintext: fromUtf8(d.plaintext) });
+          started.push(startGroupMessage(session, r, message, payload));
         } catch (e) {
-          if (!(e instanceof DecryptError)) {
-            out.push({ id: message.id, error: new DecryptError('malformed', (e as Error).message) });
-          } else out.push({ id: message.id, error: e });
+          started.push(asDecryptError(e));
         }
       }
-      for (const id of changed) await this.store.put(storeKeys.inboundGroup(r, id), sessions.get(id));
+      const changed = new Set<string>();
+      const out: RoomDecryption[] = [];
+      for (const [i, pending] of started.entries()) {
+        const id = messages[i].id;
+        if (pending instanceof DecryptError) {
+          out.push({ id, error: pending });
+          continue;
+        }
+        try {
+          const sid = pending.payload.session_id;
+          const d = await finishGroupMessage(sessions.get(sid)!, pending, this.cache);
+          if (d.changed) {
+            sessions.set(sid, d.session);
+            changed.add(sid);
+          }
+          out.push({ id, plaintext: fromUtf8(d.plaintext) });
+        } catch (e) {
+          out.push({ id, error: asDecryptError(e) });
+        }
+      }
+      for (const sid of changed) await this.store.put(storeKeys.inboundGroup(r, sid), sessions.get(sid));
       return out;
     });
   }
