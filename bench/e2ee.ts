@@ -8,9 +8,11 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { RatchetCache, createOutboundSession, decryptGroupMessage, encryptGroupMessage, exportSessionKey, importSessionKey } from '../web/core/e2ee/group.js';
-import { E2ee, MemoryStore, type RoomMessage } from '../web/core/e2ee/index.js';
+import { E2ee, type KeyValueStore, MemoryStore, type RoomMessage } from '../web/core/e2ee/index.js';
 import { setEd25519Backend } from '../web/core/e2ee/primitives.js';
 import type { DeviceRecord } from '../web/core/e2ee/device.js';
+import { browserMissing, libraryPage } from '../test/e2ee/browser-harness.js';
+import { fixedDevice } from '../test/e2ee/helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOM = 1;
@@ -132,10 +134,74 @@ async function bundleSize(): Promise<void> {
   console.log(`  minified bytes by source: ${[...byPackage].map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
+/** The same figures in Chromium (the budgets are for the browser), when it is installed. */
+async function inBrowser(): Promise<void> {
+  if (browserMissing()) {
+    console.log(`Chromium: skipped (${browserMissing()})`);
+    return;
+  }
+  // 200 messages of one session, made here; the page imports the key and decrypts them.
+  const { device } = await fixedDevice('1', 'AAAAAAAAAAAAAAAA', 7);
+  let session = createOutboundSession(ROOM, device);
+  const key = exportSessionKey(session, device);
+  const history: RoomMessage[] = [];
+  for (let i = 0; i < 200; i++) {
+    const out = await encryptGroupMessage(session, device, new TextEncoder().encode(`message ${i} `.padEnd(200, '.')));
+    session = out.session;
+    history.push({ id: 10_000 + i, sender: 1, content: out.content });
+  }
+  const { page, close } = await libraryPage();
+  try {
+    const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? navigator.userAgent);
+    for (const backend of ['auto', 'noble'] as const) {
+      const r = await page.evaluate(
+        async ({ backend, key, history, signing, device_id }) => {
+          const { E2ee, MemoryStore, IndexedDbStore, setEd25519Backend } = window.E2EE;
+          setEd25519Backend(backend);
+          const mean = async (n: number, fn: (i: number) => Promise<unknown>) => {
+            for (let i = 0; i < 20; i++) await fn(i);
+            const t = performance.now();
+            for (let i = 0; i < n; i++) await fn(i);
+            return ((performance.now() - t) / n) * 1000;
+          };
+          const { e2ee: alice } = await E2ee.createDevice(new MemoryStore(), 1, 0);
+          await alice.ensureRoomSession(1, []);
+          const text = 'x'.repeat(1024);
+          const sent: Array<{ id: number; sender: number; content: string }> = [];
+          const enc = await mean(80, async () => {
+            sent.push({ id: sent.length, sender: 1, content: await alice.encryptRoomMessage(1, text) });
+          });
+          let k = 0;
+          const dec = await mean(80, () => alice.decryptRoomMessage(1, sent[k++]));
+          const open = async (store: KeyValueStore) => {
+            const { e2ee: bob } = await E2ee.createDevice(store, 2, 0);
+            await bob.importSessionKey(key, { user: 1, device_id, signing_key: signing });
+            const t = performance.now();
+            const out = await bob.decryptRoomMessages(1, history.slice().reverse());
+            const ms = performance.now() - t;
+            return out.every((o) => 'plaintext' in o) ? ms : NaN;
+          };
+          const mem = await open(new MemoryStore());
+          const idb = await open(await IndexedDbStore.open(`bench-${backend}-${Date.now()}`));
+          return { enc, dec, mem, idb };
+        },
+        { backend, key, history, signing: device.signing.public_key, device_id: device.device_id },
+      );
+      console.log(`Chromium (${version}), Ed25519 via ${backend === 'auto' ? 'WebCrypto' : 'noble only'}`);
+      console.log(`  façade + store:      encrypt 1 KB ${r.enc.toFixed(0).padStart(5)} µs   decrypt 1 KB ${r.dec.toFixed(0).padStart(5)} µs`);
+      console.log(`  open a room:         decrypt 200 messages of one session ${r.mem.toFixed(1)} ms (memory store), ${r.idb.toFixed(1)} ms (IndexedDB store)`);
+    }
+  } finally {
+    await close();
+  }
+}
+
 setEd25519Backend('auto');
-await run('Ed25519 via WebCrypto');
+await run('Node, Ed25519 via WebCrypto');
 setEd25519Backend('noble');
-await run('Ed25519 via noble only');
+await run('Node, Ed25519 via noble only');
+setEd25519Backend('auto');
+await inBrowser();
 setEd25519Backend('auto');
 await bundleSize();
 console.log(`node ${process.version}, ${process.arch}; budgets (browser): ≤ 1000 µs per 1 KB message, ≤ 200 ms for 200 messages`);

@@ -34,6 +34,7 @@ export { MAX_ENVELOPE_BYTES } from './pairwise.js';
 export { type AttachmentInfo, decryptAttachment, encryptAttachment } from './attachments.js';
 export { safetyNumber, type SafetySide } from './safety.js';
 export { IndexedDbStore, MemoryStore, type KeyValueStore } from './store.js';
+export { setEd25519Backend } from './primitives.js';
 
 /** A device of some user. */
 export interface DeviceRef {
