@@ -64,6 +64,8 @@ import { NotificationsService } from './modules/notifications/notifications.serv
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { KeysService } from './modules/keys/keys.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
+import { DevicesService } from './modules/keys/devices.service.js';
+import { devicesRoutes } from './modules/keys/devices.routes.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
 import { clientConfigRoutes } from './modules/client-config/client-config.routes.js';
 import { ORPHAN_AGE_MS, sweepOrphanedUploads } from './modules/uploads/orphans.js';
@@ -204,6 +206,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(reactionsRoutes, { reactions });
   await app.register(notificationsRoutes, { ctx, notifications });
   await app.register(keysRoutes, { keys: new KeysService(ctx) });
+  await app.register(devicesRoutes, { devices: new DevicesService(ctx), maxDevices: config.e2eeMaxDevicesPerUser });
   await app.register(adminRoutes, { ctx, auth, messages });
 
   // What a change's events do in its own transaction, in one place.

@@ -98,6 +98,8 @@ export interface Config {
   largeRoomMembers: number;
   /** One-time prekeys handed out per minute per target user, by all claimers together (0 = off); beyond it, bundles go without one. */
   prekeyClaimsPerTargetPerMin: number;
+  /** E2EE devices one user may register (each browser is one). */
+  e2eeMaxDevicesPerUser: number;
   /** Bytes of attachments one user may have stored (0 = no quota). */
   uploadQuotaBytesPerUser: number;
   /** A person's own join (or leave) of a room notifies its members at most once per this many seconds (0 = every time). */
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     prekeyMaxUnclaimed: int(env, 'PREKEY_MAX_UNCLAIMED', 1000, 1, 100_000),
     largeRoomMembers: int(env, 'LARGE_ROOM_MEMBERS', 100, 0, 1_000_000),
     prekeyClaimsPerTargetPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET', 10, 0),
+    e2eeMaxDevicesPerUser: int(env, 'E2EE_MAX_DEVICES_PER_USER', 20, 1, 1000),
     uploadQuotaBytesPerUser: int(env, 'UPLOAD_QUOTA_BYTES_PER_USER', 512 * 1024 * 1024, 0),
     joinLeaveNotifyWindowSec: int(env, 'NOTIFY_JOIN_LEAVE_WINDOW', 3600, 0),
     webRoot: path.resolve(env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT),

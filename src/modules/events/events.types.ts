@@ -28,6 +28,9 @@ export interface RoomEvents {
   message_unpinned: { message: Static<typeof Message> };
   read: { user: number; message: number };
   reaction: { reaction: Static<typeof Reaction>; action: 'added' | 'changed' | 'removed' };
+  /** E2EE: a member registered a device (senders share their room keys with it) or removed one (senders rotate). */
+  device_added: { user: number; device_id: string };
+  device_removed: { user: number; device_id: string };
   /** Addressed to the notification's owner only (`recipientId`). */
   notification: { chat_room: number | null; notification: Static<typeof Notification> };
 }

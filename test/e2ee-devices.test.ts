@@ -1,0 +1,297 @@
+// End-to-end encryption, the server's side (issue 12): the device-aware key directory and its
+// events. The room flag, search and attachments: e2ee-server.test.ts.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { TestApp, TestUser } from './helpers.js';
+import { call, chatApp, group, ok, privateRoom, socketOf, users } from './chat-helpers.js';
+
+const DEVICE_KEYS = ['created_at', 'device_id', 'display_name', 'identity_key', 'signed_prekey', 'signing_key', 'user'];
+const BUNDLE_KEYS = ['device_id', 'identity_key', 'one_time_prekey', 'signed_prekey', 'signing_key', 'user'];
+
+const key32 = () => crypto.randomBytes(32).toString('base64');
+const signedPrekey = (keyId = 1) => ({ key_id: keyId, public_key: key32(), signature: crypto.randomBytes(64).toString('base64') });
+const prekeys = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key_id: from + i, public_key: key32() }));
+/** As the browser client makes them: base64url of 12 random bytes. */
+const newDeviceId = () => crypto.randomBytes(12).toString('base64url');
+const deviceBody = (extra: Record<string, unknown> = {}): any => ({ device_id: newDeviceId(), identity_key: key32(), signing_key: key32(), signed_prekey: signedPrekey(), ...extra });
+
+/** The app's address (listening through the socket helper, which listens once per app). */
+async function addressOf(t: TestApp): Promise<{ http: string; ws: string }> {
+  const [probe] = await users(t, 1);
+  await (await socketOf(t, probe)).close();
+  const { port } = t.app.server.address() as { port: number };
+  return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
+}
+
+function directory(t: TestApp) {
+  return {
+    register: (user: TestUser, body: Record<string, unknown>, status = 201) => ok(call(t, user, 'POST', '/api/e2ee_keys/devices/', body), status),
+    list: (user: TestUser, of?: number) => call(t, user, 'GET', `/api/e2ee_keys/devices/${of === undefined ? '' : `?user=${of}`}`),
+    claim: (user: TestUser, devices: Array<{ user: number; device_id: string }>) => call(t, user, 'POST', '/api/e2ee_keys/devices/claim/', { devices }),
+    prekeys: (user: TestUser, deviceId: string, body?: Record<string, unknown>) =>
+      call(t, user, body ? 'POST' : 'GET', `/api/e2ee_keys/devices/${deviceId}/prekeys/`, body),
+    remove: (user: TestUser, deviceId: string) => call(t, user, 'DELETE', `/api/e2ee_keys/devices/${deviceId}/`),
+  };
+}
+
+describe('e2ee device directory', () => {
+  let t: TestApp;
+  let d: ReturnType<typeof directory>;
+  before(async () => {
+    // Claim limits off: these tests drain prekeys on purpose (the limits have their own test below).
+    t = await chatApp({ RATE_LIMIT_PREKEY_CLAIMS_PER_USER: '0', RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET: '0', PREKEY_MAX_UNCLAIMED: '150', E2EE_MAX_DEVICES_PER_USER: '4' });
+    d = directory(t);
+  });
+  after(() => t.close());
+
+  it('registers a device (201), answers the same keys again with 200, and refuses other keys for it (409)', async () => {
+    const [a, b] = await users(t, 2);
+    const body = deviceBody({ display_name: 'Firefox\u202e on the\nlaptop', one_time_prekeys: prekeys(1, 5) });
+    const device = await d.register(a, body);
+    assert.deepEqual(Object.keys(device).sort(), DEVICE_KEYS);
+    assert.equal(device.user, a.id);
+    assert.equal(device.device_id, body.device_id);
+    assert.equal(device.identity_key, body.identity_key);
+    assert.deepEqual(device.signed_prekey, body.signed_prekey);
+    assert.equal(device.display_name, 'Firefox on thelaptop', 'control and bidirectional characters removed');
+    assert.deepEqual(await d.register(a, body, 200), device, 'a retry changes nothing');
+    // The same bytes in base64url without padding are the same keys (answered in standard base64).
+    const urlSafe = { ...body, identity_key: Buffer.from(body.identity_key, 'base64').toString('base64url'), one_time_prekeys: undefined };
+    assert.deepEqual(await d.register(a, urlSafe, 200), device);
+    assert.ok((await ok(call(t, a, 'POST', '/api/e2ee_keys/devices/', { ...body, identity_key: key32() }), 409)).detail);
+    assert.equal((await call(t, a, 'POST', '/api/e2ee_keys/devices/', { ...body, signing_key: key32() })).statusCode, 409);
+    assert.deepEqual(await ok(d.prekeys(a, body.device_id)), { one_time_prekeys: 5 });
+    // Another user may use the same device_id: it names a device of theirs.
+    assert.equal((await d.register(b, { ...deviceBody(), device_id: body.device_id })).user, b.id);
+    const second = await d.register(a, deviceBody());
+    assert.deepEqual(await ok(d.list(a)), [device, second], 'yours, oldest first');
+    assert.deepEqual(await ok(d.list(b, a.id)), [device, second], 'anyone may list them');
+    assert.equal((await d.list(b, 999_999)).statusCode, 404);
+    assert.equal((await call(t, null, 'GET', '/api/e2ee_keys/devices/')).statusCode, 401);
+  });
+
+  it('refuses private key material, keys of the wrong size and malformed fields, and stores nothing', async () => {
+    const [user] = await users(t, 1);
+    const x = crypto.generateKeyPairSync('x25519');
+    const ed = crypto.generateKeyPairSync('ed25519');
+    const secrets = [
+      x.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+      JSON.stringify(ed.privateKey.export({ format: 'jwk' })),
+      x.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+      ed.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url'),
+    ];
+    for (const secret of secrets) {
+      for (const field of ['identity_key', 'signing_key']) {
+        const res = await call(t, user, 'POST', '/api/e2ee_keys/devices/', deviceBody({ [field]: secret }));
+        assert.equal(res.statusCode, 400, `${field}: ${secret.slice(0, 30)}`);
+        assert.ok(res.json()[field], res.body);
+      }
+    }
+    const der = x.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    assert.match((await ok(call(t, user, 'POST', '/api/e2ee_keys/devices/', deviceBody({ identity_key: der })), 400)).identity_key[0], /private/);
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ identity_key: crypto.randomBytes(31).toString('base64') }, 'identity_key'],
+      [{ signing_key: crypto.randomBytes(33).toString('base64') }, 'signing_key'],
+      [{ identity_key: 'not base64 at all!!!!!!!!!!!!!!!!!!!!!!!!!' }, 'identity_key'],
+      [{ signed_prekey: { ...signedPrekey(), signature: crypto.randomBytes(63).toString('base64') } }, 'signed_prekey'],
+      [{ signed_prekey: { ...signedPrekey(), public_key: crypto.randomBytes(33).toString('base64') } }, 'signed_prekey'],
+      [{ signed_prekey: undefined }, 'signed_prekey'],
+      [{ one_time_prekeys: [...prekeys(1, 2), ...prekeys(1, 1)] }, 'one_time_prekeys'],
+      [{ one_time_prekeys: prekeys(1, 101) }, 'one_time_prekeys'],
+      [{ one_time_prekeys: [{ key_id: -1, public_key: key32() }] }, 'one_time_prekeys'],
+      [{ device_id: 'has space' }, 'device_id'],
+      [{ device_id: 'é' }, 'device_id'],
+      [{ device_id: 'x'.repeat(65) }, 'device_id'],
+      [{ device_id: '' }, 'device_id'],
+      [{ display_name: 'n'.repeat(65) }, 'display_name'],
+    ];
+    for (const [change, field] of bad) {
+      const res = await call(t, user, 'POST', '/api/e2ee_keys/devices/', deviceBody(change));
+      assert.equal(res.statusCode, 400, JSON.stringify(change).slice(0, 80));
+      assert.ok(res.json()[field], `${field}: ${res.body}`);
+    }
+    assert.deepEqual(await ok(d.list(user)), [], 'nothing was stored');
+  });
+
+  it('caps the devices of one user (E2EE_MAX_DEVICES_PER_USER), and a removed one frees its place', async () => {
+    const [user] = await users(t, 1);
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await d.register(user, deviceBody())).device_id);
+    const fifth = deviceBody();
+    assert.ok((await ok(call(t, user, 'POST', '/api/e2ee_keys/devices/', fifth), 400)).device_id);
+    await ok(d.remove(user, ids[0]), 204);
+    await d.register(user, fifth);
+    assert.equal((await ok(d.list(user))).length, 4);
+  });
+
+  it("rotates a device's signed prekey and refills its one-time prekeys, within the caps", async () => {
+    const [owner, other] = await users(t, 2);
+    const body = deviceBody({ one_time_prekeys: prekeys(1, 100) });
+    await d.register(owner, body);
+    assert.deepEqual(await ok(d.prekeys(owner, body.device_id, { one_time_prekeys: prekeys(101, 40) })), { one_time_prekeys: 140 });
+    assert.ok((await ok(d.prekeys(owner, body.device_id, { one_time_prekeys: prekeys(141, 11) }), 400)).one_time_prekeys, 'PREKEY_MAX_UNCLAIMED is 150 per device');
+    assert.ok((await ok(d.prekeys(owner, body.device_id, { one_time_prekeys: prekeys(100, 2) }), 400)).one_time_prekeys, 'key_id 100 is unclaimed');
+    assert.ok((await ok(d.prekeys(owner, body.device_id, { one_time_prekeys: prekeys(500, 101) }), 400)).one_time_prekeys, 'at most 100 a request');
+    const rotated = signedPrekey(2);
+    assert.deepEqual(await ok(d.prekeys(owner, body.device_id, { signed_prekey: rotated })), { one_time_prekeys: 140 });
+    assert.deepEqual((await ok(d.list(other, owner.id)))[0].signed_prekey, rotated);
+    assert.deepEqual(await ok(d.prekeys(owner, body.device_id)), { one_time_prekeys: 140 });
+    assert.equal((await d.prekeys(other, body.device_id)).statusCode, 404, "someone else's device");
+    assert.equal((await d.prekeys(other, body.device_id, { one_time_prekeys: prekeys(900, 1) })).statusCode, 404);
+    assert.equal((await d.prekeys(owner, 'no-such-device')).statusCode, 404);
+    assert.equal((await d.prekeys(owner, 'bad id!')).statusCode, 400);
+  });
+
+  it("lists a room's member devices for its members only", async () => {
+    const [owner, member, leaver, outsider] = await users(t, 4);
+    const room = await group(t, owner, [member, leaver], false);
+    const pub = await group(t, owner, [member], true);
+    const mine = await d.register(owner, deviceBody());
+    const theirs = [await d.register(member, deviceBody()), await d.register(member, deviceBody())];
+    await d.register(leaver, deviceBody());
+    await d.register(outsider, deviceBody());
+    await ok(call(t, leaver, 'POST', `/api/chat_rooms/${room.id}/leave/`), 204);
+    const listed = await ok(call(t, member, 'GET', `/api/chat_rooms/${room.id}/devices/`));
+    assert.deepEqual(listed.map((x: any) => [x.user, x.device_id]).sort(), [mine, ...theirs].map((x) => [x.user, x.device_id]).sort(), "active members' devices only");
+    assert.deepEqual(Object.keys(listed[0]).sort(), DEVICE_KEYS);
+    assert.equal((await call(t, outsider, 'GET', `/api/chat_rooms/${room.id}/devices/`)).statusCode, 404, 'a room the caller cannot see');
+    assert.equal((await call(t, leaver, 'GET', `/api/chat_rooms/${room.id}/devices/`)).statusCode, 404, 'a former member');
+    assert.equal((await call(t, outsider, 'GET', `/api/chat_rooms/${pub.id}/devices/`)).statusCode, 403, 'a public group not joined');
+    assert.equal((await call(t, outsider, 'GET', '/api/chat_rooms/999999/devices/')).statusCode, 404);
+  });
+
+  it('claims one bundle per device, each one-time prekey handed out once, unknown devices left out', async () => {
+    const [owner, claimer] = await users(t, 2);
+    const first = deviceBody({ one_time_prekeys: prekeys(1, 2) });
+    const second = deviceBody();
+    await d.register(owner, first);
+    await d.register(owner, second);
+    const mine = deviceBody({ one_time_prekeys: prekeys(7, 1) });
+    await d.register(claimer, mine);
+    const refs = [
+      { user: owner.id, device_id: second.device_id },
+      { user: owner.id, device_id: 'unknown' },
+      { user: owner.id, device_id: first.device_id },
+      { user: 999_999, device_id: first.device_id },
+      { user: owner.id, device_id: first.device_id },
+      { user: claimer.id, device_id: mine.device_id },
+    ];
+    const { bundles } = await ok(d.claim(claimer, refs));
+    assert.deepEqual(bundles.map((b: any) => b.device_id), [second.device_id, first.device_id, mine.device_id], 'in the order asked, once each, unknown ones absent');
+    assert.deepEqual(Object.keys(bundles[0]).sort(), BUNDLE_KEYS);
+    assert.equal(bundles[0].one_time_prekey, null, 'none uploaded');
+    assert.deepEqual(bundles[1], { user: owner.id, device_id: first.device_id, identity_key: first.identity_key, signing_key: first.signing_key, signed_prekey: first.signed_prekey, one_time_prekey: first.one_time_prekeys[0] });
+    assert.deepEqual(bundles[2].one_time_prekey, mine.one_time_prekeys[0], "one's own other devices too");
+    const next = (await ok(d.claim(claimer, [{ user: owner.id, device_id: first.device_id }]))).bundles;
+    assert.deepEqual(next[0].one_time_prekey, first.one_time_prekeys[1], 'oldest first');
+    assert.equal((await ok(d.claim(claimer, [{ user: owner.id, device_id: first.device_id }]))).bundles[0].one_time_prekey, null, 'none left');
+    assert.deepEqual(await ok(d.claim(claimer, [{ user: owner.id, device_id: 'unknown' }])), { bundles: [] });
+    assert.equal((await d.claim(claimer, [])).statusCode, 400);
+    assert.equal((await d.claim(claimer, Array.from({ length: 201 }, () => ({ user: owner.id, device_id: first.device_id })))).statusCode, 400);
+    assert.equal((await d.claim(claimer, [{ user: owner.id, device_id: 'bad id' }])).statusCode, 400);
+    assert.equal((await call(t, null, 'POST', '/api/e2ee_keys/devices/claim/', { devices: refs })).statusCode, 401);
+  });
+
+  it('never hands out a one-time prekey twice under concurrent claims (HTTP)', async () => {
+    const base = (await addressOf(t)).http;
+    const [owner] = await users(t, 1);
+    const claimers = await users(t, 6);
+    const devices = [deviceBody({ one_time_prekeys: prekeys(1, 40) }), deviceBody({ one_time_prekeys: prekeys(1, 40) }), deviceBody({ one_time_prekeys: prekeys(41, 20) })];
+    for (const body of devices) await d.register(owner, body);
+    const refs = devices.map((x) => ({ user: owner.id, device_id: x.device_id }));
+    const claim = (user: TestUser) =>
+      fetch(`${base}/api/e2ee_keys/devices/claim/`, { method: 'POST', headers: { ...user.auth, 'content-type': 'application/json' }, body: JSON.stringify({ devices: refs }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => claim(claimers[i % claimers.length])));
+    assert.ok(results.every((r) => r.status === 200), results.map((r) => r.status).join());
+    for (const [i, body] of devices.entries()) {
+      const handed = results.map((r) => r.body.bundles[i]).map((b: any) => b.one_time_prekey).filter((k: any) => k !== null);
+      assert.equal(handed.length, body.one_time_prekeys.length, `device ${i}: every key handed out`);
+      assert.equal(new Set(handed.map((k: any) => k.key_id)).size, handed.length, `device ${i}: none twice`);
+      assert.deepEqual(handed.map((k: any) => k.public_key).sort(), body.one_time_prekeys.map((k: any) => k.public_key).sort());
+    }
+    const left = await t.ctx.db.selectFrom('device_prekeys as p').innerJoin('e2ee_devices as e', 'e.id', 'p.device_pk').select('p.id').where('e.user_id', '=', owner.id).execute();
+    assert.equal(left.length, 0);
+  });
+
+  it('tells the rooms of a user when a device is added or removed, and deletes its prekeys', async () => {
+    const [owner, mate, other] = await users(t, 3);
+    const g = await group(t, owner, [mate], false);
+    const dm = await privateRoom(t, owner, mate);
+    const sock = await socketOf(t, mate);
+    try {
+      const body = deviceBody({ one_time_prekeys: prekeys(1, 3) });
+      await d.register(owner, body);
+      for (const room of [g.id, dm.id]) {
+        const added = await sock.next((e) => e.type === 'device_added' && e.chat_room === room);
+        assert.equal(added.user, owner.id);
+        assert.equal(added.device_id, body.device_id);
+        assert.equal(typeof added.id, 'number', 'a logged event, replayed on resume');
+        assert.equal(typeof added.seq, 'number');
+      }
+      await d.register(owner, body, 200);
+      assert.equal((await d.remove(other, body.device_id)).statusCode, 404, "someone else's device");
+      await ok(d.remove(owner, body.device_id), 204);
+      for (const room of [g.id, dm.id]) {
+        const removed = await sock.next((e) => e.type === 'device_removed' && e.chat_room === room);
+        assert.deepEqual([removed.user, removed.device_id], [owner.id, body.device_id]);
+      }
+      assert.equal((await d.remove(owner, body.device_id)).statusCode, 404, 'gone');
+      assert.deepEqual(await ok(d.list(mate, owner.id)), []);
+      const prekeysLeft = await t.ctx.db.selectFrom('device_prekeys as p').leftJoin('e2ee_devices as e', 'e.id', 'p.device_pk').select('p.id').where('e.id', 'is', null).execute();
+      assert.deepEqual(prekeysLeft, [], 'and its prekeys');
+    } finally {
+      await sock.close();
+    }
+  });
+
+  it('removes the devices of a deleted account', async () => {
+    const [gone, mate] = await users(t, 2);
+    await privateRoom(t, gone, mate);
+    await d.register(gone, deviceBody({ one_time_prekeys: prekeys(1, 2) }));
+    await d.register(gone, deviceBody());
+    await ok(call(t, gone, 'DELETE', `/api/users/${gone.id}/`), 204);
+    assert.equal((await d.list(mate, gone.id)).statusCode, 404);
+    assert.deepEqual(await t.ctx.db.selectFrom('e2ee_devices').select('id').where('user_id', '=', gone.id).execute(), []);
+  });
+
+  it('applies the seed claim limits: per claimer (429) and per target (bundles without a one-time prekey)', async () => {
+    const limited = await chatApp({ RATE_LIMIT_PREKEY_CLAIMS_PER_USER: '2', RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET: '1' });
+    try {
+      const l = directory(limited);
+      const [x, y, z, claimer] = await users(limited, 4);
+      const xs = [deviceBody({ one_time_prekeys: prekeys(1, 5) }), deviceBody({ one_time_prekeys: prekeys(1, 5) })];
+      for (const body of xs) await l.register(x, body);
+      const yd = deviceBody({ one_time_prekeys: prekeys(1, 5) });
+      await l.register(y, yd);
+      const zd = deviceBody({ one_time_prekeys: prekeys(1, 5) });
+      await l.register(z, zd);
+      const first = (await ok(l.claim(claimer, xs.map((b) => ({ user: x.id, device_id: b.device_id }))))).bundles;
+      assert.deepEqual(first.map((b: any) => b.one_time_prekey !== null), [true, false], "one a minute from x's devices, by everyone together");
+      const third = await l.claim(claimer, [{ user: y.id, device_id: yd.device_id }, { user: z.id, device_id: zd.device_id }]);
+      assert.equal(third.statusCode, 429, 'two users more: past 2 claims a minute');
+      assert.ok(Number(third.headers['retry-after']) > 0);
+      assert.deepEqual(await ok(l.prekeys(z, zd.device_id)), { one_time_prekeys: 5 }, 'the refused claim took nothing');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('documents the device routes in the OpenAPI schema', async () => {
+    const spec = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const routes: Array<[string, string]> = [
+      ['/api/e2ee_keys/devices/', 'post'],
+      ['/api/e2ee_keys/devices/', 'get'],
+      ['/api/e2ee_keys/devices/claim/', 'post'],
+      ['/api/e2ee_keys/devices/{device_id}/prekeys/', 'post'],
+      ['/api/e2ee_keys/devices/{device_id}/prekeys/', 'get'],
+      ['/api/e2ee_keys/devices/{device_id}/', 'delete'],
+      ['/api/chat_rooms/{id}/devices/', 'get'],
+    ];
+    for (const [path, method] of routes) {
+      const op = spec.paths[path]?.[method];
+      assert.ok(op, `${method} ${path}`);
+      assert.ok(op.summary && op.tags.includes('e2ee devices'), `${method} ${path} has a summary and tag`);
+    }
+  });
+});
