@@ -66,6 +66,8 @@ import { KeysService } from './modules/keys/keys.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { DevicesService } from './modules/keys/devices.service.js';
 import { devicesRoutes } from './modules/keys/devices.routes.js';
+import { ToDeviceService } from './modules/keys/to-device.service.js';
+import { toDeviceRoutes } from './modules/keys/to-device.routes.js';
 import { adminRoutes } from './modules/admin/admin.routes.js';
 import { clientConfigRoutes } from './modules/client-config/client-config.routes.js';
 import { ORPHAN_AGE_MS, sweepOrphanedUploads } from './modules/uploads/orphans.js';
@@ -207,6 +209,7 @@ export async function buildApp(config: Readonly<Config>): Promise<App> {
   await app.register(notificationsRoutes, { ctx, notifications });
   await app.register(keysRoutes, { keys: new KeysService(ctx) });
   await app.register(devicesRoutes, { devices: new DevicesService(ctx), maxDevices: config.e2eeMaxDevicesPerUser });
+  await app.register(toDeviceRoutes, { toDevice: new ToDeviceService(ctx), queueMax: config.toDeviceQueueMax });
   await app.register(adminRoutes, { ctx, auth, messages });
 
   // What a change's events do in its own transaction, in one place.

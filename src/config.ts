@@ -100,6 +100,8 @@ export interface Config {
   prekeyClaimsPerTargetPerMin: number;
   /** E2EE devices one user may register (each browser is one). */
   e2eeMaxDevicesPerUser: number;
+  /** Envelopes waiting for one device until it acknowledges them; beyond, sends to it are skipped (`queue_full`). */
+  toDeviceQueueMax: number;
   /** Bytes of attachments one user may have stored (0 = no quota). */
   uploadQuotaBytesPerUser: number;
   /** A person's own join (or leave) of a room notifies its members at most once per this many seconds (0 = every time). */
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     largeRoomMembers: int(env, 'LARGE_ROOM_MEMBERS', 100, 0, 1_000_000),
     prekeyClaimsPerTargetPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET', 10, 0),
     e2eeMaxDevicesPerUser: int(env, 'E2EE_MAX_DEVICES_PER_USER', 20, 1, 1000),
+    toDeviceQueueMax: int(env, 'TO_DEVICE_QUEUE_MAX', 1000, 1, 1_000_000),
     uploadQuotaBytesPerUser: int(env, 'UPLOAD_QUOTA_BYTES_PER_USER', 512 * 1024 * 1024, 0),
     joinLeaveNotifyWindowSec: int(env, 'NOTIFY_JOIN_LEAVE_WINDOW', 3600, 0),
     webRoot: path.resolve(env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT),

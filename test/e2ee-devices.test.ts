@@ -1,10 +1,12 @@
-// End-to-end encryption, the server's side (issue 12): the device-aware key directory and its
-// events. The room flag, search and attachments: e2ee-server.test.ts.
+// End-to-end encryption, the server's side (issue 12): the device-aware key directory, its
+// events, and the to-device envelope channel. The room flag, search and attachments: e2ee-server.test.ts.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { TestApp, TestUser } from './helpers.js';
-import { call, chatApp, group, ok, privateRoom, socketOf, users } from './chat-helpers.js';
+import { createTestEnv, PASSWORD, REDIS_URL, type TestApp, type TestUser } from './helpers.js';
+import { call, chatApp, createRoom, group, ok, privateRoom, socketOf, users } from './chat-helpers.js';
+import { account, request, startServer } from './process-helpers.js';
+import { connect, listen, refusedStatus } from './ws-helpers.js';
 
 const DEVICE_KEYS = ['created_at', 'device_id', 'display_name', 'identity_key', 'signed_prekey', 'signing_key', 'user'];
 const BUNDLE_KEYS = ['device_id', 'identity_key', 'one_time_prekey', 'signed_prekey', 'signing_key', 'user'];
@@ -214,7 +216,7 @@ describe('e2ee device directory', () => {
     assert.equal(left.length, 0);
   });
 
-  it('tells the rooms of a user when a device is added or removed, and deletes its prekeys', async () => {
+  it('tells the rooms of a user when a device is added or removed, and deletes its prekeys and envelopes', async () => {
     const [owner, mate, other] = await users(t, 3);
     const g = await group(t, owner, [mate], false);
     const dm = await privateRoom(t, owner, mate);
@@ -230,6 +232,10 @@ describe('e2ee device directory', () => {
         assert.equal(typeof added.seq, 'number');
       }
       await d.register(owner, body, 200);
+      const sender = deviceBody();
+      await d.register(mate, sender);
+      const sent = await ok(call(t, mate, 'POST', '/api/e2ee_keys/to_device/', { sender_device: sender.device_id, messages: [{ user: owner.id, device_id: body.device_id, envelope: 'x' }] }));
+      assert.equal(sent.queued, 1);
       assert.equal((await d.remove(other, body.device_id)).statusCode, 404, "someone else's device");
       await ok(d.remove(owner, body.device_id), 204);
       for (const room of [g.id, dm.id]) {
@@ -238,6 +244,13 @@ describe('e2ee device directory', () => {
       }
       assert.equal((await d.remove(owner, body.device_id)).statusCode, 404, 'gone');
       assert.deepEqual(await ok(d.list(mate, owner.id)), []);
+      const orphans = await t.ctx.db
+        .selectFrom('to_device_messages as m')
+        .leftJoin('e2ee_devices as e', 'e.id', 'm.device_pk')
+        .select('m.id')
+        .where('e.id', 'is', null)
+        .execute();
+      assert.deepEqual(orphans, [], 'its envelopes went with it');
       const prekeysLeft = await t.ctx.db.selectFrom('device_prekeys as p').leftJoin('e2ee_devices as e', 'e.id', 'p.device_pk').select('p.id').where('e.id', 'is', null).execute();
       assert.deepEqual(prekeysLeft, [], 'and its prekeys');
     } finally {
@@ -287,11 +300,233 @@ describe('e2ee device directory', () => {
       ['/api/e2ee_keys/devices/{device_id}/prekeys/', 'get'],
       ['/api/e2ee_keys/devices/{device_id}/', 'delete'],
       ['/api/chat_rooms/{id}/devices/', 'get'],
+      ['/api/e2ee_keys/to_device/', 'post'],
+      ['/api/e2ee_keys/to_device/', 'get'],
+      ['/api/e2ee_keys/to_device/ack/', 'post'],
     ];
     for (const [path, method] of routes) {
       const op = spec.paths[path]?.[method];
       assert.ok(op, `${method} ${path}`);
       assert.ok(op.summary && op.tags.includes('e2ee devices'), `${method} ${path} has a summary and tag`);
+    }
+  });
+});
+
+describe('e2ee to-device channel', () => {
+  let t: TestApp;
+  let d: ReturnType<typeof directory>;
+  before(async () => {
+    t = await chatApp({ TO_DEVICE_QUEUE_MAX: '5', BODY_LIMIT: String(64 * 1024) });
+    d = directory(t);
+  });
+  after(() => t.close());
+
+  const send = (user: TestUser, body: Record<string, unknown>) => call(t, user, 'POST', '/api/e2ee_keys/to_device/', body);
+  const fetchQueue = (user: TestUser, deviceId: string, extra = '') => call(t, user, 'GET', `/api/e2ee_keys/to_device/?device_id=${deviceId}${extra}`);
+  const ack = (user: TestUser, deviceId: string, upTo: number) => call(t, user, 'POST', '/api/e2ee_keys/to_device/ack/', { device_id: deviceId, up_to: upTo });
+
+  /** Two users sharing a room, each with a device (b with two). */
+  async function pair() {
+    const [a, b] = await users(t, 2);
+    const room = await createRoom(t, a, { room_type: 'private', members: [b.id], is_encrypted: true });
+    const ad = (await d.register(a, deviceBody())).device_id;
+    const [b1, b2] = [(await d.register(b, deviceBody())).device_id, (await d.register(b, deviceBody())).device_id];
+    return { a, b, room, ad, b1, b2 };
+  }
+
+  it("reaches the socket of the device it is for, and no other; waits in the device's queue until acknowledged", async () => {
+    const { a, b, ad, b1, b2 } = await pair();
+    const s1 = await socketOf(t, b, { device_id: b1 });
+    const s2 = await socketOf(t, b, { device_id: b2 });
+    const plain = await socketOf(t, b);
+    try {
+      const envelope = crypto.randomBytes(600).toString('base64');
+      const res = await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b1, envelope }] }));
+      assert.deepEqual(res, { queued: 1, skipped: [] });
+      const frame = await s1.next((e) => e.type === 'to_device');
+      assert.deepEqual(Object.keys(frame).sort(), ['to_device', 'type']);
+      assert.deepEqual(Object.keys(frame.to_device).sort(), ['created_at', 'envelope', 'id', 'sender', 'sender_device']);
+      assert.equal(frame.to_device.envelope, envelope, 'byte for byte');
+      assert.equal(frame.to_device.sender, a.id);
+      assert.equal(frame.to_device.sender_device, ad);
+      // A second envelope, for b2: only s2 gets it; then s1 has had exactly one.
+      await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b2, envelope: 'second' }] }));
+      assert.equal((await s2.next((e) => e.type === 'to_device')).to_device.envelope, 'second');
+      await s2.close();
+      await s1.close();
+      assert.equal(s1.events.filter((e) => e.type === 'to_device').length, 1, 'not the other device\'s');
+      assert.equal(s2.events.filter((e) => e.type === 'to_device').length, 1);
+      assert.ok(!plain.events.some((e) => e.type === 'to_device'), 'a socket that names no device gets none');
+      const queued = await ok(fetchQueue(b, b1));
+      assert.deepEqual(queued, [frame.to_device], 'the same envelope waits in the queue');
+      await ok(ack(b, b1, frame.to_device.id), 204);
+      assert.deepEqual(await ok(fetchQueue(b, b1)), []);
+      assert.equal((await ok(fetchQueue(b, b2))).length, 1, "the other device's queue is its own");
+    } finally {
+      await Promise.all([s1.close(), s2.close(), plain.close()]);
+    }
+  });
+
+  it('lists oldest first, at most 100 a call, pages with after, and acknowledges up to an id', async () => {
+    const [a] = await users(t, 1);
+    const from = (await d.register(a, deviceBody())).device_id;
+    const to = (await d.register(a, deviceBody())).device_id;
+    const big = await chatApp({ TO_DEVICE_QUEUE_MAX: '1000' });
+    try {
+      const bd = directory(big);
+      const [u] = await users(big, 1);
+      const f = (await bd.register(u, deviceBody())).device_id;
+      const g = (await bd.register(u, deviceBody())).device_id;
+      const res = await ok(call(big, u, 'POST', '/api/e2ee_keys/to_device/', { sender_device: f, messages: Array.from({ length: 150 }, (_, i) => ({ user: u.id, device_id: g, envelope: `e${i}` })) }));
+      assert.equal(res.queued, 150, 'to your own other device, without any room');
+      const page = await ok(call(big, u, 'GET', `/api/e2ee_keys/to_device/?device_id=${g}`));
+      assert.equal(page.length, 100);
+      assert.deepEqual(page.slice(0, 3).map((m: any) => m.envelope), ['e0', 'e1', 'e2']);
+      const rest = await ok(call(big, u, 'GET', `/api/e2ee_keys/to_device/?device_id=${g}&after=${page[99].id}`));
+      assert.deepEqual(rest.map((m: any) => m.envelope), Array.from({ length: 50 }, (_, i) => `e${100 + i}`));
+      assert.equal((await ok(call(big, u, 'GET', `/api/e2ee_keys/to_device/?device_id=${g}&limit=7`))).length, 7);
+      await ok(call(big, u, 'POST', '/api/e2ee_keys/to_device/ack/', { device_id: g, up_to: page[99].id }), 204);
+      assert.deepEqual((await ok(call(big, u, 'GET', `/api/e2ee_keys/to_device/?device_id=${g}`))).map((m: any) => m.envelope), rest.map((m: any) => m.envelope));
+    } finally {
+      await big.close();
+    }
+    assert.equal((await fetchQueue(a, to, '&limit=101')).statusCode, 400);
+    assert.equal((await fetchQueue(a, to, '&limit=0')).statusCode, 400);
+    assert.equal((await call(t, a, 'GET', '/api/e2ee_keys/to_device/')).statusCode, 400, 'device_id is required');
+    assert.deepEqual(await ok(fetchQueue(a, from)), []);
+  });
+
+  it('skips recipients who share no room, unknown devices and full queues, and queues the rest', async () => {
+    const { a, b, ad, b1, b2 } = await pair();
+    const [stranger] = await users(t, 1);
+    const sd = (await d.register(stranger, deviceBody())).device_id;
+    const messages = [
+      { user: b.id, device_id: b1, envelope: '1' },
+      { user: stranger.id, device_id: sd, envelope: '2' },
+      { user: b.id, device_id: 'nope', envelope: '3' },
+      { user: 999_999, device_id: b1, envelope: '4' },
+      ...Array.from({ length: 6 }, (_, i) => ({ user: b.id, device_id: b2, envelope: `q${i}` })),
+    ];
+    const res = await ok(send(a, { sender_device: ad, messages }));
+    assert.equal(res.queued, 6, 'one for b1, five for b2 (TO_DEVICE_QUEUE_MAX)');
+    assert.deepEqual(res.skipped, [
+      { user: stranger.id, device_id: sd, reason: 'no_shared_room' },
+      { user: b.id, device_id: 'nope', reason: 'unknown_device' },
+      { user: 999_999, device_id: b1, reason: 'no_shared_room' },
+      { user: b.id, device_id: b2, reason: 'queue_full' },
+    ]);
+    assert.deepEqual((await ok(fetchQueue(b, b2))).map((m: any) => m.envelope), ['q0', 'q1', 'q2', 'q3', 'q4']);
+    assert.deepEqual(await ok(fetchQueue(stranger, sd)), [], 'nothing reached the stranger');
+    const full = await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b2, envelope: 'later' }] }));
+    assert.deepEqual(full, { queued: 0, skipped: [{ user: b.id, device_id: b2, reason: 'queue_full' }] });
+    const [first] = await ok(fetchQueue(b, b2));
+    await ok(ack(b, b2, first.id), 204);
+    assert.equal((await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b2, envelope: 'later' }] }))).queued, 1, 'room again once one is acknowledged');
+    // A member who left shares the room no more.
+    const [c] = await users(t, 1);
+    const g = await group(t, a, [c], false);
+    const cd = (await d.register(c, deviceBody())).device_id;
+    assert.equal((await ok(send(a, { sender_device: ad, messages: [{ user: c.id, device_id: cd, envelope: 'x' }] }))).queued, 1);
+    await ok(call(t, c, 'POST', `/api/chat_rooms/${g.id}/leave/`), 204);
+    assert.deepEqual((await ok(send(a, { sender_device: ad, messages: [{ user: c.id, device_id: cd, envelope: 'y' }] }))).skipped[0].reason, 'no_shared_room');
+  });
+
+  it('keeps the queue bound under concurrent sends', async () => {
+    const { a, b, ad, b1 } = await pair();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b1, envelope: `c${i}` }] }))),
+    );
+    assert.equal(results.reduce((n, r) => n + r.queued, 0), 5, 'TO_DEVICE_QUEUE_MAX, not one more');
+    assert.equal(results.filter((r) => r.skipped[0]?.reason === 'queue_full').length, 7);
+    const queued = await ok(fetchQueue(b, b1));
+    assert.equal(queued.length, 5);
+    assert.deepEqual(queued.map((m: any) => m.id), [...queued.map((m: any) => m.id)].sort((x, y) => x - y), 'oldest first');
+  });
+
+  it('refuses malformed input (400), an envelope over 16 KiB (400) and a body over BODY_LIMIT (413)', async () => {
+    const { a, b, ad, b1 } = await pair();
+    const [other] = await users(t, 1);
+    const otherDevice = (await d.register(other, deviceBody())).device_id;
+    const msg = (extra: Record<string, unknown> = {}) => ({ user: b.id, device_id: b1, envelope: 'x', ...extra });
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: [msg()] }, 'sender_device'],
+      [{ sender_device: 'not mine', messages: [msg()] }, 'sender_device'],
+      [{ sender_device: otherDevice, messages: [msg()] }, 'sender_device'],
+      [{ sender_device: 'bad id!', messages: [msg()] }, 'sender_device'],
+      [{ sender_device: ad, messages: [] }, 'messages'],
+      [{ sender_device: ad }, 'messages'],
+      [{ sender_device: ad, messages: Array.from({ length: 501 }, () => msg()) }, 'messages'],
+      [{ sender_device: ad, messages: [msg({ envelope: '' })] }, 'messages'],
+      [{ sender_device: ad, messages: [msg({ device_id: 'a b' })] }, 'messages'],
+      [{ sender_device: ad, messages: [msg({ user: 0 })] }, 'messages'],
+      [{ sender_device: ad, messages: [msg({ envelope: 'e'.repeat(16 * 1024 + 1) })] }, 'messages'],
+      // 8,193 two-byte characters: within 16,384 characters, over 16,384 bytes.
+      [{ sender_device: ad, messages: [msg({ envelope: 'é'.repeat(8193) })] }, 'messages'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await send(a, body);
+      assert.equal(res.statusCode, 400, JSON.stringify(body).slice(0, 100));
+      assert.ok(res.json()[field], `${field}: ${res.body.slice(0, 200)}`);
+    }
+    assert.equal((await ok(send(a, { sender_device: ad, messages: [msg({ envelope: 'e'.repeat(16 * 1024) })] }))).queued, 1, 'exactly 16 KiB is fine');
+    const tooLarge = await send(a, { sender_device: ad, messages: Array.from({ length: 5 }, () => msg({ envelope: 'e'.repeat(16 * 1024) })) });
+    assert.equal(tooLarge.statusCode, 413, 'the whole body over BODY_LIMIT');
+    assert.equal((await ok(fetchQueue(b, b1))).length, 1, 'nothing of the refused requests was queued');
+    assert.equal((await fetchQueue(a, b1)).statusCode, 404, "someone else's device");
+    assert.equal((await ack(a, b1, 1)).statusCode, 404);
+    assert.equal((await call(t, b, 'POST', '/api/e2ee_keys/to_device/ack/', { device_id: b1, up_to: 0 })).statusCode, 400);
+    assert.equal((await call(t, null, 'POST', '/api/e2ee_keys/to_device/', { sender_device: ad, messages: [msg()] })).statusCode, 401);
+    assert.equal(await refusedStatus((await addressOf(t)).ws, '/ws/general_updates/', { token: b.access, query: { device_id: 'bad id!' } }), 400, 'a malformed device_id on the socket');
+  });
+
+  it('reaches a socket on another instance through Redis', { skip: !REDIS_URL && 'needs TEST_REDIS_URL' }, async () => {
+    const other = await chatApp({}, t.env);
+    try {
+      const { a, b, ad, b1 } = await pair();
+      const base = await listen(other);
+      const sock = await connect(base, '/ws/general_updates/', { token: b.access, query: { device_id: b1 } });
+      try {
+        await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b1, envelope: 'across' }] }));
+        assert.equal((await sock.next((e) => e.type === 'to_device')).to_device.envelope, 'across');
+      } finally {
+        await sock.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('e2ee keys and envelopes in the logs', () => {
+  it('are never logged, not even for refused requests', async () => {
+    const env = await createTestEnv();
+    try {
+      const s = await startServer({ ...env.env, RATE_LIMIT_SIGNUP_PER_IP: '0', RATE_LIMIT_LOGIN_PER_IP: '0', BODY_LIMIT: String(32 * 1024) });
+      try {
+        const a = await account(s.base, 'envsender', PASSWORD);
+        const b = await account(s.base, 'envreader', PASSWORD);
+        await request(s.base, 'POST', '/api/chat_rooms/', a.token, { room_type: 'private', members: [b.id], is_encrypted: true });
+        const ad = deviceBody();
+        const bd = deviceBody();
+        assert.equal((await request(s.base, 'POST', '/api/e2ee_keys/devices/', a.token, ad)).status, 201);
+        assert.equal((await request(s.base, 'POST', '/api/e2ee_keys/devices/', b.token, bd)).status, 201);
+        const secret = `SECRET${crypto.randomBytes(24).toString('hex')}`;
+        const sent = (body: unknown) => request(s.base, 'POST', '/api/e2ee_keys/to_device/', a.token, body);
+        assert.equal((await sent({ sender_device: ad.device_id, messages: [{ user: b.id, device_id: bd.device_id, envelope: secret }] })).status, 200);
+        assert.equal((await sent({ sender_device: 'nope', messages: [{ user: b.id, device_id: bd.device_id, envelope: secret }] })).status, 400);
+        assert.equal((await sent({ sender_device: ad.device_id, messages: [{ user: b.id, device_id: bd.device_id, envelope: secret.repeat(700) }] })).status, 413);
+        assert.equal((await request(s.base, 'POST', '/api/e2ee_keys/devices/', a.token, { ...ad, identity_key: key32() })).status, 409);
+        const got = await request(s.base, 'GET', `/api/e2ee_keys/to_device/?device_id=${bd.device_id}`, b.token);
+        assert.equal(got.body[0].envelope, secret);
+      } finally {
+        s.proc.kill('SIGTERM');
+        assert.equal(await s.exited, 0);
+      }
+      const log = JSON.stringify(s.lines);
+      assert.ok(s.lines.some((l) => l.req?.path === '/api/e2ee_keys/to_device/'), 'the requests were logged');
+      assert.ok(!log.includes('SECRET') && !s.tail().includes('SECRET'), 'no envelope in the logs');
+    } finally {
+      await env.cleanup();
     }
   });
 });

@@ -35,6 +35,8 @@ export class Client {
   private framesInWindow = 0;
   /** Events up to this id were seen before (`?since=`): one that reaches this instance late is not sent again. */
   seenUpTo = 0;
+  /** The E2EE device it speaks for (`?device_id=`): its to-device envelopes reach it live. */
+  deviceId: string | null = null;
   /** Its user's membership changes seen live while its rooms were being read (null once read). */
   private seenWhileConnecting: Map<number, 'joined' | 'left'> | null = new Map();
 

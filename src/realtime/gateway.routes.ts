@@ -15,6 +15,14 @@ import { TICKET_TTL_SEC, type TicketStore } from './tickets.js';
 const SocketQuery = Type.Object({
   ticket: Type.Optional(Type.String({ maxLength: 128, description: 'From POST /api/auth/ws-ticket/ (single use, 30 s), for browsers' })),
   since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Last event id seen (on any instance): missed events are replayed first, then live ones' })),
+  device_id: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9_-]{1,64}$',
+      description: 'general_updates: the E2EE device this socket speaks for (one of yours, registered before or after connecting): its to-device envelopes arrive live',
+    }),
+  ),
 });
 
 const MAX_FRAME_BYTES = 16 * 1024;
@@ -59,8 +67,8 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
       preValidation: authenticate,
       schema: { tags: ['realtime'], summary: `WebSocket: ${endpoint}`, description, querystring: SocketQuery, security: [{ bearerAuth: [] }] },
     }, (socket, request) => {
-      const since = (request.query as { since?: number }).since ?? null;
-      gateway.open(socket, endpoint, request.auth, since).catch((err) => {
+      const { since = null, device_id: deviceId = null } = request.query as { since?: number; device_id?: string };
+      gateway.open(socket, endpoint, request.auth, since, deviceId).catch((err) => {
         // The database away (restarting): "try again later"; the client reconnects with ?since=.
         if (isDatabaseUnavailable(err)) {
           request.log.warn({ err: (err as Error).message }, 'opening a socket: database unavailable');
@@ -71,6 +79,6 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
       });
     });
 
-  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log (typing has none), and the events of a room carry seq, its own gapless counter: they arrive in seq order. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. More than WS_MAX_SOCKETS_PER_USER sockets of one user on one instance (both paths together) → 429 before the upgrade. Typing frames of one user and room, from all their sockets together, are relayed up to 3 at once, then one a second (extra ones are dropped). Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
+  socketRoute('/ws/general_updates/', 'general_updates', 'Every event of every room you are an active member of (new_message, message_updated, message_deleted, reaction, notification, member_joined, member_left, room_updated, room_deleted, typing, read). Each stored event carries the id of its row in the event log (typing has none), and the events of a room carry seq, its own gapless counter: they arrive in seq order. Send {"type":"ping"} → pong, {"type":"typing","chat_room"}, {"type":"read","chat_room","message"}. With ?device_id= (one of your E2EE devices) the socket also receives that device\'s to-device envelopes, {"type":"to_device","to_device":{"id","sender","sender_device","envelope","created_at"}}, as they are queued (no event id: they are not in the event log; fetch the queue with GET /api/e2ee_keys/to_device/ once ready). Rooms also carry device_added and device_removed {"user","device_id"} (a member registered or removed an E2EE device). More than WS_MAX_SOCKETS_PER_USER sockets of one user on one instance (both paths together) → 429 before the upgrade. Typing frames of one user and room, from all their sockets together, are relayed up to 3 at once, then one a second (extra ones are dropped). Close codes: 4401 unauthorized or session revoked, 4008 too slow (reconnect with ?since=), 1008 frame flood, 1001 server going away. A replay that is too long or too old sends {"type":"resync_required"}. {"type":"ready"} follows the replay: from then on events are live.');
   socketRoute('/ws/user_status/', 'user_status', 'Marks you online while open (any number of sockets); sends presence events ({"type":"presence","user","status","last_seen"}) for users who share a room with you, starting with those online now, then {"type":"ready"}.');
 };

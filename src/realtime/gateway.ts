@@ -85,9 +85,10 @@ export class Gateway {
     await this.presence.stop();
   }
 
-  async open(ws: WebSocket, endpoint: Endpoint, principal: Principal, since: number | null): Promise<void> {
+  async open(ws: WebSocket, endpoint: Endpoint, principal: Principal, since: number | null, deviceId: string | null = null): Promise<void> {
     const rt = this.ctx.config.realtime;
     const client = new Client(ws, endpoint, principal, rt.maxBufferedBytes, rt.replayMaxEvents + 256);
+    if (endpoint === 'general_updates') client.deviceId = deviceId;
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => {
       this.hub.remove(client);
@@ -114,7 +115,7 @@ export class Gateway {
       // this one), or without one, what had committed when it connected (its REST load has that).
       client.seenUpTo = since ?? (endpoint === 'general_updates' ? await this.tail.committedUpTo() : 0);
       const rooms = client.settleRooms(await repo.activeRoomIds(this.ctx.db, principal.userId));
-      await Promise.all(rooms.map((room) => this.hub.follow(client, room)));
+      await Promise.all([...rooms.map((room) => this.hub.follow(client, room)), this.hub.followDevice(client)]);
       // Closed while subscribing: its close handler ran before it was registered everywhere.
       if (ws.readyState !== ws.OPEN) return void this.hub.remove(client);
       // user_status carries presence only, which is not logged: nothing to replay.

@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { EventRow } from '../db/schema.js';
 import type { Bus } from './bus.js';
-import { roomChannel } from './channels.js';
+import { deviceChannel, roomChannel } from './channels.js';
 import type { Client, EventMeta } from './client.js';
 
 interface Channel {
@@ -49,6 +49,13 @@ export class Hub {
     this.clients.delete(client);
     drop(this.byUser, client.userId, client);
     for (const room of [...client.rooms]) this.unfollow(client, room);
+    if (client.deviceId !== null) void this.leave(deviceChannel(client.userId, client.deviceId), client);
+  }
+
+  /** Its device's to-device envelopes reach the socket (from any instance); resolves once subscribed. */
+  followDevice(client: Client): Promise<void> {
+    if (client.deviceId === null || !this.clients.has(client)) return Promise.resolve();
+    return this.join(deviceChannel(client.userId, client.deviceId), client);
   }
 
   /** Follows a room; resolves once its typing and presence channel is subscribed. */
@@ -145,7 +152,7 @@ export class Hub {
     }
   }
 
-  /** Typing and presence from the bus (never logged, no id). */
+  /** Typing, presence and to-device envelopes from the bus (never in the event log: no event id). */
   private relay(clients: Set<Client>, payload: string) {
     let meta: EventMeta;
     try {
