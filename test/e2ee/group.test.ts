@@ -175,6 +175,23 @@ describe('group sessions', () => {
     assert.equal(await bob.decryptRoomMessage(ROOM, m0), 'zero');
   });
 
+  test('a device can share only its own sessions: a room key naming another signer is refused, and the envelope is used up', async () => {
+    const room = new Room();
+    const alice = await newDevice(room.dir, 1);
+    const bob = await newDevice(room.dir, 2);
+    const carol = await newDevice(room.dir, 3);
+    await room.share(carol, [bob]);
+    const carolKey = await carol.exportSessionKey(ROOM);
+    // Alice forwards Carol's key as if it were hers to give.
+    const r = await alice.encryptForDevices(room.dir.claim([2]), { ...carolKey });
+    await rejects(bob.receiveEnvelope(r.envelopes[0].envelope), 'malformed');
+    await rejects(bob.receiveEnvelope(r.envelopes[0].envelope), 'replay');
+    // Alice's own key still comes through the same channel.
+    await alice.ensureRoomSession(ROOM, [{ user: 2, device_id: bob.deviceId }]);
+    const shared = await alice.shareRoomKey(ROOM, [{ user: 2, device_id: bob.deviceId }]);
+    assert.equal((await bob.receiveEnvelope(shared.envelopes[0].envelope)).imported?.first_index, 0);
+  });
+
   test('rotation policy: after 100 messages or 7 days, and encrypting refuses a stale session', async () => {
     const t0 = 1_000_000;
     assert.equal(needsRotation({ message_count: ROTATE_AFTER_MESSAGES - 1, created_at: t0 }, t0 + ROTATE_AFTER_MS - 1), false);

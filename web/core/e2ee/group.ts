@@ -229,7 +229,7 @@ export interface GroupDecrypted {
 }
 
 function digestOf(content: string): string {
-  return toBase64(sha256(new TextEncoder().encode(content)).slice(0, 16));
+  return toBase64(sha256(utf8(content)).slice(0, 16));
 }
 
 /** A message that passed the session checks, with its signature check under way. */

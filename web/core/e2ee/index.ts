@@ -247,8 +247,9 @@ export class E2ee {
   /**
    * Decrypts an envelope addressed to this device. `from` is the sender the server's queue names
    * (`sender`, `sender_device`), checked against the signed header. Room keys inside are
-   * imported. DecryptError, or IdentityChangedError for a known device with new keys (nothing
-   * is stored then).
+   * imported. DecryptError, or IdentityChangedError for a known device with new keys; nothing is
+   * stored on a failure before the envelope is authenticated, and an authentic envelope is
+   * consumed even when its payload is refused.
    */
   receiveEnvelope(envelope: string, from?: { sender?: string | number | null; sender_device?: string }): Promise<Received> {
     return this.lock(async () => {
@@ -261,6 +262,10 @@ export class E2ee {
       const channel = await this.store.get<InboundChannel>(storeKeys.inboundChannel(env.sender_device, env.eph));
       const opk = env.opk_id !== null && !channel ? await this.store.get<StoredOneTimePrekey>(storeKeys.oneTimePrekey(env.opk_id)) : undefined;
       const opened = await openEnvelope(envelope, { device, known, channel, oneTimePrekey: opk });
+      // Authentic and fresh: the envelope is consumed whatever its payload turns out to be.
+      await this.store.put(storeKeys.inboundChannel(env.sender_device, env.eph), opened.channel);
+      if (opened.consumedOneTimePrekey !== null) await this.store.delete(storeKeys.oneTimePrekey(opened.consumedOneTimePrekey));
+      if (opened.newIdentity) await this.store.put(storeKeys.identity(env.sender_user, env.sender_device), { identity_key: env.sender_identity, signing_key: env.sender_signing, first_seen: Date.now() } satisfies KnownIdentity);
       let payload: ToDevicePayload;
       try {
         payload = JSON.parse(fromUtf8(opened.plaintext));
@@ -268,25 +273,20 @@ export class E2ee {
       } catch {
         throw new DecryptError('malformed', 'envelope payload is not a typed JSON object');
       }
-      const sender = { user: env.sender_user, device_id: env.sender_device, signing_key: env.sender_signing };
       let imported: Received['imported'];
-      let inbound: InboundGroupSession | undefined;
       if (payload.type === 'room_key') {
         const key = payload as unknown as SessionKey;
-        let existing: InboundGroupSession | undefined;
+        const sender = { user: env.sender_user, device_id: env.sender_device, signing_key: env.sender_signing };
+        let inbound: InboundGroupSession;
         try {
-          existing = await this.store.get<InboundGroupSession>(storeKeys.inboundGroup(String(key.room), String(key.session_id)));
+          const existing = await this.store.get<InboundGroupSession>(storeKeys.inboundGroup(String(key.room), String(key.session_id)));
           inbound = importKeyOf(key, sender, existing);
         } catch (e) {
           throw e instanceof E2eeError ? new DecryptError('malformed', e.message) : e;
         }
+        await this.store.put(storeKeys.inboundGroup(inbound.room, inbound.session_id), inbound);
         imported = { room: inbound.room, session_id: inbound.session_id, first_index: inbound.first_index };
       }
-      // Everything checked: commit.
-      await this.store.put(storeKeys.inboundChannel(env.sender_device, env.eph), opened.channel);
-      if (opened.consumedOneTimePrekey !== null) await this.store.delete(storeKeys.oneTimePrekey(opened.consumedOneTimePrekey));
-      if (opened.newIdentity) await this.store.put(storeKeys.identity(env.sender_user, env.sender_device), { identity_key: env.sender_identity, signing_key: env.sender_signing, first_seen: Date.now() } satisfies KnownIdentity);
-      if (inbound) await this.store.put(storeKeys.inboundGroup(inbound.room, inbound.session_id), inbound);
       return { sender_user: env.sender_user, sender_device: env.sender_device, sender_signing: env.sender_signing, payload, imported };
     });
   }
