@@ -37,7 +37,7 @@ async function pair() {
   await alice.ensureRoomSession(ROOM, [{ user: 2, device_id: bob.deviceId }]);
   const bundle = { ...bobUpload, user: 2, one_time_prekey: bobUpload.one_time_prekeys[0] };
   const shared = await alice.shareRoomKey(ROOM, [bundle]);
-  await bob.receiveEnvelope(shared.envelopes[0].envelope);
+  await bob.receiveEnvelope(shared.envelopes[0].envelope, { sender: 1, sender_device: alice.deviceId });
   return { alice, bob, aliceStore, upload };
 }
 

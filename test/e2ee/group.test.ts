@@ -18,7 +18,7 @@ import {
 import { DecryptError, E2ee, E2eeError, MemoryStore, type RoomMessage } from '../../web/core/e2ee/index.js';
 import { ed25519KeyPair } from '../../web/core/e2ee/primitives.js';
 import { advance } from '../../web/core/e2ee/ratchet.js';
-import { Directory, fixedDevice, newDevice, seed } from './helpers.js';
+import { Directory, fixedDevice, newDevice, receive, seed } from './helpers.js';
 
 const ROOM = 7;
 
@@ -184,12 +184,12 @@ describe('group sessions', () => {
     const carolKey = await carol.exportSessionKey(ROOM);
     // Alice forwards Carol's key as if it were hers to give.
     const r = await alice.encryptForDevices(room.dir.claim([2]), { ...carolKey });
-    await rejects(bob.receiveEnvelope(r.envelopes[0].envelope), 'malformed');
-    await rejects(bob.receiveEnvelope(r.envelopes[0].envelope), 'replay');
+    await rejects(receive(bob, r.envelopes[0].envelope), 'malformed');
+    await rejects(receive(bob, r.envelopes[0].envelope), 'replay');
     // Alice's own key still comes through the same channel.
     await alice.ensureRoomSession(ROOM, [{ user: 2, device_id: bob.deviceId }]);
     const shared = await alice.shareRoomKey(ROOM, [{ user: 2, device_id: bob.deviceId }]);
-    assert.equal((await bob.receiveEnvelope(shared.envelopes[0].envelope)).imported?.first_index, 0);
+    assert.equal((await receive(bob, shared.envelopes[0].envelope)).imported?.first_index, 0);
   });
 
   test('rotation policy: after 100 messages or 7 days, and encrypting refuses a stale session', async () => {
@@ -257,6 +257,6 @@ describe('group sessions', () => {
     assert.equal(await bob2.decryptRoomMessage(ROOM, m1), 'after reload');
     // The pairwise channel carries on too.
     const r = await alice2.encryptForDevices([{ user: 2, device_id: bob.deviceId }], { type: 'ping' });
-    assert.deepEqual((await bob2.receiveEnvelope(r.envelopes[0].envelope)).payload, { type: 'ping' });
+    assert.deepEqual((await receive(bob2, r.envelopes[0].envelope)).payload, { type: 'ping' });
   });
 });

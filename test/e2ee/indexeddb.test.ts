@@ -84,7 +84,7 @@ describe('IndexedDB store (Chromium)', { skip: skip ?? false }, () => {
       const { e2ee: bob, upload } = await E2ee.createDevice(new MemoryStore(), 2, 2);
       await alice.ensureRoomSession(9, [{ user: 2, device_id: bob.deviceId }]);
       const shared = await alice.shareRoomKey(9, [{ ...upload, user: 2, one_time_prekey: upload.one_time_prekeys[0] }]);
-      await bob.receiveEnvelope(shared.envelopes[0].envelope);
+      await bob.receiveEnvelope(shared.envelopes[0].envelope, { sender: 1, sender_device: alice.deviceId });
       const m = { id: 1, sender: 1, content: await alice.encryptRoomMessage(9, 'before reload') };
       store.close();
       return { deviceId: alice.deviceId, m };

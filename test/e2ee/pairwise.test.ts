@@ -9,7 +9,7 @@ import { MAX_SKIPPED_KEYS, headerBytes, openOutboundChannel, sealEnvelope } from
 import { advance } from '../../web/core/e2ee/ratchet.js';
 import { ed25519KeyPair, ed25519Sign } from '../../web/core/e2ee/primitives.js';
 import { storeKeys } from '../../web/core/e2ee/store.js';
-import { Directory, bundleOf, fixedDevice, newDevice } from './helpers.js';
+import { Directory, bundleOf, fixedDevice, newDevice, receive } from './helpers.js';
 
 const text = (body: string): ToDevicePayload => ({ type: 'text', body });
 
@@ -61,27 +61,27 @@ describe('pairwise channels', () => {
 
   test('a replayed envelope is refused, whether first received in order or out of it', async () => {
     const { bob, envelopes } = await aliceToBob(3);
-    await bob.receiveEnvelope(envelopes[0]);
-    await bob.receiveEnvelope(envelopes[2]);
-    await rejects(bob.receiveEnvelope(envelopes[0]), 'replay');
-    await rejects(bob.receiveEnvelope(envelopes[2]), 'replay');
-    await bob.receiveEnvelope(envelopes[1]); // the skipped one still opens, once
-    await rejects(bob.receiveEnvelope(envelopes[1]), 'replay');
+    await receive(bob, envelopes[0]);
+    await receive(bob, envelopes[2]);
+    await rejects(receive(bob, envelopes[0]), 'replay');
+    await rejects(receive(bob, envelopes[2]), 'replay');
+    await receive(bob, envelopes[1]); // the skipped one still opens, once
+    await rejects(receive(bob, envelopes[1]), 'replay');
   });
 
   test('tampered ciphertext, header or signature is refused and changes nothing', async () => {
     const { bob, envelopes } = await aliceToBob(2);
     const ct = fromBase64(JSON.parse(envelopes[0]).ct);
     ct[0] ^= 1;
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.ct = toBase64(ct)))), 'bad_signature');
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.n = 1))), 'bad_signature');
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.opk_id = null))), 'bad_signature');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.ct = toBase64(ct)))), 'bad_signature');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.n = 1))), 'bad_signature');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.opk_id = null))), 'bad_signature');
     const sig = fromBase64(JSON.parse(envelopes[0]).sig);
     sig[10] ^= 1;
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.sig = toBase64(sig)))), 'bad_signature');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.sig = toBase64(sig)))), 'bad_signature');
     // The genuine envelopes still open afterwards.
-    assert.deepEqual((await bob.receiveEnvelope(envelopes[0])).payload, text('m0'));
-    assert.deepEqual((await bob.receiveEnvelope(envelopes[1])).payload, text('m1'));
+    assert.deepEqual((await receive(bob, envelopes[0])).payload, text('m0'));
+    assert.deepEqual((await receive(bob, envelopes[1])).payload, text('m1'));
   });
 
   test('an envelope re-signed by someone else with their own key does not decrypt', async () => {
@@ -91,22 +91,24 @@ describe('pairwise channels', () => {
     const forged = edit(envelopes[0], (e) => (e.sender_signing = toBase64(mallory.publicKey)));
     const e = JSON.parse(forged);
     const sig = await ed25519Sign(frame('chat-e2ee v1 envelope signature', fromBase64(bob.publicIdentity.identity_key), headerBytes(e), fromBase64(e.ct)), mallory);
-    await rejects(bob.receiveEnvelope(JSON.stringify({ ...e, sig: toBase64(sig) })), 'bad_ciphertext');
+    await rejects(receive(bob, JSON.stringify({ ...e, sig: toBase64(sig) })), 'bad_ciphertext');
   });
 
   test('a device the envelope was not made for cannot open it', async () => {
     const { dir, envelopes } = await aliceToBob(1);
     const carol = await newDevice(dir, 3);
-    await rejects(carol.receiveEnvelope(envelopes[0]), 'wrong_recipient');
+    await rejects(receive(carol, envelopes[0]), 'wrong_recipient');
     // Readdressed to Carol, the signature breaks.
-    await rejects(carol.receiveEnvelope(edit(envelopes[0], (e) => (e.recipient_device = carol.deviceId))), 'bad_signature');
+    await rejects(receive(carol, edit(envelopes[0], (e) => (e.recipient_device = carol.deviceId))), 'bad_signature');
   });
 
   test('the server naming another sender is refused', async () => {
     const { alice, bob, envelopes } = await aliceToBob(1);
-    await rejects(bob.receiveEnvelope(envelopes[0], { sender: 99 }), 'sender_mismatch');
+    await rejects(bob.receiveEnvelope(envelopes[0], { sender: 99, sender_device: alice.deviceId }), 'sender_mismatch');
+    await rejects(bob.receiveEnvelope(envelopes[0], { sender: 2, sender_device: alice.deviceId }), 'sender_mismatch');
     await rejects(bob.receiveEnvelope(envelopes[0], { sender: 1, sender_device: 'other' }), 'sender_mismatch');
-    await bob.receiveEnvelope(envelopes[0], { sender: 1, sender_device: alice.deviceId });
+    // A deleted account's envelopes name no sender user: the device still has to match.
+    await bob.receiveEnvelope(envelopes[0], { sender: null, sender_device: alice.deviceId });
   });
 
   test('a one-time prekey is used once: its private key is deleted and the header cannot be re-established', async () => {
@@ -114,13 +116,13 @@ describe('pairwise channels', () => {
     assert.equal(await bob.oneTimePrekeyCount(), 3);
     const opkId = JSON.parse(envelopes[0]).opk_id as number;
     assert.ok(await bobStore.get(storeKeys.oneTimePrekey(opkId)));
-    await bob.receiveEnvelope(envelopes[0]);
+    await receive(bob, envelopes[0]);
     assert.equal(await bob.oneTimePrekeyCount(), 2);
     assert.equal(await bobStore.get(storeKeys.oneTimePrekey(opkId)), undefined);
     // Only the stored channel knew it: without it, the same header is refused.
     const eph = JSON.parse(envelopes[0]).eph as string;
     await bobStore.delete(storeKeys.inboundChannel(alice.deviceId, eph));
-    await rejects(bob.receiveEnvelope(envelopes[0]), 'unknown_prekey');
+    await rejects(receive(bob, envelopes[0]), 'unknown_prekey');
   });
 
   test('a bundle with no one-time prekey left still sets up a channel (3-DH)', async () => {
@@ -131,7 +133,7 @@ describe('pairwise channels', () => {
     assert.equal(bundle.one_time_prekey, null);
     const r = await alice.encryptForDevices([bundle], text('no opk'));
     assert.equal(JSON.parse(r.envelopes[0].envelope).opk_id, null);
-    assert.deepEqual((await bob.receiveEnvelope(r.envelopes[0].envelope)).payload, text('no opk'));
+    assert.deepEqual((await receive(bob, r.envelopes[0].envelope)).payload, text('no opk'));
   });
 
   test('devices without a channel or bundle are reported missing; badly signed bundles fail', async () => {
@@ -157,7 +159,7 @@ describe('pairwise channels', () => {
     dir.add(2, bobUpload);
     const alice = await newDevice(dir, 1);
     const first = await alice.encryptForDevices(dir.claim([2]), text('hi'));
-    await bob.receiveEnvelope(first.envelopes[0].envelope);
+    await receive(bob, first.envelopes[0].envelope);
 
     // Someone (the server, or a reinstall) reuses Alice's device id with new keys.
     const imposterStore = new MemoryStore();
@@ -168,7 +170,7 @@ describe('pairwise channels', () => {
     await fakeStore.put('device', record);
     const fake = (await E2ee.load(fakeStore))!;
     const r = await fake.encryptForDevices(dir.claim([2]), text('trust me'));
-    await assert.rejects(bob.receiveEnvelope(r.envelopes[0].envelope), (e: unknown) => {
+    await assert.rejects(receive(bob, r.envelopes[0].envelope), (e: unknown) => {
       assert.ok(e instanceof IdentityChangedError);
       assert.equal(e.code, 'identity_changed');
       assert.equal(e.device_id, alice.deviceId);
@@ -179,7 +181,7 @@ describe('pairwise channels', () => {
     // Nothing was replaced silently; after the user accepts, it opens.
     assert.equal((await bob.knownIdentity(1, alice.deviceId))?.signing_key, alice.publicIdentity.signing_key);
     await bob.acceptIdentity(1, alice.deviceId, { identity_key: record.identity.public_key, signing_key: record.signing.public_key });
-    assert.deepEqual((await bob.receiveEnvelope(r.envelopes[0].envelope)).payload, text('trust me'));
+    assert.deepEqual((await receive(bob, r.envelopes[0].envelope)).payload, text('trust me'));
 
     // Sending side: a claimed bundle for a known device with other keys is not encrypted to.
     const swapped = { ...bundleOf(record, null), user: 2, device_id: bob.deviceId };
@@ -198,23 +200,23 @@ describe('pairwise channels', () => {
     const bob = (await E2ee.load(bStore))!;
     const channel = openOutboundChannel(a.device, await verifyBundle(bundleOf(b.device, b.opks[0])));
     const first = await sealEnvelope(a.device, channel, new TextEncoder().encode(JSON.stringify(text('0'))));
-    await bob.receiveEnvelope(first.envelope);
+    await receive(bob, first.envelope);
     const far = { ...first.channel, chain_key: toBase64(advance(fromBase64(first.channel.chain_key), MAX_SKIPPED_KEYS + 1)), n: first.channel.n + MAX_SKIPPED_KEYS + 1 };
     const tooFar = await sealEnvelope(a.device, far, new TextEncoder().encode(JSON.stringify(text('far'))));
-    await rejects(bob.receiveEnvelope(tooFar.envelope), 'too_far');
+    await rejects(receive(bob, tooFar.envelope), 'too_far');
     // Exactly at the window's edge is fine.
     const edge = { ...first.channel, chain_key: toBase64(advance(fromBase64(first.channel.chain_key), MAX_SKIPPED_KEYS)), n: first.channel.n + MAX_SKIPPED_KEYS };
-    assert.deepEqual((await bob.receiveEnvelope((await sealEnvelope(a.device, edge, new TextEncoder().encode(JSON.stringify(text('edge'))))).envelope)).payload, text('edge'));
+    assert.deepEqual((await receive(bob, (await sealEnvelope(a.device, edge, new TextEncoder().encode(JSON.stringify(text('edge'))))).envelope)).payload, text('edge'));
   });
 
   test('malformed envelopes and payloads are refused', async () => {
     const { bob, envelopes } = await aliceToBob(1);
-    await rejects(bob.receiveEnvelope('not json'), 'malformed');
-    await rejects(bob.receiveEnvelope('[]'), 'malformed');
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.v = 2))), 'unsupported_version');
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.eph = 'AAAA'))), 'malformed');
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.extra = 1))), 'malformed');
-    await rejects(bob.receiveEnvelope(edit(envelopes[0], (e) => (e.n = -1))), 'malformed');
+    await rejects(receive(bob, 'not json'), 'malformed');
+    await rejects(receive(bob, '[]'), 'malformed');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.v = 2))), 'unsupported_version');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.eph = 'AAAA'))), 'malformed');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.extra = 1))), 'malformed');
+    await rejects(receive(bob, edit(envelopes[0], (e) => (e.n = -1))), 'malformed');
   });
 
   test('envelopes stay under the 16 KiB the server relays', async () => {

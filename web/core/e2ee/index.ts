@@ -246,16 +246,17 @@ export class E2ee {
 
   /**
    * Decrypts an envelope addressed to this device. `from` is the sender the server's queue names
-   * (`sender`, `sender_device`), checked against the signed header. Room keys inside are
+   * (`sender`, null once the account is deleted, and `sender_device`), checked against the signed
+   * header: a device cannot claim to be another user's. Room keys inside are
    * imported. DecryptError, or IdentityChangedError for a known device with new keys; nothing is
    * stored on a failure before the envelope is authenticated, and an authentic envelope is
    * consumed even when its payload is refused.
    */
-  receiveEnvelope(envelope: string, from?: { sender?: string | number | null; sender_device?: string }): Promise<Received> {
+  receiveEnvelope(envelope: string, from: { sender: string | number | null; sender_device: string }): Promise<Received> {
     return this.lock(async () => {
       const device = await this.freshDevice();
       const env = parseEnvelope(envelope);
-      if ((from?.sender != null && String(from.sender) !== env.sender_user) || (from?.sender_device !== undefined && from.sender_device !== env.sender_device)) {
+      if ((from.sender !== null && String(from.sender) !== env.sender_user) || from.sender_device !== env.sender_device) {
         throw new DecryptError('sender_mismatch', 'envelope sender differs from the server’s');
       }
       const known = await this.knownIdentity(env.sender_user, env.sender_device);
