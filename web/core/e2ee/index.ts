@@ -4,7 +4,7 @@
 // where the browser has them). Private keys never leave the store through it: the only secret it
 // hands out is a room session key, inside a pairwise envelope.
 import { type ClaimedBundle, type DeviceRecord, type DeviceUpload, type OneTimePrekeyPublic, type SignedPrekeyPublic, type StoredOneTimePrekey, createDeviceRecord, currentSignedPrekey, deviceUpload, makeOneTimePrekeys, rotateSignedPrekey, verifyBundle } from './device.js';
-import { BundleError, DecryptError, type DeviceIdentity, E2eeError, IdentityChangedError } from './errors.js';
+import { BundleError, DecryptError, type DeviceIdentity, E2eeError } from './errors.js';
 import { fromUtf8, utf8 } from './encoding.js';
 import {
   type InboundGroupSession,

@@ -4,7 +4,7 @@
 // joined, so both people see the same 60 digits (12 groups of 5). The key is the device's raw
 // 32-byte Ed25519 signing key (Signal prefixes a 0x05 type byte; we do not), which also vouches
 // for the device's X25519 identity key through the signed prekey signature.
-import { concat, utf8 } from './encoding.js';
+import { concat, fromBase64, utf8 } from './encoding.js';
 import { sha512 } from './primitives.js';
 
 /** SHA-512 iterations per side (Signal's count). */
@@ -17,9 +17,7 @@ export interface SafetySide {
 }
 
 function keyBytes(k: string | Uint8Array): Uint8Array {
-  if (typeof k !== 'string') return k;
-  const s = atob(k);
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  return typeof k === 'string' ? fromBase64(k, 32) : k;
 }
 
 /** The 30 digits of one side. */
