@@ -2,7 +2,7 @@
 // events a room's sockets see.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { call, chatApp, group, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
+import { call, chatApp, createRoom, group, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
 import type { TestApp, TestUser } from './helpers.js';
 
 describe('threads', () => {
@@ -160,5 +160,14 @@ describe('mentions', () => {
     assert.deepEqual((await send(t, a, room.id, `mail x@${b.username} please`)).mentions, [], 'not a mention inside a word');
     assert.deepEqual((await send(t, a, room.id, `me: @${a.username}`)).mentions, [a.id], 'yourself: listed, not notified');
     assert.equal((await send(t, a, room.id, 'x', { mentions: Array.from({ length: 101 }, (_, i) => i + 1) }, 400)).mentions !== undefined, true);
+  });
+
+  it('reads no @name in an encrypted room (its content is ciphertext); mentions by id still count', async () => {
+    const [a, b, c] = await users(t, 3);
+    const room = await createRoom(t, a, { room_type: 'group', name: 'sealed', is_public: false, members: [b.id, c.id], is_encrypted: true });
+    const msg = await send(t, a, room.id, `e2ee:1:@${b.username}`, { mentions: [c.id] });
+    assert.deepEqual(msg.mentions, [c.id]);
+    assert.deepEqual((await notes(b)).filter((n: any) => n.message === msg.id).map((n: any) => n.type), ['message']);
+    assert.deepEqual((await notes(c)).filter((n: any) => n.message === msg.id).map((n: any) => n.type), ['mention']);
   });
 });

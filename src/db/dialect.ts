@@ -1,5 +1,5 @@
 // Every difference between SQLite and PostgreSQL lives here.
-import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely } from 'kysely';
+import type { ColumnDefinitionBuilder, CreateTableBuilder, Expression, Kysely } from 'kysely';
 import { sql, type RawBuilder } from 'kysely';
 import { PostgresAdapter } from 'kysely';
 
@@ -97,17 +97,20 @@ export function inJsonArray(db: Kysely<any>, column: string, json: unknown, type
   return sql<boolean>`${sql.ref(column)} in (select ${type === 'integer' ? sql`cast(${element} as integer)` : element})`;
 }
 
-/**
- * The JSON array (text) in `column` with the integer `value` appended, unless it is there
- * already or the array holds `max` values: for a column updated in one statement.
- */
-export function appendToJsonArray(db: Kysely<any>, column: string, value: unknown, max: number): RawBuilder<string> {
-  const col = sql.ref(column);
-  if (!isPostgres(db)) {
-    return sql<string>`case when json_array_length(${col}) < ${sql.lit(max)} and not exists (select 1 from json_each(${col}) where value = ${value})
-      then json_insert(${col}, '$[#]', ${value}) else ${col} end`;
-  }
-  const item = sql`to_jsonb(cast(${value} as integer))`;
-  return sql<string>`case when jsonb_array_length(cast(${col} as jsonb)) < ${sql.lit(max)} and not (cast(${col} as jsonb) @> ${item})
-    then cast(cast(${col} as jsonb) || ${item} as text) else ${col} end`;
+/** The integer column `column` of the subquery `rows`, ascending, as JSON array text ('[]' for none). */
+export function sortedJsonArray(db: Kysely<any>, rows: Expression<unknown>, column: string): RawBuilder<string> {
+  const ref = sql.ref(`x.${column}`);
+  return isPostgres(db)
+    ? sql<string>`(select cast(coalesce(json_agg(${ref} order by ${ref}), '[]') as text) from (${rows}) as x)`
+    : sql<string>`(select json_group_array(${ref}) from (select * from (${rows}) order by ${sql.ref(column)}) as x)`;
+}
+
+/** Why the database refused a thread reply (its trigger of migration 013 raises these). */
+export const THREAD_ROOT_NOT_IN_ROOM = 'thread root is not a message of the room';
+export const THREAD_ROOT_IS_REPLY = 'thread root is a reply';
+
+/** The reason a thread reply's insert failed, or null for any other error. */
+export function threadRootRefusal(err: unknown): typeof THREAD_ROOT_NOT_IN_ROOM | typeof THREAD_ROOT_IS_REPLY | null {
+  const message = (err as { message?: unknown } | null)?.message;
+  return message === THREAD_ROOT_NOT_IN_ROOM || message === THREAD_ROOT_IS_REPLY ? message : null;
 }

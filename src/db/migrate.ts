@@ -14,6 +14,7 @@ import * as m008 from './migrations/008-search.js';
 import * as m009 from './migrations/009-departures-index.js';
 import * as m010 from './migrations/010-deleted-accounts.js';
 import * as m011 from './migrations/011-e2ee.js';
+import * as m013 from './migrations/013-thread-summary-trigger.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -29,6 +30,7 @@ const STEPS: Record<string, Step> = {
   '009-departures-index': m009,
   '010-deleted-accounts': m010,
   '011-e2ee': m011,
+  '013-thread-summary-trigger': m013,
 };
 
 const MIGRATION_LOCK = 727_274_001;

@@ -1,7 +1,7 @@
 // Who a message mentions: the ids a client names in `mentions`, and `@username` in the text of a
 // room that is not end-to-end encrypted. Only the room's active members count; the rest is ignored.
-import { inJsonArray } from '../../db/dialect.js';
-import { preparedQuery, type Param } from '../../db/prepared.js';
+import type { RawBuilder } from 'kysely';
+import { inJsonArray, sortedJsonArray } from '../../db/dialect.js';
 import type { Db } from '../../db/schema.js';
 import { usernameKey } from '../users/users.repository.js';
 
@@ -22,21 +22,23 @@ export function mentionedNames(content: string): string[] {
   return [...keys];
 }
 
-// Prepared once (db/prepared.ts): the lists travel as JSON arrays, one parameter each.
-const activeMembersAmong = preparedQuery((db, p: Param<{ chat_room_id: number; ids: string; names: string }>) =>
-  db
+/** Who a message may mention: user ids and username keys, each list as JSON array text. */
+export interface MentionCandidates {
+  ids: string;
+  names: string;
+}
+
+/**
+ * The active members of the room among the candidates, in id order, as JSON array text: part of
+ * the message's insert (one statement, preparable: the lists are parameters, see db/prepared.ts).
+ */
+export function mentionedMembers(db: Db, chatRoomId: number, c: MentionCandidates): RawBuilder<string> {
+  const members = db
     .selectFrom('memberships as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .select('m.user_id')
-    .where('m.chat_room_id', '=', p('chat_room_id'))
+    .where('m.chat_room_id', '=', chatRoomId)
     .where('m.is_active', '=', 1)
-    .where((eb) => eb.or([inJsonArray(db, 'm.user_id', p('ids'), 'integer'), inJsonArray(db, 'u.username_key', p('names'), 'text')]))
-    .orderBy('m.user_id'),
-);
-
-/** The active members of the room among `ids` and the username keys `names`, in id order. */
-export async function mentionedMembers(db: Db, chatRoomId: number, ids: number[], names: string[]): Promise<number[]> {
-  if (ids.length === 0 && names.length === 0) return [];
-  const rows = await activeMembersAmong(db, { chat_room_id: chatRoomId, ids: JSON.stringify(ids), names: JSON.stringify(names) });
-  return rows.map((r) => r.user_id);
+    .where((eb) => eb.or([inJsonArray(db, 'm.user_id', c.ids, 'integer'), inJsonArray(db, 'u.username_key', c.names, 'text')]));
+  return sortedJsonArray(db, members, 'user_id');
 }

@@ -1,10 +1,9 @@
 import type { Insertable, SelectQueryBuilder, Updateable } from 'kysely';
-import { appendToJsonArray } from '../../db/dialect.js';
 import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { DB, Db, MessageRow, MessagesTable } from '../../db/schema.js';
 import { attachmentsRepository } from '../attachments/attachments.repository.js';
 import { reactionsRepository } from '../reactions/reactions.repository.js';
-import { MAX_THREAD_PARTICIPANTS } from './messages.schemas.js';
+import { mentionedMembers } from './mentions.js';
 import type { MessageRecord } from './messages.view.js';
 
 export type NewMessage = Insertable<MessagesTable>;
@@ -42,46 +41,37 @@ function listed<Q>(query: Q, where: Listing): Q {
 
 const oneWithExtras = async (db: Db, row: MessageRecord | undefined) => (row ? (await withExtras(db, [row]))[0] : undefined);
 
-type SentMessage = Pick<NewMessage, 'chat_room_id' | 'sender_id' | 'client_id' | 'content' | 'public_key' | 'reply_to_id' | 'thread_root_id' | 'mentions' | 'created_at' | 'updated_at'>;
+type SentMessage = Pick<NewMessage, 'chat_room_id' | 'sender_id' | 'client_id' | 'content' | 'public_key' | 'reply_to_id' | 'thread_root_id' | 'created_at' | 'updated_at'>;
 
-// The send path's insert (prepared once: see db/prepared.ts).
-const insertSent = preparedQuery((db, p: Param<SentMessage>) =>
-  db
-    .insertInto('messages')
-    .values({
-      chat_room_id: p('chat_room_id'),
-      sender_id: p('sender_id'),
-      client_id: p('client_id'),
-      content: p('content'),
-      public_key: p('public_key'),
-      reply_to_id: p('reply_to_id'),
-      thread_root_id: p('thread_root_id'),
-      mentions: p('mentions'),
-      created_at: p('created_at'),
-      updated_at: p('updated_at'),
-    })
-    .returningAll(),
-);
-
-// A reply's change of its thread's root, in one statement that also checks the root: a top-level
-// message of the reply's room (prepared once).
-const addToThread = preparedQuery((db, p: Param<{ id: number; chat_room_id: number; last_reply_at: string; sender_id: number }>) =>
-  db
-    .updateTable('messages')
-    .set((eb) => ({
-      thread_reply_count: eb('thread_reply_count', '+', 1),
-      thread_last_reply_at: p('last_reply_at'),
-      thread_participants: appendToJsonArray(db, 'thread_participants', p('sender_id'), MAX_THREAD_PARTICIPANTS),
-    }))
-    .where('id', '=', p('id'))
-    .where('chat_room_id', '=', p('chat_room_id'))
-    .where('thread_root_id', 'is', null)
-    .returning('id'),
-);
+// The send path's insert (prepared once: see db/prepared.ts); with mention candidates, the
+// mentioned members are found by the same statement.
+const insertSent = (mentioning: boolean) =>
+  preparedQuery((db, p: Param<SentMessage & { mention_ids: string; mention_names: string }>) =>
+    db
+      .insertInto('messages')
+      .values({
+        chat_room_id: p('chat_room_id'),
+        sender_id: p('sender_id'),
+        client_id: p('client_id'),
+        content: p('content'),
+        public_key: p('public_key'),
+        reply_to_id: p('reply_to_id'),
+        thread_root_id: p('thread_root_id'),
+        mentions: mentioning ? mentionedMembers(db, p('chat_room_id'), { ids: p('mention_ids'), names: p('mention_names') }) : '[]',
+        created_at: p('created_at'),
+        updated_at: p('updated_at'),
+      })
+      .returningAll(),
+  );
+const insertPlain = insertSent(false);
+const insertMentioning = insertSent(true);
 
 export const messagesRepository = {
-  async insert(db: Db, m: SentMessage): Promise<MessageRow> {
-    return (await insertSent(db, m))[0];
+  /** A sent message; it mentions those of `mentions`' user ids and username keys who are active members of the room. */
+  async insert(db: Db, m: SentMessage, mentions: { ids: number[]; names: string[] }): Promise<MessageRow> {
+    const mentioning = mentions.ids.length > 0 || mentions.names.length > 0;
+    const params = { ...m, mention_ids: JSON.stringify(mentions.ids), mention_names: JSON.stringify(mentions.names) };
+    return (await (mentioning ? insertMentioning : insertPlain)(db, params))[0];
   },
 
   /** Bulk insert in chunks (imports, fixtures); no events are written. */
@@ -100,11 +90,6 @@ export const messagesRepository = {
 
   async findByClientId(db: Db, senderId: number, clientId: string): Promise<MessageRecord | undefined> {
     return oneWithExtras(db, await withSender(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst());
-  },
-
-  /** The message row alone (no sender, reactions or attachment). */
-  row(db: Db, id: number): Promise<MessageRow | undefined> {
-    return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
   /** The room of a message (null if there is no such message); a message never moves. */
@@ -142,15 +127,6 @@ export const messagesRepository = {
       .limit(1)
       .executeTakeFirst();
     return !!row;
-  },
-
-  /**
-   * Counts a reply in its root's thread summary (the first MAX_THREAD_PARTICIPANTS repliers are
-   * kept): false, changing nothing, when `rootId` is not a top-level message of the reply's room.
-   */
-  async addThreadReply(db: Db, rootId: number, reply: { chat_room_id: number; sender_id: number; created_at: string }): Promise<boolean> {
-    const rows = await addToThread(db, { id: rootId, chat_room_id: reply.chat_room_id, last_reply_at: reply.created_at, sender_id: reply.sender_id });
-    return rows.length === 1;
   },
 
   /** A room's pinned messages, newest pin first. */

@@ -31,7 +31,7 @@ export const messagesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext; messag
         'so a send racing your leaving or removal is either committed before it (its event comes first) or refused. ' +
         'With RATE_LIMIT_MESSAGES_PER_USER set, sends beyond it per minute → 429. ' +
         '`thread`: a top-level message of the same room (else 400); the reply is listed in that thread only, and the root\'s ' +
-        '`thread_summary` change is sent as `message_updated`. `mentions` (user ids) and `@username` in the text mention ' +
+        '`thread_summary` change is sent as `message_updated`. `mentions` (user ids) and, outside encrypted rooms, `@username` in the text mention ' +
         'active members of the room (anyone else is ignored): each gets a `mention` notification, also when the room is muted ' +
         '(and no `message` one). Mentions are fixed when sent: an edit does not change them.',
       body: SendBody,

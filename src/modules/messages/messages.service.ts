@@ -1,7 +1,7 @@
 import { enforceLimit } from '../../lib/rate-limit.js';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
-import { isUniqueViolation } from '../../db/dialect.js';
+import { isUniqueViolation, THREAD_ROOT_IS_REPLY, THREAD_ROOT_NOT_IN_ROOM, threadRootRefusal } from '../../db/dialect.js';
 import type { Db, MessageRow, UserRow } from '../../db/schema.js';
 import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge } from '../../errors.js';
 import { addMember } from '../rooms/memberships.changes.js';
@@ -9,7 +9,7 @@ import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.j
 import { callerAccount } from '../users/users.access.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
 import { LargeRooms } from './large-rooms.js';
-import { mentionedMembers, mentionedNames } from './mentions.js';
+import { mentionedNames } from './mentions.js';
 import { messagesRepository, type Listing } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
 
@@ -86,8 +86,9 @@ export class MessagesService {
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
           throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
         }
-        if (input.thread != null) await this.addToThread(trx, input.thread, { chat_room_id: input.chat_room, sender_id: userId, created_at: now });
-        const mentions = await mentionedMembers(trx, input.chat_room, input.mentions ?? [], mentionedNames(input.content));
+        // `@name` in an encrypted room's content would be ciphertext: there, only `mentions` counts.
+        const mentions = { ids: input.mentions ?? [], names: access.room.is_encrypted ? [] : mentionedNames(input.content) };
+        // A thread reply's root is checked, and its summary updated, by the insert (migration 013).
         const row = await messagesRepository.insert(trx, {
           chat_room_id: input.chat_room,
           sender_id: userId,
@@ -96,9 +97,10 @@ export class MessagesService {
           public_key: input.public_key ?? null,
           reply_to_id: input.reply_to ?? null,
           thread_root_id: input.thread ?? null,
-          mentions: JSON.stringify(mentions),
           created_at: now,
           updated_at: now,
+        }, mentions).catch((err: unknown) => {
+          throw threadRefused(err) ?? err;
         });
         const message = messageView(withNames(row, sender));
         await uow.emit('new_message', { chatRoomId: row.chat_room_id, userId, messageId: row.id, room: access.room }, { message });
@@ -195,14 +197,6 @@ export class MessagesService {
     return { chatRoomId: q.chat_room };
   }
 
-  /** Counts a reply in the summary of its thread's root, a top-level message of the room (400 otherwise). */
-  private async addToThread(db: Db, rootId: number, reply: { chat_room_id: number; sender_id: number; created_at: string }): Promise<void> {
-    if (await messagesRepository.addThreadReply(db, rootId, reply)) return;
-    const root = await messagesRepository.row(db, rootId);
-    if (!root || root.chat_room_id !== reply.chat_room_id) throw fieldError('thread', 'A thread starts from a message of the same chat room.');
-    throw fieldError('thread', 'Threads start from top-level messages: reply in the thread of its root instead.');
-  }
-
   /** A message its room's active members may see; 404 for everyone else. */
   private async visible(db: Db, userId: number, id: number): Promise<MessageRecord> {
     const message = await messagesRepository.findById(db, id);
@@ -245,4 +239,16 @@ export class MessagesService {
 
 function withNames(row: MessageRow, u: UserRow): MessageRecord {
   return { ...row, sender_username: u.username, sender_first_name: u.first_name, sender_last_name: u.last_name };
+}
+
+/** The 400 for a thread reply whose root the database refused, or null for any other error. */
+function threadRefused(err: unknown) {
+  switch (threadRootRefusal(err)) {
+    case THREAD_ROOT_NOT_IN_ROOM:
+      return fieldError('thread', 'A thread starts from a message of the same chat room.');
+    case THREAD_ROOT_IS_REPLY:
+      return fieldError('thread', 'Threads start from top-level messages: reply in the thread of its root instead.');
+    default:
+      return null;
+  }
 }
