@@ -192,6 +192,39 @@ describe('group sessions', () => {
     assert.equal((await receive(bob, shared.envelopes[0].envelope)).imported?.first_index, 0);
   });
 
+  test('200 messages of one session decrypt in any order in one call', async () => {
+    const { device } = await fixedDevice('1', 'AAAAAAAAAAAAAAAA', 0x10);
+    let out = createOutboundSession(ROOM, device);
+    const key = exportSessionKey(out, device);
+    const history: RoomMessage[] = [];
+    for (let i = 0; i < 200; i++) {
+      const m = await encryptGroupMessage(out, device, new TextEncoder().encode(`n${i}`));
+      out = m.session;
+      history.push({ id: i + 1, sender: 1, content: m.content });
+    }
+    const reader = await newDevice(new Directory(), 2, 0);
+    await reader.importSessionKey(key, { user: 1, device_id: device.device_id, signing_key: device.signing.public_key });
+    const shuffled = history.map((m, i) => [(i * 7919) % 200, m] as const).sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+    const results = await reader.decryptRoomMessages(ROOM, shuffled);
+    assert.deepEqual(results.map((r) => ('plaintext' in r ? r.plaintext : r.error.code)), shuffled.map((m) => `n${Number(m.id) - 1}`));
+    // Again (re-render): the same messages decrypt, nothing is a replay.
+    assert.ok((await reader.decryptRoomMessages(ROOM, history)).every((r) => 'plaintext' in r));
+  });
+
+  test('accepting a device’s new identity rotates the sessions that device had', async () => {
+    const room = new Room();
+    const alice = await newDevice(room.dir, 1);
+    const bob = await newDevice(room.dir, 2);
+    await room.share(alice, [bob]);
+    const before = (await alice.roomSession(ROOM))!.session_id;
+    await alice.acceptIdentity(2, bob.deviceId, bob.publicIdentity);
+    assert.equal(await alice.roomSession(ROOM), null);
+    const { rotated, unshared } = await alice.ensureRoomSession(ROOM, [{ user: 2, device_id: bob.deviceId }]);
+    assert.equal(rotated, true);
+    assert.notEqual((await alice.roomSession(ROOM))!.session_id, before);
+    assert.deepEqual(unshared, [{ user: '2', device_id: bob.deviceId }]);
+  });
+
   test('rotation policy: after 100 messages or 7 days, and encrypting refuses a stale session', async () => {
     const t0 = 1_000_000;
     assert.equal(needsRotation({ message_count: ROTATE_AFTER_MESSAGES - 1, created_at: t0 }, t0 + ROTATE_AFTER_MS - 1), false);

@@ -186,12 +186,20 @@ export class E2ee {
     return this.store.get<KnownIdentity>(storeKeys.identity(String(user), deviceId));
   }
 
-  /** Accepts new keys for a device after the user saw the warning; its old outbound channel is dropped. */
+  /**
+   * Accepts new keys for a device after the user saw the warning: its old outbound channel is
+   * dropped, and so is every outbound room session that device had (whoever held the old keys
+   * gets nothing new).
+   */
   acceptIdentity(user: string | number, deviceId: string, keys: DeviceIdentity): Promise<void> {
     return this.lock(async () => {
       const u = String(user);
       await this.store.put(storeKeys.identity(u, deviceId), { identity_key: keys.identity_key, signing_key: keys.signing_key, first_seen: Date.now() } satisfies KnownIdentity);
       await this.store.delete(storeKeys.outboundChannel(u, deviceId));
+      for (const key of await this.store.keys(storeKeys.outboundGroups)) {
+        const session = await this.store.get<OutboundGroupSession>(key);
+        if (session?.shared_with.includes(refKey(u, deviceId))) await this.store.delete(key);
+      }
     });
   }
 

@@ -23,6 +23,7 @@ export const storeKeys = {
   outboundChannel: (user: string, device: string) => `out-channel:${encodeURIComponent(user)}:${device}`,
   inboundChannel: (senderDevice: string, eph: string) => `in-channel:${senderDevice}:${eph}`,
   outboundGroup: (room: string) => `out-group:${encodeURIComponent(room)}`,
+  outboundGroups: 'out-group:',
   inboundGroup: (room: string, sessionId: string) => `in-group:${encodeURIComponent(room)}:${sessionId}`,
   inboundGroups: (room: string) => `in-group:${encodeURIComponent(room)}:`,
 };
