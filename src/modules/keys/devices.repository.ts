@@ -1,6 +1,6 @@
 // Every query of the device directory: devices, their one-time prekeys, and who may see them.
 import type { Insertable } from 'kysely';
-import { forShare, isPostgres, skipLocked } from '../../db/dialect.js';
+import { isPostgres, skipLocked } from '../../db/dialect.js';
 import type { Db, E2eeDeviceRow, E2eeDevicesTable } from '../../db/schema.js';
 
 export const devicesRepository = {
@@ -46,11 +46,6 @@ export const devicesRepository = {
   async countForUser(db: Db, userId: number): Promise<number> {
     const row = await db.selectFrom('e2ee_devices').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
     return Number(row.n);
-  },
-
-  /** The device row, shared-locked: its prekeys are not replaced or deleted under a claim. */
-  share(trx: Db, id: number): Promise<E2eeDeviceRow | undefined> {
-    return forShare(trx, trx.selectFrom('e2ee_devices').selectAll().where('id', '=', id)).executeTakeFirst();
   },
 
   async updateSignedPrekey(trx: Db, id: number, spk: { key_id: number; public_key: string; signature: string }, now: string): Promise<void> {
