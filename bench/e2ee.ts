@@ -7,7 +7,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { RatchetCache, createOutboundSession, decryptGroupMessage, encryptGroupMessage, exportSessionKey, importSessionKey } from '../web/core/e2ee/group.js';
+import { RatchetCache, type SeenIndices, createOutboundSession, decryptGroupMessage, encryptGroupMessage, exportSessionKey, importSessionKey } from '../web/core/e2ee/group.js';
 import { E2ee, type KeyValueStore, MemoryStore, type RoomMessage } from '../web/core/e2ee/index.js';
 import { setEd25519Backend } from '../web/core/e2ee/primitives.js';
 import type { DeviceRecord } from '../web/core/e2ee/device.js';
@@ -66,10 +66,16 @@ async function run(label: string): Promise<void> {
     }),
   );
   const cache = new RatchetCache();
+  const seen: SeenIndices = {};
   let j = 0;
-  const protoDec = await best(3, () => mean(200, () => decryptGroupMessage(rawInbound, ROOM, rawMessages[j++ % rawMessages.length], cache)));
+  const protoDec = await best(3, () =>
+    mean(200, async () => {
+      const d = await decryptGroupMessage(rawInbound, ROOM, rawMessages[j++ % rawMessages.length], seen, cache);
+      if (d.fresh) seen[d.index] = d.mark;
+    }),
+  );
 
-  // Through the façade and its (in-memory) store: lock, record reads and writes. Rotation is
+  // Through the façade and its (in-memory) store: locks, record reads and writes. Rotation is
   // bypassed by making a new session every 90 messages.
   let sent = 0;
   const messages: RoomMessage[] = [];

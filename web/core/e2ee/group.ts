@@ -64,10 +64,14 @@ export interface InboundGroupSession {
   first_index: number;
   /** Chain key of `first_index` (base64). */
   chain_key: string;
-  /** Index → [message id, digest of its content]: the same index under another message is a replay. */
-  seen: Record<string, [string, string]>;
   imported_at: number;
 }
+
+/**
+ * Per inbound session, index → [message id, digest of its content]: the same index under another
+ * message is a replay. Kept apart from the session so decrypting never rewrites the key record.
+ */
+export type SeenIndices = Record<string, [string, string]>;
 
 /** A message of the room as the server returns it (content is the opaque string we made). */
 export interface RoomMessage {
@@ -123,7 +127,6 @@ export function inboundFromOutbound(session: OutboundGroupSession, device: Devic
     sender_signing: device.signing.public_key,
     first_index: session.index,
     chain_key: session.chain_key,
-    seen: {},
     imported_at: now,
   };
 }
@@ -220,12 +223,13 @@ export class RatchetCache {
   }
 }
 
-/** What decrypting a room message gives: the plaintext, and the session to store when `changed`. */
+/** What decrypting a room message gives: the plaintext, and the seen-index mark to record when `fresh`. */
 export interface GroupDecrypted {
   plaintext: Bytes;
-  session: InboundGroupSession;
-  changed: boolean;
   index: number;
+  mark: [string, string];
+  /** First time this index is decrypted: record `mark` under `index` in the session's seen indices. */
+  fresh: boolean;
 }
 
 function digestOf(content: string): string {
@@ -260,28 +264,27 @@ export function startGroupMessage(session: InboundGroupSession, room: string | n
  * Second half: signature result, replay check (the same message, same id and content, may be
  * decrypted again; the same index under another message is a replay), then AES-GCM.
  */
-export async function finishGroupMessage(session: InboundGroupSession, pending: PendingGroupMessage, cache: RatchetCache): Promise<GroupDecrypted> {
+export async function finishGroupMessage(session: InboundGroupSession, pending: PendingGroupMessage, cache: RatchetCache, seen: SeenIndices): Promise<GroupDecrypted> {
   const { message, payload: p, aad } = pending;
   if (!(await pending.verified)) throw new DecryptError('bad_signature', 'message signature');
   const mark: [string, string] = [String(message.id), digestOf(message.content)];
-  const prior = session.seen[p.index];
+  const prior = seen[p.index];
   if (prior && (prior[0] !== mark[0] || prior[1] !== mark[1])) throw new DecryptError('replay', `index ${p.index} already used by message ${prior[0]}`);
   const { messageKey } = chainStep(cache.chainKey(session, p.index));
   const plaintext = aesGcmDecrypt(aesKeyOf(messageKey, LABELS.groupKey), p.iv, p.ct, aad);
   if (!plaintext) throw new DecryptError('bad_ciphertext', 'message does not decrypt');
-  if (prior) return { plaintext, session, changed: false, index: p.index };
-  return { plaintext, session: { ...session, seen: { ...session.seen, [p.index]: mark } }, changed: true, index: p.index };
+  return { plaintext, index: p.index, mark, fresh: !prior };
 }
 
-/** Verifies and decrypts one room message with the inbound session its payload names (both halves). */
+/** Verifies and decrypts one room message with the inbound session its payload names (both halves); the caller records a fresh mark in `seen`. */
 export async function decryptGroupMessage(
   session: InboundGroupSession,
   room: string | number,
   message: RoomMessage,
+  seen: SeenIndices = {},
   cache: RatchetCache = new RatchetCache(1),
-  payload: GroupPayload = parseGroupContent(message.content),
 ): Promise<GroupDecrypted> {
-  return finishGroupMessage(session, startGroupMessage(session, room, message, payload), cache);
+  return finishGroupMessage(session, startGroupMessage(session, room, message), cache, seen);
 }
 
 const isIndex = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 0xffffffff;
@@ -322,7 +325,6 @@ export function importSessionKey(
     sender_signing: key.sender_signing,
     first_index: key.index,
     chain_key: key.chain_key,
-    seen: {},
     imported_at: now,
   };
   if (!existing) return fresh;
@@ -334,5 +336,5 @@ export function importSessionKey(
   if (steps > MAX_RATCHET_STEPS || !equalBytes(advance(fromBase64(low.chain_key, 32), steps), fromBase64(high.chain_key, 32))) {
     throw new E2eeError('session key conflicts with the session we hold');
   }
-  return { ...low, seen: existing.seen, imported_at: existing.imported_at };
+  return { ...low, imported_at: existing.imported_at };
 }

@@ -10,6 +10,7 @@ import {
   type InboundGroupSession,
   type OutboundGroupSession,
   type RoomMessage,
+  type SeenIndices,
   type SessionKey,
   RatchetCache,
   createOutboundSession,
@@ -93,13 +94,18 @@ const asDecryptError = (e: unknown): DecryptError => (e instanceof DecryptError 
 const isBundle = (t: DeviceRef | ClaimedBundle): t is ClaimedBundle => 'identity_key' in t && 'signed_prekey' in t;
 
 const localChains = new Map<string, Promise<unknown>>();
+/** Runs `fn` alone under `name` within this page. */
+function withLocalLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const run = (localChains.get(name) ?? Promise.resolve()).then(fn, fn);
+  localChains.set(name, run.catch(() => undefined));
+  return run;
+}
+
 /** Runs `fn` alone under `name`: across tabs with Web Locks, else within this page. */
 function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   if (locks?.request) return locks.request(name, fn) as Promise<T>;
-  const run = (localChains.get(name) ?? Promise.resolve()).then(fn, fn);
-  localChains.set(name, run.catch(() => undefined));
-  return run;
+  return withLocalLock(name, fn);
 }
 
 /** One browser's E2EE device and its state. */
@@ -394,11 +400,12 @@ export class E2ee {
 
   /**
    * Decrypts many messages of a room, each on its own (one failure never stops the others): all
-   * signature checks start together, then each message is decrypted in order; one store write
-   * per session whose seen indices grew.
+   * signature checks start together, then each message is decrypted in order. It never rewrites
+   * key records, only the sessions' seen indices (merged, one write per session that saw a new
+   * index), so it takes no lock across tabs: a race between tabs can at worst forget a seen index.
    */
   decryptRoomMessages(room: string | number, messages: RoomMessage[]): Promise<RoomDecryption[]> {
-    return this.lock(async () => {
+    return withLocalLock(`chat-e2ee-seen:${this.device.device_id}`, async () => {
       const r = String(room);
       const sessions = new Map<string, InboundGroupSession | null>();
       const started: Array<PendingGroupMessage | DecryptError> = [];
@@ -413,7 +420,8 @@ export class E2ee {
           started.push(asDecryptError(e));
         }
       }
-      const changed = new Set<string>();
+      const seen = new Map<string, SeenIndices>();
+      const fresh = new Map<string, SeenIndices>();
       const out: RoomDecryption[] = [];
       for (const [i, pending] of started.entries()) {
         const id = messages[i].id;
@@ -423,17 +431,22 @@ export class E2ee {
         }
         try {
           const sid = pending.payload.session_id;
-          const d = await finishGroupMessage(sessions.get(sid)!, pending, this.cache);
-          if (d.changed) {
-            sessions.set(sid, d.session);
-            changed.add(sid);
+          if (!seen.has(sid)) seen.set(sid, (await this.store.get<SeenIndices>(storeKeys.inboundSeen(r, sid))) ?? {});
+          const d = await finishGroupMessage(sessions.get(sid)!, pending, this.cache, seen.get(sid)!);
+          if (d.fresh) {
+            seen.get(sid)![d.index] = d.mark;
+            fresh.set(sid, { ...fresh.get(sid), [d.index]: d.mark });
           }
           out.push({ id, plaintext: fromUtf8(d.plaintext) });
         } catch (e) {
           out.push({ id, error: asDecryptError(e) });
         }
       }
-      for (const sid of changed) await this.store.put(storeKeys.inboundGroup(r, sid), sessions.get(sid));
+      for (const [sid, marks] of fresh) {
+        // Merge into what is stored now (another tab may have added indices meanwhile); theirs win.
+        const stored = (await this.store.get<SeenIndices>(storeKeys.inboundSeen(r, sid))) ?? {};
+        await this.store.put(storeKeys.inboundSeen(r, sid), { ...marks, ...stored });
+      }
       return out;
     });
   }

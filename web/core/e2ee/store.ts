@@ -26,6 +26,7 @@ export const storeKeys = {
   outboundGroups: 'out-group:',
   inboundGroup: (room: string, sessionId: string) => `in-group:${encodeURIComponent(room)}:${sessionId}`,
   inboundGroups: (room: string) => `in-group:${encodeURIComponent(room)}:`,
+  inboundSeen: (room: string, sessionId: string) => `in-seen:${encodeURIComponent(room)}:${sessionId}`,
 };
 
 /** In-memory store: values are deep-copied in and out, like a real store. */
