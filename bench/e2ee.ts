@@ -194,14 +194,18 @@ async function inBrowser(): Promise<void> {
             const ms = performance.now() - t;
             return out.every((o) => 'plaintext' in o) ? ms : NaN;
           };
-          const mem = await open(new MemoryStore());
-          const idb = await open(await IndexedDbStore.open(`bench-${backend}-${Date.now()}`));
+          let mem = Infinity;
+          let idb = Infinity;
+          for (let round = 0; round < 3; round++) {
+            mem = Math.min(mem, await open(new MemoryStore()));
+            idb = Math.min(idb, await open(await IndexedDbStore.open(`bench-${backend}-${round}`)));
+          }
           return { enc, dec, mem, idb, locks };
         },
         { backend, key, history, signing: device.signing.public_key, device_id: device.device_id },
       );
       console.log(`Chromium (${version}), Ed25519 via ${backend === 'auto' ? 'WebCrypto' : 'noble only'}`);
-      console.log(`  façade + store:      encrypt 1 KB ${r.enc.toFixed(0).padStart(5)} µs   decrypt 1 KB ${r.dec.toFixed(0).padStart(5)} µs   (of which one Web Lock ≈ ${r.locks.toFixed(0)} µs)`);
+      console.log(`  façade + store:      encrypt 1 KB ${r.enc.toFixed(0).padStart(5)} µs   decrypt 1 KB ${r.dec.toFixed(0).padStart(5)} µs   (encrypting takes a Web Lock, ≈ ${r.locks.toFixed(0)} µs here)`);
       console.log(`  open a room:         decrypt 200 messages of one session ${r.mem.toFixed(1)} ms (memory store), ${r.idb.toFixed(1)} ms (IndexedDB store)`);
     }
   } finally {
