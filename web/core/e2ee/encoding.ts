@@ -104,8 +104,3 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
   return d === 0;
 }
-
-/** Overwrite secret bytes (best effort: JavaScript may hold copies). */
-export function wipe(...arrays: Uint8Array[]): void {
-  for (const a of arrays) a.fill(0);
-}

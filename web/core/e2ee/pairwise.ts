@@ -230,11 +230,6 @@ export interface Opened {
   newIdentity: boolean;
 }
 
-/** Inbound channel store key part: the sender device and its ephemeral key. */
-export function inboundChannelId(senderDevice: string, eph: string): string {
-  return `${senderDevice}:${eph}`;
-}
-
 /**
  * Verifies and decrypts an envelope. Nothing is changed on failure (DecryptError, or
  * IdentityChangedError when the sender device is known with other keys).
