@@ -102,6 +102,10 @@ export interface Config {
   e2eeMaxDevicesPerUser: number;
   /** Envelopes waiting for one device until it acknowledges them; beyond, sends to it are skipped (`queue_full`). */
   toDeviceQueueMax: number;
+  /** Of those, envelopes from one sending user (so one room mate cannot fill a device's queue for everyone): `sender_queue_full` beyond. */
+  toDeviceQueueMaxPerSender: number;
+  /** To-device send requests per minute per user (0 = off). */
+  toDevicePerUserPerMin: number;
   /** Bytes of attachments one user may have stored (0 = no quota). */
   uploadQuotaBytesPerUser: number;
   /** A person's own join (or leave) of a room notifies its members at most once per this many seconds (0 = every time). */
@@ -254,6 +258,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     prekeyClaimsPerTargetPerMin: int(env, 'RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET', 10, 0),
     e2eeMaxDevicesPerUser: int(env, 'E2EE_MAX_DEVICES_PER_USER', 20, 1, 1000),
     toDeviceQueueMax: int(env, 'TO_DEVICE_QUEUE_MAX', 1000, 1, 1_000_000),
+    toDeviceQueueMaxPerSender: int(env, 'TO_DEVICE_QUEUE_MAX_PER_SENDER', 250, 1, 1_000_000),
+    toDevicePerUserPerMin: int(env, 'RATE_LIMIT_TO_DEVICE_PER_USER', 120, 0),
     uploadQuotaBytesPerUser: int(env, 'UPLOAD_QUOTA_BYTES_PER_USER', 512 * 1024 * 1024, 0),
     joinLeaveNotifyWindowSec: int(env, 'NOTIFY_JOIN_LEAVE_WINDOW', 3600, 0),
     webRoot: path.resolve(env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT),

@@ -281,10 +281,13 @@ describe('e2ee device directory', () => {
       await l.register(z, zd);
       const first = (await ok(l.claim(claimer, xs.map((b) => ({ user: x.id, device_id: b.device_id }))))).bundles;
       assert.deepEqual(first.map((b: any) => b.one_time_prekey !== null), [true, false], "one a minute from x's devices, by everyone together");
-      const third = await l.claim(claimer, [{ user: y.id, device_id: yd.device_id }, { user: z.id, device_id: zd.device_id }]);
-      assert.equal(third.statusCode, 429, 'two users more: past 2 claims a minute');
+      // A request counts as one claim however many users it names: a first message to a big room needs them all.
+      const second = (await ok(l.claim(claimer, [{ user: y.id, device_id: yd.device_id }, { user: z.id, device_id: zd.device_id }]))).bundles;
+      assert.equal(second.length, 2);
+      const third = await l.claim(claimer, [{ user: z.id, device_id: zd.device_id }]);
+      assert.equal(third.statusCode, 429, 'past 2 claims a minute');
       assert.ok(Number(third.headers['retry-after']) > 0);
-      assert.deepEqual(await ok(l.prekeys(z, zd.device_id)), { one_time_prekeys: 5 }, 'the refused claim took nothing');
+      assert.deepEqual(await ok(l.prekeys(z, zd.device_id)), { one_time_prekeys: 4 }, 'the refused claim took nothing');
     } finally {
       await limited.close();
     }
@@ -429,6 +432,28 @@ describe('e2ee to-device channel', () => {
     assert.equal((await ok(send(a, { sender_device: ad, messages: [{ user: c.id, device_id: cd, envelope: 'x' }] }))).queued, 1);
     await ok(call(t, c, 'POST', `/api/chat_rooms/${g.id}/leave/`), 204);
     assert.deepEqual((await ok(send(a, { sender_device: ad, messages: [{ user: c.id, device_id: cd, envelope: 'y' }] }))).skipped[0].reason, 'no_shared_room');
+  });
+
+  it('keeps room in a device\'s queue for other senders (TO_DEVICE_QUEUE_MAX_PER_SENDER) and limits send requests (429)', async () => {
+    const capped = await chatApp({ TO_DEVICE_QUEUE_MAX: '5', TO_DEVICE_QUEUE_MAX_PER_SENDER: '2', RATE_LIMIT_TO_DEVICE_PER_USER: '2' });
+    try {
+      const dir = directory(capped);
+      const [a, b, c] = await users(capped, 3);
+      await group(capped, a, [b, c], false);
+      const [ad, bd, cd] = await Promise.all([a, b, c].map(async (u) => (await dir.register(u, deviceBody())).device_id));
+      const to = (from: TestUser, fromDevice: string, n: number) =>
+        call(capped, from, 'POST', '/api/e2ee_keys/to_device/', { sender_device: fromDevice, messages: Array.from({ length: n }, (_, i) => ({ user: b.id, device_id: bd, envelope: `e${i}` })) });
+      const flood = await ok(to(a, ad, 4));
+      assert.equal(flood.queued, 2);
+      assert.deepEqual(flood.skipped.map((x: any) => x.reason), ['sender_queue_full', 'sender_queue_full']);
+      assert.equal((await ok(to(c, cd, 1))).queued, 1, 'another sender still reaches the device');
+      assert.equal((await to(a, ad, 1)).statusCode, 200);
+      const limited = await to(a, ad, 1);
+      assert.equal(limited.statusCode, 429, 'a third request of one user within the minute');
+      assert.ok(Number(limited.headers['retry-after']) > 0);
+    } finally {
+      await capped.close();
+    }
   });
 
   it('keeps the queue bound under concurrent sends', async () => {

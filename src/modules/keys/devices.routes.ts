@@ -46,8 +46,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesService;
         `1 to ${MAX_CLAIMS_PER_REQUEST} devices. One bundle per device that exists (unknown ones, and those of deleted or deactivated accounts, are simply absent), ` +
         'in the order asked, each with ONE one-time prekey, removed as it is handed out: never given twice, even to concurrent claims ' +
         '(PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer). `one_time_prekey` is null when the device has none left. Your own other devices may be claimed too. ' +
-        'The seed claim route\'s limits apply, on the same counters: RATE_LIMIT_PREKEY_CLAIMS_PER_USER (default 60) a minute per claimer, each distinct user of a request ' +
-        'counting as one claim (429 beyond, nothing claimed); RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET (default 10; 0 = off) one-time prekeys a minute per target user, ' +
+        'The seed claim route\'s limits apply, on the same counters: RATE_LIMIT_PREKEY_CLAIMS_PER_USER (default 60) a minute per claimer, each request ' +
+        'counting as one claim however many devices it names (429 beyond, nothing claimed); RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET (default 10; 0 = off) one-time prekeys a minute per target user, ' +
         'by all claimers together: beyond it the bundle comes without one, so accounts working together cannot drain a user.',
       body: ClaimBody,
       response: { 200: ClaimResult, ...errors(400, 401, 429) },

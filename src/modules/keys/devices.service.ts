@@ -188,14 +188,16 @@ export class DevicesService {
    * One bundle per requested device that exists (of an active account), in the order asked, each
    * with one one-time prekey, deleted as it is handed out (never twice, even to concurrent claims),
    * or null when none is left. The seed route's limits apply: RATE_LIMIT_PREKEY_CLAIMS_PER_USER
-   * counts each target user of a request as one claim (429 beyond), and
+   * counts each request as one claim (429 beyond), and
    * RATE_LIMIT_PREKEY_CLAIMS_PER_TARGET one-time prekeys a minute per target user, by all claimers
    * together, are handed out (beyond it, bundles come without one).
    */
   async claim(claimerId: number, refs: Array<{ user: number; device_id: string }>): Promise<Bundle[]> {
     const wanted = [...new Map(refs.map((r) => [`${r.user}:${r.device_id}`, r])).values()];
     const users = [...new Set(wanted.map((r) => r.user))];
-    await enforceLimit(this.ctx.limiter, `prekey-claims:${claimerId}`, this.ctx.config.prekeyClaimsPerUserPerMin, 60, users.length);
+    // One request counts one claim, however many devices it names: a first message in a room of 200
+    // needs them all at once, and the per-target budget below is what keeps prekeys from draining.
+    await enforceLimit(this.ctx.limiter, `prekey-claims:${claimerId}`, this.ctx.config.prekeyClaimsPerUserPerMin, 60);
     const known = new Map((await repo.ofActiveUsers(this.ctx.db, users)).map((d) => [`${d.user_id}:${d.device_id}`, d.id]));
     // The per-target budget is spent outside the transaction (it may be a Redis round trip).
     const withOneTime = new Set<number>();

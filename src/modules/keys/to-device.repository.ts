@@ -35,16 +35,20 @@ export const toDeviceRepository = {
     return new Set(rows.map((r) => r.id));
   },
 
-  /** Envelopes waiting, per device. */
-  async pendingCounts(db: Db, ids: number[]): Promise<Map<number, number>> {
+  /** Envelopes waiting per device: in all, and from `senderId`. */
+  async pendingCounts(db: Db, ids: number[], senderId: number): Promise<Map<number, { all: number; sender: number }>> {
     if (ids.length === 0) return new Map();
     const rows = await db
       .selectFrom('to_device_messages')
-      .select(['device_pk', (eb) => eb.fn.countAll<number>().as('n')])
+      .select((eb) => [
+        'device_pk',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(eb.case().when('sender_id', '=', senderId).then(1).else(0).end()).as('mine'),
+      ])
       .where('device_pk', 'in', ids)
       .groupBy('device_pk')
       .execute();
-    return new Map(rows.map((r) => [r.device_pk, Number(r.n)]));
+    return new Map(rows.map((r) => [r.device_pk, { all: Number(r.n), sender: Number(r.mine) }]));
   },
 
   /** Inserts the envelopes; returns their rows in id order. */

@@ -14,12 +14,14 @@ export const toDeviceRoutes: FastifyPluginAsyncTypebox<{ toDevice: ToDeviceServi
       description:
         `1 to ${MAX_MESSAGES_PER_SEND} envelopes, each at most ${MAX_ENVELOPE_BYTES} bytes (400 beyond; the whole body within BODY_LIMIT, else 413), ` +
         'from `sender_device`, one of your devices (else 400). Each is queued for its device when the recipient is you or shares an active room with you, ' +
-        `the device exists, and fewer than TO_DEVICE_QUEUE_MAX (${queueMax}) envelopes wait for it; otherwise it is skipped with its reason ` +
-        '(`no_shared_room`, `unknown_device`, `queue_full`) and the rest are still queued. Once committed, every socket of the device (opened with ' +
+        `the device exists, and fewer than TO_DEVICE_QUEUE_MAX (${queueMax}) envelopes wait for it, of which fewer than TO_DEVICE_QUEUE_MAX_PER_SENDER are yours ` +
+        '(one room mate cannot fill a device\'s queue for everyone); otherwise it is skipped with its reason ' +
+        '(`no_shared_room`, `unknown_device`, `queue_full`, `sender_queue_full`) and the rest are still queued. RATE_LIMIT_TO_DEVICE_PER_USER (default 120; 0 = off) ' +
+        'requests a minute per user (429 beyond, nothing queued). Once committed, every socket of the device (opened with ' +
         '`?device_id=`, on any instance) receives `{"type":"to_device","to_device":{"id","sender","sender_device","envelope","created_at"}}`; ' +
         'the envelope also waits in the device\'s queue until acknowledged. The server never reads or logs an envelope.',
       body: ToDeviceSendBody,
-      response: { 200: ToDeviceSendResult, ...errors(400, 401, 413) },
+      response: { 200: ToDeviceSendResult, ...errors(400, 401, 413, 429) },
     },
   }, async (request) => toDevice.send(request.auth.userId, request.body));
 

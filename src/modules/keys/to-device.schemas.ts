@@ -7,7 +7,7 @@ export const MAX_ENVELOPE_BYTES = 16 * 1024;
 export const MAX_MESSAGES_PER_SEND = 500;
 export const MAX_FETCH = 100;
 
-export const SKIP_REASONS = ['no_shared_room', 'unknown_device', 'queue_full'] as const;
+export const SKIP_REASONS = ['no_shared_room', 'unknown_device', 'queue_full', 'sender_queue_full'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export const ToDeviceSendBody = Type.Object({
@@ -33,7 +33,7 @@ export const ToDeviceSendResult = Type.Object({
       user: Type.Integer(),
       device_id: Type.String(),
       reason: Type.Enum([...SKIP_REASONS], {
-        description: 'no_shared_room: the user is not you and shares no room with you; unknown_device: no such device (or account); queue_full: TO_DEVICE_QUEUE_MAX envelopes wait for it',
+        description: 'no_shared_room: the user is not you and shares no room with you; unknown_device: no such device (or account); queue_full: TO_DEVICE_QUEUE_MAX envelopes wait for it; sender_queue_full: TO_DEVICE_QUEUE_MAX_PER_SENDER of them are yours',
       }),
     }),
     { description: 'The envelopes not queued, in the order sent' },

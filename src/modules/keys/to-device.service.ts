@@ -3,6 +3,7 @@
 // the sockets that device has open, on any instance (the bus, after commit). The server never
 // reads an envelope, and never logs one.
 import type { Static } from 'typebox';
+import { enforceLimit } from '../../lib/rate-limit.js';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import type { Db, E2eeDeviceRow, ToDeviceMessageRow } from '../../db/schema.js';
@@ -25,11 +26,13 @@ export class ToDeviceService {
   /**
    * Queues each envelope for its device. The sender device must be one of the caller's; a
    * recipient must be the caller or share an active room with them, and the device must exist,
-   * with fewer than TO_DEVICE_QUEUE_MAX envelopes waiting: otherwise that envelope is skipped
+   * with fewer than TO_DEVICE_QUEUE_MAX envelopes waiting, and fewer than
+   * TO_DEVICE_QUEUE_MAX_PER_SENDER of them from the caller: otherwise that envelope is skipped
    * (with its reason), the others are queued. Sockets of the recipient devices receive
    * `{"type":"to_device","to_device":{…}}` once the envelopes have committed.
    */
   async send(userId: number, input: Send): Promise<Result> {
+    await enforceLimit(this.ctx.limiter, `to-device:${userId}`, this.ctx.config.toDevicePerUserPerMin, 60);
     const big = input.messages.findIndex((m) => Buffer.byteLength(m.envelope, 'utf8') > MAX_ENVELOPE_BYTES);
     if (big >= 0) throw fieldError('messages', `Envelope ${big} is larger than ${MAX_ENVELOPE_BYTES} bytes (UTF-8).`);
     const db = this.ctx.db;
@@ -55,10 +58,10 @@ export class ToDeviceService {
 
   /** Inserts the envelopes whose devices still exist and have room in their queues (marking the others in `outcome`). */
   private enqueue(userId: number, input: Send, outcome: Array<SkipReason | E2eeDeviceRow>, targets: number[]): Promise<ToDeviceMessageRow[]> {
-    const max = this.ctx.config.toDeviceQueueMax;
+    const { toDeviceQueueMax: max, toDeviceQueueMaxPerSender: maxFromSender } = this.ctx.config;
     return this.ctx.db.transaction().execute(async (trx) => {
       const existing = await repo.lockDevices(trx, targets);
-      const pending = await repo.pendingCounts(trx, [...existing]);
+      const pending = await repo.pendingCounts(trx, [...existing], userId);
       const now = nowIso();
       const rows = [];
       for (const [i, o] of outcome.entries()) {
@@ -67,12 +70,12 @@ export class ToDeviceService {
           outcome[i] = 'unknown_device';
           continue;
         }
-        const n = pending.get(o.id) ?? 0;
-        if (n >= max) {
-          outcome[i] = 'queue_full';
+        const n = pending.get(o.id) ?? { all: 0, sender: 0 };
+        if (n.all >= max || n.sender >= maxFromSender) {
+          outcome[i] = n.all >= max ? 'queue_full' : 'sender_queue_full';
           continue;
         }
-        pending.set(o.id, n + 1);
+        pending.set(o.id, { all: n.all + 1, sender: n.sender + 1 });
         rows.push({ device_pk: o.id, sender_id: userId, sender_device: input.sender_device, envelope: input.messages[i].envelope, created_at: now });
       }
       return repo.insert(trx, rows);
