@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the web client into dist/web: index.html, content-hashed assets (cached immutably by
 // the server), a .br and .gz beside each, and a size report (printed, and in build-report.json)
-// against the budget: first-page JavaScript at most 100 KB gzipped.
+// against the budget: first-page JavaScript at most 100 KB gzipped. Code loaded on demand (the
+// end-to-end encryption engine) is split into chunks of its own, which the first page does not load.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,13 +22,14 @@ const result = await esbuild.build({
   entryPoints: { app: path.join(here, 'ui/main.tsx') },
   bundle: true,
   format: 'esm',
-  splitting: false,
+  splitting: true,
   minify: true,
   sourcemap: 'linked',
   target: ['chrome100', 'firefox100', 'safari15', 'edge100'],
   jsx: 'automatic',
   jsxImportSource: 'preact',
   entryNames: '[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
   outdir: assets,
   metafile: true,
   legalComments: 'none',
@@ -36,7 +38,18 @@ const result = await esbuild.build({
 });
 
 const outputs = Object.keys(result.metafile.outputs).map((p) => path.resolve(p));
-const pick = (ext) => path.basename(outputs.find((p) => p.endsWith(ext) && !p.endsWith('.map')));
+const pick = (ext) => path.basename(outputs.find((p) => p.endsWith(ext) && !p.endsWith('.map') && path.basename(p).startsWith('app-')));
+
+// The first page loads the entry and what it imports statically; dynamic imports come later.
+const entryOut = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint && o.entryPoint.endsWith('main.tsx'))[0];
+const firstPage = new Set();
+const visit = (p) => {
+  if (firstPage.has(p)) return;
+  firstPage.add(p);
+  for (const i of result.metafile.outputs[p].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+};
+visit(entryOut);
+const firstPageNames = new Set([...firstPage].map((p) => path.relative(out, path.resolve(p))));
 
 function hashed(src, name, ext) {
   const bytes = fs.readFileSync(src);
@@ -65,8 +78,9 @@ for (const file of files) {
   rows.push({ file: path.relative(out, file), bytes: bytes.length, gzip: gz.length, brotli: br.length });
 }
 
-const firstPageJs = rows.filter((r) => r.file.endsWith('.js')).reduce((n, r) => n + r.gzip, 0);
-const report = { files: rows, first_page_js_gzip: firstPageJs, budget_js_gzip: BUDGET_JS_GZIP, within_budget: firstPageJs <= BUDGET_JS_GZIP };
+const firstPageJs = rows.filter((r) => firstPageNames.has(r.file)).reduce((n, r) => n + r.gzip, 0);
+const laterJs = rows.filter((r) => r.file.endsWith('.js') && !firstPageNames.has(r.file)).reduce((n, r) => n + r.gzip, 0);
+const report = { files: rows, first_page_js_gzip: firstPageJs, later_js_gzip: laterJs, budget_js_gzip: BUDGET_JS_GZIP, within_budget: firstPageJs <= BUDGET_JS_GZIP };
 fs.writeFileSync(path.join(out, 'build-report.json'), JSON.stringify(report, null, 2));
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
@@ -74,4 +88,5 @@ if (!process.argv.includes('--quiet')) {
   process.stdout.write('web client build (dist/web):\n');
   for (const r of rows) process.stdout.write(`  ${r.file.padEnd(36)} ${kb(r.bytes).padStart(10)} ${kb(r.gzip).padStart(10)} gzip ${kb(r.brotli).padStart(10)} br\n`);
   process.stdout.write(`  first-page JavaScript: ${kb(firstPageJs)} gzipped (budget ${kb(BUDGET_JS_GZIP)}): ${report.within_budget ? 'within budget' : 'OVER BUDGET'}\n`);
+  process.stdout.write(`  loaded on demand (end-to-end encryption): ${kb(laterJs)} gzipped\n`);
 }

@@ -8,6 +8,7 @@
 import { computed, effect, signal } from '@preact/signals-core';
 import { Admin } from './admin.js';
 import { Drafts } from './drafts.js';
+import { Encryption, safeMime, type KeyStoreFactory, type SealedBody } from './encryption.js';
 import { ApiError } from './errors.js';
 import { SignedUrls, fileTypeOf, formatBytes } from './files.js';
 import { Api } from './http.js';
@@ -35,9 +36,26 @@ export interface ChatClientOptions {
   name?: string;
   /** Socket keep-alive (tests shorten it). */
   pingEveryMs?: number;
+  /**
+   * Where this device's end-to-end encryption keys live, per signed-in user. Browsers: IndexedDB
+   * (the default); elsewhere pass one (e.g. a MemoryStore), or nothing: encrypted rooms then
+   * cannot be read or written. false: no encryption even in a browser.
+   */
+  keyStore?: KeyStoreFactory | false;
+}
+
+/** The default key store: IndexedDB where there is one (the store's code comes with the engine's chunk). */
+function defaultKeyStore(name: string): KeyStoreFactory | null {
+  if (typeof indexedDB === 'undefined') return null;
+  return async (userId) => (await import('./e2ee/store.js')).IndexedDbStore.open(`${name}:e2ee:${userId}`);
 }
 
 const TYPING_EVERY_MS = 3_000;
+
+/** A message of ours in an encrypted room as the server answered it, shown as we wrote it. */
+function ownMessage(m: Message, body: SealedBody): Message {
+  return { ...m, content: body.body, e2ee: { state: 'decrypted', ciphertext: m.content, ...(body.file ? { file: body.file } : {}) } };
+}
 
 export class ChatClient {
   readonly api: Api;
@@ -49,6 +67,8 @@ export class ChatClient {
   readonly team: Team;
   /** Staff tools (403 for everyone else). */
   readonly admin: Admin;
+  /** End-to-end encrypted rooms: this browser's device, decrypting, identity warnings. */
+  readonly encryption: Encryption;
   readonly config = signal<ServerConfig | null>(null);
   /** The outbox of the logged-in user (null while logged out). */
   readonly outbox = signal<Outbox | null>(null);
@@ -61,6 +81,7 @@ export class ChatClient {
   /** Users whose name was asked for (once per login). */
   private readonly namesAsked = new Set<number>();
   private readonly signedUrls: SignedUrls;
+  private readonly fetchImpl: typeof fetch | null;
   private readonly drafts: Drafts;
   private staleTimer: ReturnType<typeof setTimeout> | null = null;
   private staleRooms = new Set<number>();
@@ -69,11 +90,14 @@ export class ChatClient {
   private started = false;
   private starting: Promise<void> | null = null;
   private stopOutboxFlush: (() => void) | null = null;
+  /** Events waiting for an earlier one to be decrypted (events apply in order). */
+  private eventQueue: Promise<void> | null = null;
 
   constructor(opts: ChatClientOptions = {}) {
     const browser = typeof document !== 'undefined';
     this.name = opts.name ?? 'chat';
     this.api = new Api({ baseUrl: opts.baseUrl ?? '', fetch: opts.fetch, credentials: 'same-origin' });
+    this.fetchImpl = opts.fetch ?? null;
     this.session = new Session(this.api, { mode: opts.mode ?? (browser ? 'cookie' : 'token'), name: this.name });
     this.storage = opts.storage ?? memoryStorage();
     this.tabStorage = opts.tabStorage ?? memoryStorage();
@@ -88,7 +112,9 @@ export class ChatClient {
         if (n.type === 'message' && !n.is_read && v?.atLatest && v.roomId === n.chat_room) void this.markNotificationRead(n).catch(() => undefined);
         else this.notified.forEach((fn) => fn(n));
       },
+      decode: (messages) => this.encryption.decode(messages),
     });
+    this.encryption = new Encryption(this.api, this.store, opts.keyStore === false ? null : (opts.keyStore ?? defaultKeyStore(this.name)), () => this.socket.reconnectNow());
     this.team = new Team(this.api, this.store);
     this.admin = new Admin(this.api);
     const common = { api: this.api, session: this.session, WebSocket: opts.WebSocket, pingEveryMs: opts.pingEveryMs };
@@ -97,7 +123,9 @@ export class ChatClient {
       endpoint: 'general_updates',
       resume: true,
       onEvent: (e) => this.onEvent(e),
+      query: () => this.encryption.socketQuery(),
       onReady: (resumed) => {
+        this.encryption.onReady();
         void this.outbox.value?.flush();
         // Without a replay (the first connection), what was loaded before the socket listened may
         // have missed a change: load it again now that nothing more can be missed.
@@ -129,7 +157,20 @@ export class ChatClient {
   private onEvent(e: ServerEvent) {
     // A message of ours that the outbox still holds has arrived: it is stored, whatever its answer did.
     if (e.type === 'new_message' && e.message.client_id && e.message.sender === this.store.me.value) this.outbox.value?.discard(e.message.client_id);
-    this.store.apply(e);
+    this.encryption.onEvent(e);
+    if (e.type === 'to_device') return;
+    // A message of an encrypted room is decrypted before it is shown; the events after it wait their turn.
+    if (!this.eventQueue && !this.encryption.eventNeedsDecoding(e)) return this.store.apply(e);
+    const started = this.started;
+    const run = (this.eventQueue ?? Promise.resolve())
+      .then(() => this.encryption.decodeEvent(e))
+      .then((decoded) => {
+        if (this.started === started) this.store.apply(decoded);
+      });
+    const queued: Promise<void> = run.catch(() => undefined).then(() => {
+      if (this.eventQueue === queued) this.eventQueue = null;
+    });
+    this.eventQueue = queued;
   }
 
   private readonly notified = new Set<(n: Notification) => void>();
@@ -194,7 +235,15 @@ export class ChatClient {
     this.storage.setItem(this.sessionHintKey, '1');
     this.store.me.value = me.id;
     this.store.learnUsernames([[me.id, me.username]]);
-    const outbox = new Outbox(this.api, this.tabStorage, `${this.name}:outbox:${me.id}`, (message) => this.store.addMessage(message));
+    this.encryption.start(me.id);
+    const outbox = new Outbox(
+      this.api,
+      this.tabStorage,
+      `${this.name}:outbox:${me.id}`,
+      // Ours in an encrypted room: shown as written (the event that follows is decrypted the same).
+      (message, item) => this.store.addMessage(item.wire ? ownMessage(message, { body: item.content }) : message),
+      (item) => (item.encrypted || this.encryption.isEncryptedRoom(item.chat_room) ? this.encryption.seal(item.chat_room, { body: item.content }) : Promise.resolve(null)),
+    );
     this.outbox.value = outbox;
     this.socket.start();
     this.presenceSocket.start();
@@ -228,6 +277,8 @@ export class ChatClient {
     this.socket.stop();
     this.presenceSocket.stop();
     this.socket.lastId = 0;
+    this.encryption.stop();
+    this.eventQueue = null;
     this.stopOutboxFlush?.();
     this.outbox.value?.close();
     this.outbox.value = null;
@@ -260,6 +311,7 @@ export class ChatClient {
   async refreshConversations(): Promise<void> {
     const list = await this.api.get<Membership[]>('/api/user_chats/');
     this.store.setConversations(list);
+    await this.decodeLastMessages(list.map((m) => m.chat_room));
   }
 
   private markStale(roomId?: number) {
@@ -284,12 +336,25 @@ export class ChatClient {
     if (!m) return this.refreshConversations();
     try {
       const fresh = await this.api.get<Membership>(`/api/user_chats/${m.id}/`);
-      if (fresh.is_active) this.store.putConversation(fresh);
-      else this.store.dropConversation(roomId);
+      if (fresh.is_active) {
+        this.store.putConversation(fresh);
+        await this.decodeLastMessages([roomId]);
+      } else this.store.dropConversation(roomId);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) this.store.dropConversation(roomId);
       else throw err;
     }
+  }
+
+  /** The conversations' last messages, decrypted where their rooms are encrypted (for the list's previews). */
+  private async decodeLastMessages(roomIds: number[]): Promise<void> {
+    const last = roomIds.map((r) => this.store.conversations.value.get(r)?.last_message).filter((m): m is Message => !!m);
+    const decoded = await this.encryption.decode(last);
+    decoded.forEach((m, i) => {
+      if (m === last[i]) return;
+      const conv = this.store.conversations.value.get(m.chat_room);
+      if (conv?.last_message?.id === m.id && !conv.last_message.e2ee) this.store.patchConversation(m.chat_room, { last_message: m });
+    });
   }
 
   /** Everything again, when events may have been missed (no replay was possible): the list, notifications, and what each loaded history lacks at its end. */
@@ -345,19 +410,39 @@ export class ChatClient {
     return page.results;
   }
 
-  async createGroup(input: { name: string; is_public: boolean; members: number[] }): Promise<Room> {
+  /** `is_encrypted`: end-to-end encrypted from the start (for good). */
+  async createGroup(input: { name: string; is_public: boolean; members: number[]; is_encrypted?: boolean }): Promise<Room> {
     const room = await this.api.post<Room>('/api/chat_rooms/', { room_type: 'group', ...input });
     await this.refreshConversations();
     return room;
   }
 
-  /** The private conversation with one person (the existing one if there is one). */
-  async startDirect(userId: number): Promise<Room> {
-    const room = await this.api.post<Room>('/api/chat_rooms/', { room_type: 'private', members: [userId] });
+  /**
+   * The private conversation with one person (the existing one if there is one). `encrypted`:
+   * end-to-end encrypted (an existing conversation of the two is turned on, for good).
+   */
+  async startDirect(userId: number, opts: { encrypted?: boolean } = {}): Promise<Room> {
+    const room = await this.api.post<Room>('/api/chat_rooms/', { room_type: 'private', members: [userId], ...(opts.encrypted ? { is_encrypted: true } : {}) });
     const m = [...this.store.conversations.value.values()].find((c) => c.chat_room === room.id);
     if (!m) await this.refreshConversations();
-    else if (!m.is_active) await this.api.patch(`/api/user_chats/${m.id}/`, { is_active: true });
+    else {
+      if (!m.is_active) await this.api.patch(`/api/user_chats/${m.id}/`, { is_active: true });
+      if (room.is_encrypted) this.store.patchConversation(room.id, { is_encrypted: true });
+    }
     return room;
+  }
+
+  /** Turns end-to-end encryption on in a room, for good (a group's owner; either person of a private conversation). */
+  async enableEncryption(roomId: number): Promise<Room> {
+    const room = await this.api.patch<Room>(`/api/chat_rooms/${roomId}/`, { is_encrypted: true });
+    this.store.patchConversation(roomId, { is_encrypted: true });
+    return room;
+  }
+
+  /** Whether you may turn encryption on in a room: either person of a private conversation, a group's owner. */
+  canEnableEncryption(roomId: number): boolean {
+    const conv = this.store.conversations.value.get(roomId);
+    return !!conv && !conv.is_encrypted && (conv.room_type === 'private' || conv.role === 'owner');
   }
 
   /** Public groups, joined or not (a page of 20). */
@@ -394,18 +479,28 @@ export class ChatClient {
     if (!outbox) throw new ApiError(401, 'Please log in.');
     // The message ends the typing the others saw; the next keystroke announces typing again.
     this.lastTyping.delete(roomId);
-    return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo, thread: opts.thread, mentions: opts.mentions });
+    return outbox.enqueue({ chat_room: roomId, content, reply_to: replyTo, thread: opts.thread, mentions: opts.mentions, encrypted: this.encryption.isEncryptedRoom(roomId) });
   }
 
-  async edit(messageId: number, content: string): Promise<Message> {
+  /** Changes your message's text (`original`: the message as shown, when at hand; in an encrypted room it keeps its file). */
+  async edit(messageId: number, content: string, original?: Message): Promise<Message> {
+    const before = original ?? (await this.message(messageId));
+    if (before.e2ee || this.encryption.isEncryptedRoom(before.chat_room)) {
+      const body: SealedBody = { body: content, ...(before.e2ee?.file ? { file: before.e2ee.file } : {}) };
+      const m = await this.api.patch<Message>(`/api/messages/${messageId}/`, { content: await this.encryption.seal(before.chat_room, body) });
+      const shown = ownMessage(m, body);
+      this.store.putMessage(shown);
+      return shown;
+    }
     const m = await this.api.patch<Message>(`/api/messages/${messageId}/`, { content });
     this.store.putMessage(m);
     return m;
   }
 
-  /** One message (members of its room). */
-  message(id: number): Promise<Message> {
-    return this.api.get<Message>(`/api/messages/${id}/`);
+  /** One message (members of its room), decrypted where its room is encrypted. */
+  async message(id: number): Promise<Message> {
+    const [m] = await this.encryption.decode([await this.api.get<Message>(`/api/messages/${id}/`)]);
+    return m;
   }
 
   /** A thread's root and its newest replies, loaded for display; the replies then follow the room's events. */
@@ -418,7 +513,7 @@ export class ChatClient {
 
   /** A room's pinned messages, newest pin first; they then follow the room's events. */
   async loadPins(roomId: number): Promise<Message[]> {
-    const list = await this.api.get<Message[]>(`/api/chat_rooms/${roomId}/pins/`);
+    const list = await this.encryption.decode(await this.api.get<Message[]>(`/api/chat_rooms/${roomId}/pins/`));
     this.store.pinsOf(roomId).value = list;
     return list;
   }
@@ -426,7 +521,7 @@ export class ChatClient {
   /** Pins a message for everyone in its room, or (`false`) unpins it. See canPin. */
   async setPinned(message: Message, pinned: boolean): Promise<Message> {
     const path = `/api/messages/${message.id}/pin/`;
-    const m = pinned ? await this.api.post<Message>(path) : await this.api.delete<Message>(path);
+    const [m] = await this.encryption.decode([pinned ? await this.api.post<Message>(path) : await this.api.delete<Message>(path)]);
     this.store.putMessage(m);
     return m;
   }
@@ -473,12 +568,24 @@ export class ChatClient {
     if (limit !== undefined && file.size > limit) {
       throw new ApiError(413, `${name} (${formatBytes(file.size)}) is larger than this server's limit of ${formatBytes(limit)} per file.`, 'too_large');
     }
-    const message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...(opts.replyTo ? { reply_to: opts.replyTo } : {}), ...(opts.thread ? { thread: opts.thread } : {}) });
+    const extra = { ...(opts.replyTo ? { reply_to: opts.replyTo } : {}), ...(opts.thread ? { thread: opts.thread } : {}) };
+    let message: Message;
+    let upload: Blob;
+    if (this.encryption.isEncryptedRoom(roomId)) {
+      // Encrypted here; the key, name and type go inside the encrypted message, the server gets ciphertext only.
+      const sealed = await this.encryption.encryptFile(await file.arrayBuffer(), { name, mime: file.type || 'application/octet-stream' });
+      const body: SealedBody = { body: opts.caption?.trim() ?? '', file: sealed.info };
+      message = ownMessage(await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: await this.encryption.seal(roomId, body), ...extra }), body);
+      upload = new Blob([sealed.ciphertext as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+    } else {
+      message = await this.api.post<Message>('/api/messages/', { chat_room: roomId, content: opts.caption?.trim() || name, ...extra });
+      upload = file;
+    }
     this.store.addMessage(message);
     const form = new FormData();
     form.append('message', String(message.id));
-    form.append('file_type', fileTypeOf(file.type));
-    form.append('file', file, name);
+    form.append('file_type', message.e2ee ? 'encrypted' : fileTypeOf(file.type));
+    form.append('file', upload, message.e2ee ? 'attachment.bin' : name);
     try {
       await this.api.upload<AttachmentDetail>('/api/attachments/', form, (p) => opts.onProgress?.(p.total ? p.loaded / p.total : 0), opts.signal);
     } catch (err) {
@@ -489,6 +596,26 @@ export class ChatClient {
       throw err;
     }
     return message;
+  }
+
+  /**
+   * The file of a message of an encrypted room, downloaded and decrypted (its SHA-256 checked
+   * first). Its type is the sender's only for images the page may show; anything else is
+   * application/octet-stream, so a browser saves it rather than opening it in the page's origin.
+   */
+  async encryptedFile(m: Message): Promise<Blob> {
+    const info = m.e2ee?.file;
+    if (!info || !m.attachment) throw new ApiError(404, 'This message carries no encrypted file.');
+    const url = await this.signedUrls.get(m.attachment.id);
+    let res: Response;
+    try {
+      res = await (this.fetchImpl ?? fetch)(url);
+    } catch {
+      throw new ApiError(0, 'Cannot reach the server. Check your connection.', 'network');
+    }
+    if (!res.ok) throw new ApiError(res.status, `The file ${info.name} could not be downloaded.`);
+    const plain = await this.encryption.decryptFile(await res.arrayBuffer(), info);
+    return new Blob([plain as Uint8Array<ArrayBuffer>], { type: safeMime(info.mime) });
   }
 
   /** A URL for an attachment that works in <img> and links (signed, short-lived, cached until near expiry). */

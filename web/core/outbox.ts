@@ -21,7 +21,18 @@ export interface OutboxItem {
   created_at: string;
   state: 'pending' | 'sending' | 'failed';
   error?: string;
+  /** For an end-to-end encrypted room: `content` is the plaintext shown here, never sent. */
+  encrypted?: boolean;
+  /** What is sent as `content` (the ciphertext), made once before the first attempt and kept for every retry. */
+  wire?: string;
 }
+
+/**
+ * Turns an item into the `content` to send (encrypts it for an encrypted room), or null to send
+ * `content` as it is. Called before an item's first attempt; throws to fail it (an ApiError that
+ * is transient: try again later).
+ */
+export type PrepareContent = (item: OutboxItem) => Promise<string | null>;
 
 /** localStorage / sessionStorage, or anything shaped like them. */
 export interface StorageLike {
@@ -49,6 +60,7 @@ export class Outbox {
     private readonly key: string,
     /** Called with the stored message once the server has it. */
     private readonly onSent: (message: Message, item: OutboxItem) => void,
+    private readonly prepare: PrepareContent | null = null,
   ) {
     try {
       const saved = JSON.parse(storage.getItem(key) ?? '[]') as OutboxItem[];
@@ -60,7 +72,7 @@ export class Outbox {
   }
 
   /** Queues a message and tries to send it now. */
-  enqueue(input: { chat_room: number; content: string; reply_to?: number | null; thread?: number | null; mentions?: number[] }): OutboxItem {
+  enqueue(input: { chat_room: number; content: string; reply_to?: number | null; thread?: number | null; mentions?: number[]; encrypted?: boolean }): OutboxItem {
     const item: OutboxItem = {
       client_id: `web-${randomId()}`,
       chat_room: input.chat_room,
@@ -68,6 +80,7 @@ export class Outbox {
       reply_to: input.reply_to ?? null,
       ...(input.thread ? { thread: input.thread } : {}),
       ...(input.mentions?.length ? { mentions: input.mentions } : {}),
+      ...(input.encrypted ? { encrypted: true } : {}),
       created_at: new Date().toISOString(),
       state: 'pending',
     };
@@ -104,9 +117,18 @@ export class Outbox {
           if (!this.items.value.some((i) => i.client_id === item.client_id && i.state === 'pending')) continue;
           this.patch(item.client_id, { state: 'sending' });
           try {
+            let content = this.items.value.find((i) => i.client_id === item.client_id)?.wire ?? item.wire;
+            if (content === undefined && this.prepare) {
+              const wire = await this.prepare(item);
+              if (wire !== null) this.patch(item.client_id, { wire, encrypted: true });
+              content = wire ?? undefined;
+            }
+            const sent: OutboxItem = content === undefined ? item : { ...item, wire: content, encrypted: true };
+            // An item meant for an encrypted room never goes out as it was written.
+            if (content === undefined && item.encrypted) throw new Error('This message could not be encrypted, so it was not sent.');
             const message = await this.api.post<Message>('/api/messages/', {
               chat_room: item.chat_room,
-              content: item.content,
+              content: content ?? item.content,
               client_id: item.client_id,
               ...(item.reply_to ? { reply_to: item.reply_to } : {}),
               ...(item.thread ? { thread: item.thread } : {}),
@@ -114,7 +136,7 @@ export class Outbox {
             });
             this.failures = 0;
             this.discard(item.client_id);
-            this.onSent(message, item);
+            this.onSent(message, sent);
           } catch (err) {
             if (err instanceof ApiError && err.isTransient) {
               this.patch(item.client_id, { state: 'pending' });

@@ -35,6 +35,8 @@ export interface EventSocketOptions {
   onReady?(resumed: boolean): void;
   /** The server could not replay what was missed: reload state over REST. */
   onResync?(): void;
+  /** More query parameters for each connection (e.g. `device_id`), awaited before its ticket is asked for. */
+  query?(): Promise<Record<string, string>>;
   WebSocket?: SocketFactory;
   pingEveryMs?: number;
   pongWithinMs?: number;
@@ -109,8 +111,11 @@ export class EventSocket {
     if (this.state.value === 'stopped' || this.state.value === 'connecting') return;
     this.state.value = 'connecting';
     const generation = ++this.generation;
+    let extra: Record<string, string> = {};
     let ticket: string;
     try {
+      extra = (await this.opts.query?.().catch(() => ({}))) ?? {};
+      if (generation !== this.generation || this.state.value !== 'connecting') return;
       ticket = (await this.opts.api.post<{ ticket: string }>('/api/auth/ws-ticket/')).ticket;
     } catch (err) {
       if (generation !== this.generation) return;
@@ -118,7 +123,7 @@ export class EventSocket {
       return this.retry();
     }
     if (generation !== this.generation || this.state.value !== 'connecting') return;
-    const q = new URLSearchParams({ ticket });
+    const q = new URLSearchParams({ ...extra, ticket });
     this.resuming = this.opts.resume && this.lastId > 0;
     if (this.resuming) q.set('since', String(this.lastId));
     this.drop(4000);

@@ -33,6 +33,8 @@ export interface StoreHooks {
   readWhileViewing(roomId: number, messageId: number): void;
   /** A notification arrived (the UI may show it on the desktop). */
   notified?(n: Notification): void;
+  /** Messages as loaded into a history, made ready to show (an encrypted room's are decrypted). */
+  decode?(messages: Message[]): Promise<Message[]>;
 }
 
 export class ChatStore {
@@ -73,7 +75,7 @@ export class ChatStore {
   timeline(roomId: number): Timeline {
     let t = this.timelines.get(roomId);
     if (!t) {
-      t = new Timeline(this.api, roomId);
+      t = new Timeline(this.api, roomId, { decode: this.hooks.decode });
       this.timelines.set(roomId, t);
     }
     return t;
@@ -83,7 +85,7 @@ export class ChatStore {
   thread(rootId: number, roomId: number): Timeline {
     let t = this.threads.get(rootId);
     if (!t) {
-      t = new Timeline(this.api, roomId, { thread: rootId });
+      t = new Timeline(this.api, roomId, { thread: rootId, decode: this.hooks.decode });
       this.threads.set(rootId, t);
     }
     return t;
@@ -291,6 +293,7 @@ export class ChatStore {
       case 'pong':
       case 'resync_required':
       case 'error':
+      case 'to_device':
         return;
       default:
         this.applyRoomEvent(event);
@@ -414,7 +417,7 @@ export class ChatStore {
         this.hooks.conversationsStale();
         return;
       case 'room_updated': {
-        this.patchConversation(roomId, { room_name: event.room.name });
+        this.patchConversation(roomId, { room_name: event.room.name, ...(event.room.is_encrypted ? { is_encrypted: true } : {}) });
         return;
       }
       case 'room_deleted':

@@ -13,6 +13,8 @@ export interface TimelineOptions {
   maxWindow?: number;
   /** The replies of this thread (its root's id) instead of the room's top-level messages. */
   thread?: number;
+  /** Turns each page as the server sends it into what is shown (decrypts an encrypted room's messages). */
+  decode?: (messages: Message[]) => Promise<Message[]>;
 }
 
 /** The largest id the API takes as a cursor: `before` it is "the newest". */
@@ -35,6 +37,7 @@ export class Timeline {
   private inFlight: Promise<unknown> | null = null;
   private readonly pageSize: number;
   private readonly maxWindow: number;
+  private readonly decode: ((messages: Message[]) => Promise<Message[]>) | null;
   /** A thread's root id; null for a room's top-level messages. */
   readonly thread: number | null;
   /** A thread's root message, once known (its summary follows the room's events). */
@@ -44,13 +47,15 @@ export class Timeline {
     this.pageSize = opts.pageSize ?? 50;
     this.maxWindow = Math.max(opts.maxWindow ?? 300, this.pageSize * 2);
     this.thread = opts.thread ?? null;
+    this.decode = opts.decode ?? null;
   }
 
   /** A page, newest first (the server lists a thread's replies oldest first). */
   private async fetch(query: { before?: number; after?: number; limit?: number }): Promise<HistoryPage> {
     const scope = this.thread === null ? { chat_room: this.roomId } : { thread: this.thread };
     const page = await this.api.get<HistoryPage>('/api/messages/', { ...scope, limit: this.pageSize, ...query });
-    return this.thread === null ? page : { ...page, results: page.results.slice().reverse() };
+    const results = this.decode ? await this.decode(page.results) : page.results;
+    return { ...page, results: this.thread === null ? results : results.slice().reverse() };
   }
 
   private async guard<T>(kind: Loading, fn: () => Promise<T>): Promise<T | null> {

@@ -33,6 +33,8 @@ export interface Room {
   is_public: boolean;
   created_by: number | null;
   member_count: number;
+  /** End-to-end encrypted (one way: never turned off). */
+  is_encrypted?: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -52,7 +54,7 @@ export interface Reaction extends ReactionSummary {
   updated_at: string;
 }
 
-export type FileType = 'image' | 'document' | 'audio' | 'video';
+export type FileType = 'image' | 'document' | 'audio' | 'video' | 'encrypted';
 
 export interface Attachment {
   id: number;
@@ -97,6 +99,34 @@ export interface Message {
   client_id: string | null;
   created_at: string;
   updated_at: string;
+  /** Set by this client, never by the server: what it made of a message of an encrypted room. */
+  e2ee?: E2eeView;
+}
+
+/** An encrypted file as its message describes it (inside the ciphertext): key, IV, SHA-256 of the upload, name, type, size. */
+export interface EncryptedFile {
+  v: 1;
+  key: string;
+  iv: string;
+  sha256: string;
+  name: string;
+  mime: string;
+  size: number;
+}
+
+/**
+ * A message of an encrypted room as this client read it. `decrypted`: `content` is the plaintext;
+ * `failed`: it could not be decrypted (`content` is empty; `reason` is the library's code, e.g.
+ * `unknown_session` while its key has not reached this device); `plain`: it was not encrypted
+ * (sent before encryption was turned on, or by a client that does not encrypt).
+ */
+export interface E2eeView {
+  state: 'decrypted' | 'failed' | 'plain';
+  reason?: string;
+  /** The content as the server has it (decrypted again when a key arrives). */
+  ciphertext?: string;
+  /** The encrypted file the message carries. */
+  file?: EncryptedFile;
 }
 
 export interface ThreadSummary {
@@ -137,6 +167,8 @@ export interface Membership {
   last_message: Message | null;
   last_seen_message: number | null;
   is_muted: boolean;
+  /** The room is end-to-end encrypted. */
+  is_encrypted?: boolean;
 }
 
 export interface Member {
@@ -225,9 +257,31 @@ export type ServerEvent =
       | { type: 'room_updated'; room: Room }
       | { type: 'room_deleted'; members: number[]; by: number }
       | { type: 'read'; user: number; message: number }
+      | { type: 'device_added' | 'device_removed'; user: number; device_id: string }
     ))
   | { id: number; type: 'notification'; created_at: string; chat_room: number | null; notification: Notification }
   | { type: 'typing'; chat_room: number; user: number; created_at: string }
+  // Key material for this browser's E2EE device (sockets opened with ?device_id=); not in the event log.
+  | { type: 'to_device'; to_device: ToDeviceFrame }
   | { type: 'presence'; user: number; status: 'online' | 'offline'; last_seen: string | null };
+
+/** An envelope waiting for one device (the socket's `to_device` frame, or the queue's list). */
+export interface ToDeviceFrame {
+  id: number;
+  sender: number | null;
+  sender_device: string;
+  envelope: string;
+  created_at: string;
+}
+
+/** A user's E2EE device as the key directory lists it (public keys only). */
+export interface DeviceInfo {
+  user: number;
+  device_id: string;
+  identity_key: string;
+  signing_key: string;
+  display_name?: string | null;
+  created_at?: string;
+}
 
 export type RoomEvent = Extract<ServerEvent, { chat_room: number; id: number }>;

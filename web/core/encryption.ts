@@ -1,0 +1,280 @@
+// End-to-end encrypted rooms, as the client sees them: which messages need decrypting, what a
+// decrypted message looks like, and the engine (e2ee-client.ts, with the protocol library) loaded
+// on demand, after the first page, so the page itself does not grow. Each signed-in user has a
+// device of their own in this browser (its own store); its id goes on the event socket so key
+// material reaches it.
+import { signal } from '@preact/signals-core';
+import type { KeyValueStore } from './e2ee/store.js';
+import type { DeviceSafety, Engine } from './e2ee-client.js';
+import { ApiError } from './errors.js';
+import type { Api } from './http.js';
+import type { ChatStore } from './store.js';
+import type { EncryptedFile, Message, ServerEvent, ToDeviceFrame } from './types.js';
+
+/** How an encrypted message's `content` begins (the protocol's format 1). */
+export const ENCRYPTED_PREFIX = 'e2ee:1:';
+
+/** Opens the key store of a signed-in user: IndexedDB in browsers, anything shaped like it elsewhere. */
+export type KeyStoreFactory = (userId: number) => Promise<KeyValueStore>;
+
+export type EncryptionStatus = 'off' | 'starting' | 'ready' | 'unavailable';
+
+/** A contact's device whose keys are not the ones recorded for it: shown as a warning until accepted. */
+export interface IdentityWarning {
+  user: number;
+  device_id: string;
+  known: { identity_key: string; signing_key: string };
+  seen: { identity_key: string; signing_key: string };
+}
+
+/** What goes inside an encrypted message: its text, and the file it carries (key included). */
+export interface SealedBody {
+  body: string;
+  file?: EncryptedFile;
+}
+
+/** The plaintext of an encrypted message: our JSON body, or (another client's) plain text. */
+export function openBody(plaintext: string): SealedBody {
+  try {
+    const v = JSON.parse(plaintext) as SealedBody;
+    if (v && typeof v === 'object' && typeof v.body === 'string') {
+      const f = v.file;
+      const file = f && typeof f === 'object' && typeof f.key === 'string' && typeof f.iv === 'string' && typeof f.sha256 === 'string' && typeof f.name === 'string' && typeof f.mime === 'string' && Number.isSafeInteger(f.size) ? f : undefined;
+      return file ? { body: v.body, file } : { body: v.body };
+    }
+  } catch {
+    // plain text
+  }
+  return { body: plaintext };
+}
+
+/** Why a message could not be decrypted, in words (the view says "Unable to decrypt" and this). */
+export function decryptReason(code: string | undefined): string {
+  if (code === 'unknown_session' || code === 'index_too_early') return 'This device has no key for it: it was sent before you joined or before this browser was set up, or its key has not arrived yet.';
+  if (code === 'unavailable') return 'This client cannot decrypt messages.';
+  if (code === 'replay') return 'It repeats an earlier message.';
+  return 'It was changed or is damaged, or does not come from its sender.';
+}
+
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp']);
+
+/** The type a decrypted file may be shown as: images the page may display, anything else only as a download. */
+export function safeMime(mime: string): string {
+  return IMAGE_TYPES.has(mime) ? mime : 'application/octet-stream';
+}
+
+const MESSAGE_EVENTS = new Set(['new_message', 'message_updated', 'message_deleted', 'message_pinned', 'message_unpinned']);
+type MessageEvent = Extract<ServerEvent, { message: Message }>;
+const carriesMessage = (e: ServerEvent): e is MessageEvent => MESSAGE_EVENTS.has(e.type);
+
+export class Encryption {
+  readonly status = signal<EncryptionStatus>('off');
+  /** This browser's device id while signed in. */
+  readonly deviceId = signal<string | null>(null);
+  /** Devices whose keys changed, until their new keys are accepted. */
+  readonly warnings = signal<IdentityWarning[]>([]);
+  private engine: Promise<Engine | null> | null = null;
+  private generation = 0;
+  /** The device id the event socket was last opened with. */
+  private socketDevice: string | null = null;
+
+  constructor(
+    private readonly api: Api,
+    private readonly store: ChatStore,
+    private readonly openStore: KeyStoreFactory | null,
+    /** The device is known after the socket connected without it: connect again with it. */
+    private readonly reconnect: () => void,
+  ) {}
+
+  /** Loads (or makes) this browser's device for the user, in the background. */
+  start(userId: number): void {
+    if (this.engine) return;
+    const generation = ++this.generation;
+    if (!this.openStore) {
+      this.status.value = 'unavailable';
+      this.engine = Promise.resolve(null);
+      return;
+    }
+    this.status.value = 'starting';
+    const openStore = this.openStore;
+    this.engine = (async () => {
+      try {
+        const { openEngine } = await import('./e2ee-client.js');
+        const engine = await openEngine(this.api, userId, await openStore(userId), {
+          keysArrived: (room) => {
+            if (generation === this.generation) void this.redecode(room);
+          },
+          identityChanged: (w) => {
+            if (generation === this.generation) this.warn(w);
+          },
+        });
+        if (generation !== this.generation) {
+          engine.close();
+          return null;
+        }
+        // The first registration (a new device) before the socket connects with its id; later ones with the socket's ready.
+        await engine.register().catch(() => false);
+        this.deviceId.value = engine.deviceId;
+        this.status.value = 'ready';
+        return engine;
+      } catch {
+        if (generation === this.generation) this.status.value = 'unavailable';
+        return null;
+      }
+    })();
+  }
+
+  stop(): void {
+    this.generation++;
+    const engine = this.engine;
+    this.engine = null;
+    void engine?.then((e) => e?.close());
+    this.status.value = 'off';
+    this.deviceId.value = null;
+    this.warnings.value = [];
+  }
+
+  /** The engine, once loaded (null: encryption is unavailable here). */
+  private ready(): Promise<Engine | null> {
+    return this.engine ?? Promise.resolve(null);
+  }
+
+  private async need(): Promise<Engine> {
+    const engine = await this.ready();
+    if (!engine) throw new ApiError(0, 'End-to-end encryption is not available in this browser, so nothing can be sent to an encrypted conversation.', 'e2ee_unavailable');
+    return engine;
+  }
+
+  /** Extra parameters of the event socket: this device's id, so its key material arrives. */
+  async socketQuery(): Promise<Record<string, string>> {
+    const engine = await this.ready();
+    this.socketDevice = engine?.deviceId ?? null;
+    return engine ? { device_id: engine.deviceId } : {};
+  }
+
+  /** The event socket is live (after a replay or not). */
+  onReady(): void {
+    void this.ready().then((engine) => {
+      if (!engine) return;
+      if (this.socketDevice !== engine.deviceId) return this.reconnect();
+      void engine.onReady().catch(() => undefined);
+    });
+  }
+
+  /** Reads the key material waiting for this device now (it is also read whenever the socket connects, and as it arrives). */
+  async sync(): Promise<void> {
+    await (await this.ready())?.drain();
+  }
+
+  /** Events for the engine: envelopes, and the membership and device changes of rooms. */
+  onEvent(e: ServerEvent): void {
+    if (e.type === 'to_device') {
+      const frame: ToDeviceFrame = e.to_device;
+      void this.ready().then((engine) => engine?.onToDevice(frame));
+    } else if (e.type === 'member_left' || e.type === 'member_joined' || e.type === 'device_added' || e.type === 'device_removed') {
+      const { type, chat_room: room, user } = e;
+      const device = 'device_id' in e ? e.device_id : undefined;
+      void this.ready().then((engine) => engine?.onRoomEvent(type, room, user, device));
+    }
+  }
+
+  // ---- which rooms, which messages ----
+
+  isEncryptedRoom(roomId: number): boolean {
+    return !!this.store.conversations.value.get(roomId)?.is_encrypted;
+  }
+
+  /** Whether a message must be read through the engine: any message of an encrypted room, or ciphertext where the room is not known. */
+  private needs(m: Message): boolean {
+    if (m.is_deleted || m.e2ee) return false;
+    const conv = this.store.conversations.value.get(m.chat_room);
+    return conv ? !!conv.is_encrypted : m.content.startsWith(ENCRYPTED_PREFIX);
+  }
+
+  /** Whether an event carries a message to decrypt before it is applied. */
+  eventNeedsDecoding(e: ServerEvent): boolean {
+    return carriesMessage(e) && this.needs(e.message);
+  }
+
+  async decodeEvent(e: ServerEvent): Promise<ServerEvent> {
+    if (!carriesMessage(e)) return e;
+    const [message] = await this.decode([e.message]);
+    return { ...e, message } as ServerEvent;
+  }
+
+  /** Messages made ready to show: those of encrypted rooms decrypted (or marked as failed, or as not encrypted). */
+  async decode(messages: Message[]): Promise<Message[]> {
+    const todo = messages.filter((m) => this.needs(m));
+    if (!todo.length) return messages;
+    const engine = await this.ready();
+    const done = new Map<number, Message>();
+    const byRoom = new Map<number, Message[]>();
+    for (const m of todo) {
+      if (!m.content.startsWith(ENCRYPTED_PREFIX)) done.set(m.id, { ...m, e2ee: { state: 'plain' } });
+      else byRoom.set(m.chat_room, [...(byRoom.get(m.chat_room) ?? []), m]);
+    }
+    for (const [room, list] of byRoom) {
+      const results = engine ? await engine.decrypt(room, list).catch(() => list.map(() => ({ error: 'malformed' }))) : list.map(() => ({ error: 'unavailable' }));
+      list.forEach((m, i) => {
+        const r = results[i];
+        if ('plaintext' in r) {
+          const { body, file } = openBody(r.plaintext);
+          done.set(m.id, { ...m, content: body, e2ee: { state: 'decrypted', ciphertext: m.content, ...(file ? { file } : {}) } });
+        } else done.set(m.id, { ...m, content: '', e2ee: { state: 'failed', reason: r.error, ciphertext: m.content } });
+      });
+    }
+    return messages.map((m) => done.get(m.id) ?? m);
+  }
+
+  /** A room key arrived: the room's loaded messages that failed are decrypted again. */
+  private async redecode(roomId: number): Promise<void> {
+    const raw = (m: Message): Message => ({ ...m, content: m.e2ee!.ciphertext!, e2ee: undefined });
+    const failed = (m: Message | null | undefined): m is Message => !!m && m.chat_room === roomId && m.e2ee?.state === 'failed' && !!m.e2ee.ciphertext;
+    const loaded = this.store.loadedTimelines().filter((t) => t.roomId === roomId);
+    const lists = [...loaded.flatMap((t) => [...t.messages.value, t.root.value]), ...(this.store.pins.get(roomId)?.value ?? []), this.store.conversations.value.get(roomId)?.last_message];
+    const todo = [...new Map(lists.filter(failed).map((m) => [m.id, raw(m)])).values()];
+    if (!todo.length) return;
+    const decoded = (await this.decode(todo)).filter((m) => m.e2ee?.state === 'decrypted');
+    for (const m of decoded) {
+      this.store.putMessage(m);
+      const conv = this.store.conversations.value.get(roomId);
+      if (conv?.last_message?.id === m.id) this.store.patchConversation(roomId, { last_message: m });
+    }
+  }
+
+  // ---- sending ----
+
+  /** The `content` for a message of an encrypted room. */
+  async seal(roomId: number, body: SealedBody): Promise<string> {
+    const engine = await this.need();
+    return engine.encrypt(roomId, JSON.stringify(body));
+  }
+
+  async encryptFile(data: ArrayBuffer, meta: { name: string; mime: string }): Promise<{ ciphertext: Uint8Array; info: EncryptedFile }> {
+    return (await this.need()).encryptFile(data, meta);
+  }
+
+  async decryptFile(data: ArrayBuffer, info: EncryptedFile): Promise<Uint8Array> {
+    return (await this.need()).decryptFile(data, info);
+  }
+
+  // ---- identities ----
+
+  private warn(w: IdentityWarning): void {
+    const same = (x: IdentityWarning) => x.user === w.user && x.device_id === w.device_id;
+    const current = this.warnings.value.find(same);
+    if (current && current.seen.identity_key === w.seen.identity_key && current.seen.signing_key === w.seen.signing_key) return;
+    this.warnings.value = [...this.warnings.value.filter((x) => !same(x)), w];
+  }
+
+  /** Trusts a device's new keys: its warning goes, and it gets room keys again. */
+  async acceptIdentity(w: IdentityWarning): Promise<void> {
+    await (await this.need()).acceptIdentity(w);
+    this.warnings.value = this.warnings.value.filter((x) => !(x.user === w.user && x.device_id === w.device_id));
+  }
+
+  /** A contact's devices, each with its safety number (compare it with theirs to know no one is in between). */
+  async safety(userId: number): Promise<DeviceSafety[]> {
+    return (await this.need()).safety(userId);
+  }
+}
