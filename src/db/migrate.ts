@@ -15,6 +15,7 @@ import * as m009 from './migrations/009-departures-index.js';
 import * as m010 from './migrations/010-deleted-accounts.js';
 import * as m011 from './migrations/011-e2ee.js';
 import * as m013 from './migrations/013-thread-summary-trigger.js';
+import * as m014 from './migrations/014-events-message-index.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -31,6 +32,7 @@ const STEPS: Record<string, Step> = {
   '010-deleted-accounts': m010,
   '011-e2ee': m011,
   '013-thread-summary-trigger': m013,
+  '014-events-message-index': m014,
 };
 
 const MIGRATION_LOCK = 727_274_001;
