@@ -68,10 +68,11 @@ export interface Person {
 }
 
 /** A new browser profile that signs up through the page and lands on the chat screen. */
-export async function signUp(browser: Browser, base: string, opts: { origin?: string; expectStatuses?: number[]; username?: string } = {}): Promise<Person> {
+export async function signUp(browser: Browser, base: string, opts: { origin?: string; expectStatuses?: number[]; username?: string; onPage?: (page: Page) => void } = {}): Promise<Person> {
   const context = await browser.newContext({ baseURL: opts.origin ?? base });
   const page = await context.newPage();
   const watched = watch(page, opts.expectStatuses);
+  opts.onPage?.(page);
   const username = opts.username ?? uniq('u');
   const email = `${username}@example.com`;
   await page.goto('/');
@@ -85,11 +86,12 @@ export async function signUp(browser: Browser, base: string, opts: { origin?: st
 }
 
 /** Creates a group through the New group dialog, adding people by username; ends in the group. */
-export async function createGroup(page: Page, name: string, people: string[] = [], opts: { isPublic?: boolean } = {}): Promise<void> {
+export async function createGroup(page: Page, name: string, people: string[] = [], opts: { isPublic?: boolean; encrypted?: boolean } = {}): Promise<void> {
   await page.getByRole('button', { name: 'New group' }).click();
   const dialog = page.getByRole('dialog', { name: 'New group' });
   await dialog.getByRole('textbox', { name: 'Name' }).fill(name);
   if (opts.isPublic === false) await dialog.getByRole('checkbox', { name: 'Public' }).uncheck();
+  if (opts.encrypted) await dialog.getByRole('checkbox', { name: 'End-to-end encrypted' }).check();
   for (const person of people) {
     await dialog.getByRole('combobox', { name: 'Add people' }).fill(person);
     await dialog.getByRole('option', { name: person }).click();

@@ -160,17 +160,23 @@ export class ChatClient {
     this.encryption.onEvent(e);
     if (e.type === 'to_device') return;
     // A message of an encrypted room is decrypted before it is shown; the events after it wait their turn.
-    if (!this.eventQueue && !this.encryption.eventNeedsDecoding(e)) return this.store.apply(e);
+    if (!this.eventQueue && !this.encryption.eventNeedsDecoding(e)) return this.applyEvent(e);
     const started = this.started;
     const run = (this.eventQueue ?? Promise.resolve())
       .then(() => this.encryption.decodeEvent(e))
       .then((decoded) => {
-        if (this.started === started) this.store.apply(decoded);
+        if (this.started === started) this.applyEvent(decoded);
       });
     const queued: Promise<void> = run.catch(() => undefined).then(() => {
       if (this.eventQueue === queued) this.eventQueue = null;
     });
     this.eventQueue = queued;
+  }
+
+  private applyEvent(e: ServerEvent) {
+    const wasEncrypted = e.type === 'room_updated' && this.encryption.isEncryptedRoom(e.chat_room);
+    this.store.apply(e);
+    if (e.type === 'room_updated' && e.room.is_encrypted && !wasEncrypted) void this.encryption.roomEncrypted(e.chat_room);
   }
 
   private readonly notified = new Set<(n: Notification) => void>();
@@ -435,7 +441,10 @@ export class ChatClient {
   /** Turns end-to-end encryption on in a room, for good (a group's owner; either person of a private conversation). */
   async enableEncryption(roomId: number): Promise<Room> {
     const room = await this.api.patch<Room>(`/api/chat_rooms/${roomId}/`, { is_encrypted: true });
-    this.store.patchConversation(roomId, { is_encrypted: true });
+    if (!this.encryption.isEncryptedRoom(roomId)) {
+      this.store.patchConversation(roomId, { is_encrypted: true });
+      await this.encryption.roomEncrypted(roomId);
+    }
     return room;
   }
 

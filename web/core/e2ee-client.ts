@@ -325,6 +325,7 @@ export class Engine {
       if (String(d.user) === this.e2ee.user && d.device_id === this.deviceId) continue;
       const known = await this.e2ee.knownIdentity(d.user, d.device_id);
       const trust = !known ? 'new' : known.identity_key === d.identity_key && known.signing_key === d.signing_key ? 'known' : 'changed';
+      if (known && trust === 'changed') this.hooks.identityChanged({ user: d.user, device_id: d.device_id, known: { identity_key: known.identity_key, signing_key: known.signing_key }, seen: { identity_key: d.identity_key, signing_key: d.signing_key } });
       out.push({ device_id: d.device_id, display_name: d.display_name ?? null, created_at: d.created_at ?? null, safety_number: this.e2ee.safetyNumber(d.user, d.signing_key), trust });
     }
     return out;

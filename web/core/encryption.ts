@@ -227,14 +227,24 @@ export class Encryption {
   }
 
   /** A room key arrived: the room's loaded messages that failed are decrypted again. */
-  private async redecode(roomId: number): Promise<void> {
+  private redecode(roomId: number): Promise<void> {
     const raw = (m: Message): Message => ({ ...m, content: m.e2ee!.ciphertext!, e2ee: undefined });
-    const failed = (m: Message | null | undefined): m is Message => !!m && m.chat_room === roomId && m.e2ee?.state === 'failed' && !!m.e2ee.ciphertext;
+    return this.reread(roomId, (m) => m.e2ee?.state === 'failed' && !!m.e2ee.ciphertext, raw, (m) => m.e2ee?.state === 'decrypted');
+  }
+
+  /** Encryption was turned on in a room: what is loaded of it is read again (earlier messages are marked as not encrypted). */
+  roomEncrypted(roomId: number): Promise<void> {
+    return this.reread(roomId, (m) => !m.e2ee && !m.is_deleted, (m) => m, () => true);
+  }
+
+  /** Reads again the room's loaded messages that `pick` selects (its history, threads, pins, last message); `keep` says which results replace them. */
+  private async reread(roomId: number, pick: (m: Message) => boolean, raw: (m: Message) => Message, keep: (m: Message) => boolean): Promise<void> {
     const loaded = this.store.loadedTimelines().filter((t) => t.roomId === roomId);
     const lists = [...loaded.flatMap((t) => [...t.messages.value, t.root.value]), ...(this.store.pins.get(roomId)?.value ?? []), this.store.conversations.value.get(roomId)?.last_message];
-    const todo = [...new Map(lists.filter(failed).map((m) => [m.id, raw(m)])).values()];
+    const chosen = (m: Message | null | undefined): m is Message => !!m && m.chat_room === roomId && pick(m);
+    const todo = [...new Map(lists.filter(chosen).map((m) => [m.id, raw(m)])).values()];
     if (!todo.length) return;
-    const decoded = (await this.decode(todo)).filter((m) => m.e2ee?.state === 'decrypted');
+    const decoded = (await this.decode(todo)).filter(keep);
     for (const m of decoded) {
       this.store.putMessage(m);
       const conv = this.store.conversations.value.get(roomId);

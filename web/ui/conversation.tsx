@@ -9,6 +9,8 @@ import { chat } from './client.js';
 import { Composer, sendFiles, uploadLimitText, type Upload } from './composer.js';
 import { BansDialog } from './dialogs/bans.js';
 import { ConfirmDialog } from './dialogs/confirm.js';
+import { VerifyDialog } from './dialogs/verify.js';
+import { EncryptedBadge, IdentityWarnings } from './e2ee.js';
 import { ImageDialog } from './dialogs/image.js';
 import { InvitesDialog } from './dialogs/invites.js';
 import { MembersDialog } from './dialogs/members.js';
@@ -56,6 +58,7 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
   const thread = useSignal<{ root: Message; target: number | null } | null>(null);
   const deleting = useSignal<Message | null>(null);
   const image = useSignal<{ url: string; name: string } | null>(null);
+  const verifying = useSignal<number | null>(null);
   const dragging = useSignal(false);
   const jump = useRef<((id: number) => void) | null>(null);
   const toLatest = useRef<(() => void) | null>(null);
@@ -147,6 +150,7 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
         <div class="room-title">
           <h2 id="room-title">{name}</h2>
           <Presence conv={conv} />
+          {conv.is_encrypted && <EncryptedBadge />}
         </div>
         <div class="room-actions">
           <button type="button" class="pins-button" aria-label="Pinned messages" onClick={() => (dialog.value = 'pins')}>
@@ -168,9 +172,10 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
       </header>
       <div class={`conversation-body${thread.value ? ' has-thread' : ''}`}>
         <div class="conversation-main">
+          {conv.is_encrypted && <IdentityWarnings roomId={roomId} onVerify={(user) => (verifying.value = user)} />}
           <MessageLog conv={conv} unreadFrom={unreadFrom.current ?? null} actions={actions} jump={jump} toLatest={toLatest} />
           <TypingStatus roomId={roomId} />
-          <Composer roomId={roomId} placeholder={`Message ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />
+          <Composer roomId={roomId} placeholder={`${conv.is_encrypted ? 'Encrypted message to' : 'Message'} ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />
         </div>
         {thread.value && (
           <ThreadPanel
@@ -194,7 +199,10 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
           <p class="hint">{uploadLimitText()}</p>
         </div>
       )}
-      {dialog.value === 'members' && <MembersDialog conv={conv} onClose={() => (dialog.value = null)} onOpen={(d) => (dialog.value = d)} />}
+      {dialog.value === 'members' && <MembersDialog conv={conv} onClose={() => (dialog.value = null)} onOpen={(d) => (dialog.value = d)} onVerify={(user) => (verifying.value = user)} />}
+      {verifying.value !== null && (
+        <VerifyDialog user={verifying.value} username={chat.username(verifying.value) ?? `user ${verifying.value}`} onClose={() => (verifying.value = null)} />
+      )}
       {dialog.value === 'invites' && <InvitesDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
       {dialog.value === 'bans' && <BansDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
       {dialog.value === 'pins' && (

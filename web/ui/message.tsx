@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatBytes, mentionPieces, REACTION_TYPES, type Message, type OutboxItem, type ReactionType } from '../core/index.js';
 import { attempt } from './alerts.js';
 import { chat } from './client.js';
+import { EncryptedAttachment, Undecryptable, attachmentName } from './e2ee.js';
 import { dayLabel, timeOf, whenShort } from './format.js';
 import { PinIcon } from './icons.js';
 
@@ -104,6 +105,13 @@ function ReactionPicker(props: { m: Message; onDone: () => void }) {
 }
 
 function AttachmentView(props: { m: Message; actions: MessageActions; tab: number }) {
+  if (props.m.e2ee?.file) return <EncryptedAttachment m={props.m} actions={props.actions} tab={props.tab} />;
+  // A file of an encrypted message that could not be decrypted: its key is inside, so nothing to show.
+  if (props.m.e2ee) return null;
+  return <PlainAttachment m={props.m} actions={props.actions} tab={props.tab} />;
+}
+
+function PlainAttachment(props: { m: Message; actions: MessageActions; tab: number }) {
   const a = props.m.attachment!;
   const [url, setUrl] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
@@ -144,7 +152,8 @@ function ReplyQuote(props: { m: Message; actions: MessageActions; tab: number })
   const id = props.m.reply_to!;
   const original = chat.store.timelineOf(props.m).find(id);
   const who = original ? (chat.username(original.sender) ?? original.sender_full_name) : null;
-  const text = original ? (original.is_deleted ? 'Message deleted' : original.attachment ? `📎 ${original.attachment.file_name}` : original.content) : 'an earlier message';
+  const file = original && attachmentName(original);
+  const text = original ? (original.is_deleted ? 'Message deleted' : original.e2ee?.state === 'failed' ? 'Unable to decrypt' : file && !original.content ? `📎 ${file}` : original.content) : 'an earlier message';
   return (
     <button type="button" tabIndex={props.tab} class="quote" onClick={() => props.actions.jumpTo(id)} aria-label={`Reply to ${who ?? 'a message'}: ${text.slice(0, 80)}. Show it`}>
       <span class="quote-who">{who ?? 'Reply'}</span> <span class="quote-text">{text.slice(0, 140)}</span>
@@ -164,6 +173,10 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
   const id = `${props.idPrefix ?? 'msg'}-${m.id}`;
   const mentionsMe = !m.is_deleted && me !== null && m.sender !== me && !!m.mentions?.includes(me);
   const pinned = !!m.pinned_at && !m.is_deleted;
+  const failed = m.e2ee?.state === 'failed';
+  // In an encrypted conversation, a message that was not encrypted (from before it was turned on, or from a client that does not encrypt).
+  const plain = m.e2ee?.state === 'plain';
+  const fileOnly = !!m.attachment && (m.e2ee?.file ? !m.content : m.content === m.attachment.file_name);
   return (
     <article
       ref={ref}
@@ -180,6 +193,12 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
           {timeOf(m.created_at)}
         </time>
         {m.is_edited && !m.is_deleted && <span class="edited"> (edited)</span>}
+        {plain && !m.is_deleted && (
+          <span class="plain-tag" title="Sent before this conversation was encrypted, or by a client that does not encrypt: the server could read it, and could have written it.">
+            {' '}
+            Not encrypted
+          </span>
+        )}
         {pinned && (
           <span class="pin-tag" title={m.pinned_by ? `Pinned by ${chat.username(m.pinned_by) ?? '…'}` : undefined}>
             <PinIcon /> Pinned
@@ -193,7 +212,7 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
       </header>
       {m.reply_to && !m.is_deleted && <ReplyQuote m={m} actions={actions} tab={tab} />}
       <div class="text" id={`${id}-text`}>
-        {m.is_deleted ? <em>{m.deleted_by ? `Message deleted by ${chat.username(m.deleted_by) ?? 'a moderator'}` : 'This message was deleted.'}</em> : m.attachment && m.content === m.attachment.file_name ? null : <Text m={m} me={me} />}
+        {m.is_deleted ? <em>{m.deleted_by ? `Message deleted by ${chat.username(m.deleted_by) ?? 'a moderator'}` : 'This message was deleted.'}</em> : failed ? <Undecryptable m={m} /> : fileOnly ? null : <Text m={m} me={me} />}
       </div>
       {m.attachment && !m.is_deleted && <AttachmentView m={m} actions={actions} tab={tab} />}
       {!m.is_deleted && <Reactions m={m} tab={tab} />}
@@ -218,7 +237,7 @@ export function MessageItem(props: { m: Message; continued: boolean; seenBy: str
               {pinned ? 'Unpin' : 'Pin'}
             </button>
           )}
-          {mine && (
+          {mine && !failed && (
             <button type="button" tabIndex={tab} onClick={() => actions.edit(m)}>
               Edit
             </button>

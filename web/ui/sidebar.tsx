@@ -3,14 +3,17 @@
 import { memo } from 'preact/compat';
 import { displayName, type Membership } from '../core/index.js';
 import { chat } from './client.js';
+import { attachmentName } from './e2ee.js';
 import { whenShort } from './format.js';
+import { LockIcon } from './icons.js';
 import { roomHref, route } from './router.js';
 
 function preview(m: Membership, who: string): string {
   const last = m.last_message;
   if (!last) return m.room_type === 'group' ? 'No messages yet' : 'Say hello';
   if (last.is_deleted) return 'Message deleted';
-  const text = last.attachment ? `📎 ${last.attachment.file_name}` : last.content;
+  const file = attachmentName(last);
+  const text = last.e2ee?.state === 'failed' || (m.is_encrypted && !last.e2ee) ? 'Encrypted message' : file && (last.e2ee ? !last.content : true) ? `📎 ${file}` : last.content;
   return `${who}: ${text.replace(/\s+/g, ' ').slice(0, 120)}`;
 }
 
@@ -31,10 +34,16 @@ const ConversationLink = memo(function ConversationLink(props: { m: Membership; 
         <span class="conversation-text">
           <span class="conversation-top">
             <span class="conversation-name">{name}</span>
+            {m.is_encrypted && (
+              <span class="conversation-lock" title="End-to-end encrypted">
+                <LockIcon />
+              </span>
+            )}
             {m.last_message && <time class="conversation-time">{whenShort(m.last_message.created_at)}</time>}
           </span>
           <span class="conversation-preview" id={previewId}>
             {props.online && <span class="sr-only">Online. </span>}
+            {m.is_encrypted && <span class="sr-only">End-to-end encrypted. </span>}
             {preview(m, props.who)}
           </span>
         </span>

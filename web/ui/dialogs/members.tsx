@@ -56,7 +56,7 @@ function BanDialog(props: { member: Member; group: string; roomId: number; onClo
  * the owner and admins what each may do to the others (roles, remove, ban), the ban list and
  * invite links.
  */
-export function MembersDialog(props: { conv: Membership; onClose: () => void; onOpen: (what: 'invites' | 'bans') => void }) {
+export function MembersDialog(props: { conv: Membership; onClose: () => void; onOpen: (what: 'invites' | 'bans') => void; onVerify: (user: number) => void }) {
   const roomId = props.conv.chat_room;
   const members = chat.store.membersOf(roomId).value;
   const presence = chat.store.presence.value;
@@ -65,6 +65,8 @@ export function MembersDialog(props: { conv: Membership; onClose: () => void; on
   const viewer = group ? props.conv.role : 'member';
   const [managing, setManaging] = useState<number | null>(null);
   const [asking, setAsking] = useState<{ action: Action; member: Member } | null>(null);
+  const [encrypting, setEncrypting] = useState(false);
+  const encrypted = !!props.conv.is_encrypted;
   useEffect(() => {
     void attempt(() => chat.loadMembers(roomId));
   }, [roomId]);
@@ -105,6 +107,11 @@ export function MembersDialog(props: { conv: Membership; onClose: () => void; on
                   {m.user === me && <span class="hint"> (you)</span>}
                   <span class="sr-only">, {online ? 'online' : 'offline'}, </span>
                   {group && <span class={`role role-${m.role}`}>{m.role}</span>}
+                  {encrypted && m.user !== me && (
+                    <button type="button" class="manage" aria-label={`Verify ${m.username}`} onClick={() => props.onVerify(m.user)}>
+                      Verify
+                    </button>
+                  )}
                   {actions.length > 0 && (
                     <button type="button" class="manage" aria-label={`Manage ${m.username}`} aria-expanded={open} onClick={() => setManaging(open ? null : m.user)}>
                       Manage
@@ -124,6 +131,17 @@ export function MembersDialog(props: { conv: Membership; onClose: () => void; on
             );
           })}
         </ul>
+      )}
+      {encrypted ? (
+        <p class="hint e2ee-note">End-to-end encrypted: only the members’ browsers can read what is sent here. Verify a member to compare safety numbers.</p>
+      ) : (
+        chat.canEnableEncryption(roomId) && (
+          <div class="dialog-actions start">
+            <button type="button" onClick={() => setEncrypting(true)} disabled={chat.encryption.status.value === 'unavailable'}>
+              Turn on end-to-end encryption
+            </button>
+          </div>
+        )
       )}
       {group && (
         <Combobox
@@ -149,6 +167,16 @@ export function MembersDialog(props: { conv: Membership; onClose: () => void; on
           confirm="Remove"
           onConfirm={() => chat.team.remove(roomId, asking.member.user)}
           onClose={close}
+        />
+      )}
+      {encrypting && (
+        <ConfirmDialog
+          title="Turn on end-to-end encryption?"
+          body={`From now on, messages and files in ${name} are encrypted in the members’ browsers and the server cannot read them. It cannot be turned off. Earlier messages stay as they were, search leaves the conversation out, and people who join later read only what is sent after they join.`}
+          confirm="Turn on encryption"
+          safe
+          onConfirm={() => chat.enableEncryption(roomId)}
+          onClose={() => setEncrypting(false)}
         />
       )}
       {asking?.action === 'ban' && <BanDialog member={asking.member} group={name} roomId={roomId} onClose={close} />}

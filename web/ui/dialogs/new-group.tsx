@@ -10,6 +10,8 @@ import { userOptions } from './user-search.js';
 export function NewGroupDialog(props: { onClose: () => void }) {
   const [name, setName] = useState('');
   const [isPublic, setPublic] = useState(true);
+  const [encrypted, setEncrypted] = useState(false);
+  const canEncrypt = chat.encryption.status.value !== 'unavailable';
   const [people, setPeople] = useState<User[]>([]);
   const { error, busy, run, setError } = useAction();
 
@@ -17,7 +19,7 @@ export function NewGroupDialog(props: { onClose: () => void }) {
     e.preventDefault();
     if (!name.trim()) return setError('Give the group a name.');
     await run(async () => {
-      const room = await chat.createGroup({ name: name.trim(), is_public: isPublic, members: people.map((p) => p.id) });
+      const room = await chat.createGroup({ name: name.trim(), is_public: isPublic, members: people.map((p) => p.id), ...(encrypted ? { is_encrypted: true } : {}) });
       props.onClose();
       navigate(roomHref(room.id));
     });
@@ -36,11 +38,11 @@ export function NewGroupDialog(props: { onClose: () => void }) {
           <span class="hint"> Anyone on this server can find and join it.</span>
         </div>
         <div class="check">
-          <input id="group-e2ee" type="checkbox" disabled aria-describedby="group-e2ee-hint" />
+          <input id="group-e2ee" type="checkbox" checked={encrypted} disabled={!canEncrypt} aria-describedby="group-e2ee-hint" onChange={(e) => setEncrypted((e.target as HTMLInputElement).checked)} />
           <label for="group-e2ee">End-to-end encrypted</label>
           <span class="hint" id="group-e2ee-hint">
             {' '}
-            Not available on this server yet.
+            {canEncrypt ? 'Only the members’ devices can read it, from when they join; it cannot be turned off, and search leaves it out.' : 'This browser cannot encrypt (no IndexedDB).'}
           </span>
         </div>
         <Combobox

@@ -3,6 +3,7 @@ import type { Message } from '../../core/index.js';
 import { attempt } from '../alerts.js';
 import { chat } from '../client.js';
 import { Dialog } from '../dialog.js';
+import { attachmentName } from '../e2ee.js';
 import { whenShort } from '../format.js';
 
 /** A room's pinned messages, newest pin first, following pins and unpins live; choosing one shows it in the conversation. */
@@ -29,7 +30,7 @@ export function PinsDialog(props: { roomId: number; onClose: () => void; onShow:
                     <span class="sender">{who}</span> <time dateTime={m.created_at}>{whenShort(m.created_at)}</time>
                     {m.thread && <span class="hint"> in a thread</span>}
                   </span>
-                  <span class="pin-text">{m.attachment ? `📎 ${m.attachment.file_name}` : m.content}</span>
+                  <span class="pin-text">{m.e2ee?.state === 'failed' ? 'Unable to decrypt' : m.content || (attachmentName(m) ? `📎 ${attachmentName(m)}` : '')}</span>
                 </button>
                 {mayPin && (
                   <button type="button" class="manage" aria-label={`Unpin the message from ${who}`} onClick={() => void attempt(() => chat.setPinned(m, false))}>
