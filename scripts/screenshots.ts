@@ -1,5 +1,5 @@
-// npm run screenshots: the main screens of the web client (with mentions, a thread, pins and
-// search results), in Debian's Chromium, into
+// npm run screenshots: the main screens of the web client (with mentions, a thread, pins,
+// search results and an end-to-end encrypted group), in Debian's Chromium, into
 // docs/screenshots/. A throwaway server on SQLite is seeded with two people and a conversation.
 // (Emoji render with an emoji font installed: apt-get install fonts-noto-color-emoji.)
 import fs from 'node:fs';
@@ -201,6 +201,55 @@ try {
   await search.press('Enter');
   await bob.page.getByRole('list', { name: 'Search results' }).getByRole('listitem').nth(1).waitFor();
   await shot(bob.page, 'search');
+
+  // End-to-end encryption: an encrypted group with a picture, a late joiner, safety numbers, a changed key.
+  const chartPage = await browser.newPage({ viewport: { width: 420, height: 240 } });
+  await chartPage.setContent(`<body style="margin:0;font:600 18px system-ui;background:#fff;display:flex;align-items:flex-end;gap:18px;height:100vh;padding:24px;box-sizing:border-box">
+    ${[60, 95, 130, 170, 150].map((h, i) => `<div style="width:48px;height:${h}px;background:${i === 3 ? '#2457c5' : '#7aa2f7'};border-radius:6px 6px 0 0"></div>`).join('')}</body>`);
+  const chart = await chartPage.screenshot();
+  await chartPage.close();
+  await bob.page.keyboard.press('Escape');
+  await createGroup(ada.page, 'payroll', [bob.username, carol.username], { isPublic: false, encrypted: true });
+  await send(ada.page, 'Salary bands for next year are in. Keeping them here: only our browsers can read this room.');
+  await conversationLink(bob.page, 'payroll').click();
+  await messages(bob.page).filter({ hasText: 'Salary bands' }).waitFor();
+  await send(bob.page, 'Thanks! The chart from the finance review:');
+  await bob.page.getByLabel('Attach file').setInputFiles({ name: 'bands-2027.png', mimeType: 'image/png', buffer: chart });
+  await messages(ada.page).getByRole('img', { name: 'bands-2027.png' }).waitFor();
+  await ada.page.getByRole('button', { name: 'Members' }).click();
+  await members.getByRole('combobox', { name: 'Add people' }).fill('erin');
+  await members.getByRole('option', { name: 'erin' }).click();
+  await members.getByRole('listitem').filter({ hasText: 'erin' }).waitFor();
+  await ada.page.keyboard.press('Escape');
+  await send(ada.page, 'Erin joins us from today. Erin: you can read from here on, not what came before.');
+  await messages(bob.page).filter({ hasText: 'Erin joins us' }).waitFor();
+  await messages(bob.page).getByRole('img', { name: 'bands-2027.png' }).waitFor();
+  await shot(bob.page, 'e2ee-conversation');
+  await erin.page.goto('/#/');
+  await conversationLink(erin.page, 'payroll').click();
+  await messages(erin.page).filter({ hasText: 'Erin joins us' }).waitFor();
+  await messages(erin.page).filter({ hasText: 'Unable to decrypt' }).first().waitFor();
+  await shot(erin.page, 'e2ee-late-joiner');
+
+  await bob.page.getByRole('button', { name: 'Members' }).click();
+  await bob.page.getByRole('dialog', { name: 'Members' }).getByRole('button', { name: 'Verify ada' }).click();
+  await bob.page.getByRole('dialog', { name: 'Verify ada' }).getByRole('group', { name: /^Safety number/ }).first().waitFor();
+  await shot(bob.page, 'safety-number');
+  await bob.page.keyboard.press('Escape');
+  await bob.page.keyboard.press('Escape');
+
+  // Carol's browser shows up with other keys (the server swapped them, or she reinstalled): Ada is warned.
+  const carolUser = await s.t.ctx.db.selectFrom('users').select('id').where('username', '=', 'carol').executeTakeFirstOrThrow();
+  const other = Buffer.alloc(32, 7).toString('base64');
+  await s.t.ctx.db.updateTable('e2ee_devices').set({ identity_key: other, signing_key: other }).where('user_id', '=', carolUser.id).execute();
+  await ada.page.getByRole('button', { name: 'Members' }).click();
+  await members.getByRole('button', { name: 'Verify carol' }).click();
+  await ada.page.getByRole('dialog', { name: 'Verify carol' }).getByText('keys changed').waitFor();
+  await ada.page.keyboard.press('Escape');
+  await ada.page.keyboard.press('Escape');
+  await ada.page.getByRole('alert').filter({ hasText: 'security keys changed' }).waitFor();
+  await ada.page.mouse.move(5, 700);
+  await shot(ada.page, 'e2ee-identity-warning');
 } finally {
   await browser.close();
   await s.close();

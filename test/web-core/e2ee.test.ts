@@ -225,6 +225,21 @@ describe('web core: end-to-end encrypted rooms', () => {
     for (const f of files) assert.equal(fs.readFileSync(path.join(f.parentPath, f.name)).indexOf('treasure'), -1, 'no plaintext in the upload folder');
   });
 
+  test('a client without a key store never sends plaintext to an encrypted room, and shows its messages as undecryptable', async () => {
+    const ada = await person();
+    const bot = await newClient(server);
+    clients.push(bot.chat);
+    await until(() => bot.chat.encryption.status.value, (s) => s === 'unavailable', 'no encryption without a key store');
+    const room = await group(ada, [bot]);
+    ada.chat.send(room, 'only for browsers with keys');
+    await until(() => bot.chat.store.timeline(room).messages.value, (list) => list.length === 1, 'the message at the bot');
+    assert.equal(bot.chat.store.timeline(room).messages.value[0].e2ee?.reason, 'unavailable');
+    bot.chat.send(room, 'would be plaintext');
+    const [item] = await until(() => bot.chat.outbox.value!.items.value, (items) => items[0]?.state === 'failed', 'not sent');
+    assert.match(item.error!, /not available/);
+    assert.equal((await stored(room)).length, 1, 'nothing reached the server');
+  });
+
   test('a device whose keys change is warned about and gets no room key until its new keys are accepted', async () => {
     const ada = await person();
     const bob = await person();

@@ -34,8 +34,6 @@ export type Decrypted = { plaintext: string } | { error: string };
 const PREKEYS_LOW = 20;
 const PREKEYS_TARGET = 60;
 const SIGNED_PREKEY_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
-/** Distinct users per claim: the server counts each as one claim of the claimer's per-minute budget. */
-const CLAIM_USERS_PER_REQUEST = 20;
 const CLAIM_DEVICES_PER_REQUEST = 200;
 const ENVELOPES_PER_REQUEST = 100;
 const MAX_WAIT_S = 60;
@@ -74,6 +72,8 @@ export class Engine {
   /** Envelopes from a device whose keys changed, opened again once the new keys are accepted. */
   private readonly held = new Map<string, ToDeviceFrame[]>();
   private closed = false;
+  /** Recorded identities read so far (a record changes only through acceptIdentity): a room's devices are checked before each message. */
+  private readonly identities = new Map<string, { identity_key: string; signing_key: string }>();
 
   constructor(
     private readonly api: Api,
@@ -92,6 +92,17 @@ export class Engine {
     this.closed = true;
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.drainTimer = null;
+    (this.store as { close?: () => void }).close?.();
+  }
+
+  /** The identity recorded for a device (trust on first use), if any. */
+  private async known(user: number, deviceId: string): Promise<{ identity_key: string; signing_key: string } | undefined> {
+    const key = `${user}:${deviceId}`;
+    const hit = this.identities.get(key);
+    if (hit) return hit;
+    const found = await this.e2ee.knownIdentity(user, deviceId);
+    if (found) this.identities.set(key, { identity_key: found.identity_key, signing_key: found.signing_key });
+    return found;
   }
 
   // ---- the device ----
@@ -213,9 +224,9 @@ export class Engine {
     const targets: Array<{ user: number; device_id: string }> = [];
     for (const d of devices) {
       if (String(d.user) === this.e2ee.user && d.device_id === this.deviceId) continue;
-      const known = await this.e2ee.knownIdentity(d.user, d.device_id);
+      const known = await this.known(d.user, d.device_id);
       if (known && (known.identity_key !== d.identity_key || known.signing_key !== d.signing_key)) {
-        this.hooks.identityChanged({ user: d.user, device_id: d.device_id, known: { identity_key: known.identity_key, signing_key: known.signing_key }, seen: { identity_key: d.identity_key, signing_key: d.signing_key } });
+        this.hooks.identityChanged({ user: d.user, device_id: d.device_id, known, seen: { identity_key: d.identity_key, signing_key: d.signing_key } });
         continue;
       }
       targets.push({ user: d.user, device_id: d.device_id });
@@ -257,26 +268,14 @@ export class Engine {
     for (const c of changes) this.hooks.identityChanged({ user: Number(c.user), device_id: c.device_id, known: c.known, seen: c.seen });
   }
 
-  /** Claims one bundle per device, a few users a request, waiting as the server's rate limit asks. */
+  /** Claims one bundle per device (200 a request), waiting as the server's rate limit asks. */
   private async claim(devices: Array<{ user: string; device_id: string }>): Promise<ClaimedBundle[]> {
-    const batches: Array<Array<{ user: number; device_id: string }>> = [];
-    let batch: Array<{ user: number; device_id: string }> = [];
-    let users = new Set<string>();
-    for (const d of devices) {
-      if ((!users.has(d.user) && users.size >= CLAIM_USERS_PER_REQUEST) || batch.length >= CLAIM_DEVICES_PER_REQUEST) {
-        batches.push(batch);
-        batch = [];
-        users = new Set();
-      }
-      users.add(d.user);
-      batch.push({ user: Number(d.user), device_id: d.device_id });
-    }
-    if (batch.length) batches.push(batch);
     const bundles: ClaimedBundle[] = [];
-    for (const b of batches) {
+    for (let i = 0; i < devices.length; i += CLAIM_DEVICES_PER_REQUEST) {
+      const batch = devices.slice(i, i + CLAIM_DEVICES_PER_REQUEST).map((d) => ({ user: Number(d.user), device_id: d.device_id }));
       for (let attempt = 0; ; attempt++) {
         try {
-          bundles.push(...(await this.api.post<{ bundles: ClaimedBundle[] }>('/api/e2ee_keys/devices/claim/', { devices: b })).bundles);
+          bundles.push(...(await this.api.post<{ bundles: ClaimedBundle[] }>('/api/e2ee_keys/devices/claim/', { devices: batch })).bundles);
           break;
         } catch (err) {
           const e = apiError(err);
@@ -309,6 +308,7 @@ export class Engine {
   async acceptIdentity(change: IdentityWarning): Promise<void> {
     await this.e2ee.acceptIdentity(change.user, change.device_id, change.seen);
     const key = `${change.user}:${change.device_id}`;
+    this.identities.delete(key);
     const frames = this.held.get(key) ?? [];
     this.held.delete(key);
     for (const frame of frames) {

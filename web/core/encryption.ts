@@ -6,7 +6,6 @@
 import { signal } from '@preact/signals-core';
 import type { KeyValueStore } from './e2ee/store.js';
 import type { DeviceSafety, Engine } from './e2ee-client.js';
-import { ApiError } from './errors.js';
 import type { Api } from './http.js';
 import type { ChatStore } from './store.js';
 import type { EncryptedFile, Message, ServerEvent, ToDeviceFrame } from './types.js';
@@ -141,7 +140,8 @@ export class Encryption {
 
   private async need(): Promise<Engine> {
     const engine = await this.ready();
-    if (!engine) throw new ApiError(0, 'End-to-end encryption is not available in this browser, so nothing can be sent to an encrypted conversation.', 'e2ee_unavailable');
+    // Not an ApiError: nothing to retry (the outbox marks the message as not sent).
+    if (!engine) throw new Error('End-to-end encryption is not available in this browser, so nothing can be sent to an encrypted conversation.');
     return engine;
   }
 
