@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { DIALECT, PNG } from '../helpers.js';
-import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site, type Person, type Site } from './browser-helpers.js';
+import { DIALECT, PASSWORD, PNG } from '../helpers.js';
+import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site, watch, type Person, type Site } from './browser-helpers.js';
 
 const skip = browserSkipReason();
 
@@ -37,6 +37,20 @@ describe('web client: end-to-end encrypted conversations', { skip: skip ?? false
     return p;
   };
   const article = (page: Page, text: string) => messages(page).filter({ hasText: text });
+  /** Logs an existing account in from a new browser profile (a new device), once its device is registered. */
+  const logIn = async (who: Person) => {
+    const context = await browser.newContext({ baseURL: s.base });
+    const page = await context.newPage();
+    const watched = watch(page);
+    const registered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/e2ee_keys/devices/' && r.request().method() === 'POST' && r.ok());
+    await page.goto('/');
+    await page.getByRole('textbox', { name: 'Email' }).fill(who.email);
+    await page.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+    await registered;
+    return { ...who, context, page, watched };
+  };
 
   before(async () => {
     s = await site();
@@ -154,6 +168,39 @@ describe('web client: end-to-end encrypted conversations', { skip: skip ?? false
     assert.equal(await messages(bob.page).filter({ hasText: 'Unable to decrypt' }).count(), 1);
     assert.equal(await article(bob.page, 'the marmalade is in the blue jar').count(), 0);
     bob.watched.assertClean();
+  });
+
+  test('a second browser of a user reads what is sent after it is set up; a member added later reads from joining on', async () => {
+    await conversationLink(ada.page, 'zanzibar plans').click();
+    await ada.page.getByRole('heading', { name: 'zanzibar plans', exact: true }).waitFor();
+    const bob2 = await logIn(bob);
+    await conversationLink(bob2.page, 'zanzibar plans').click();
+    await bob2.page.getByRole('heading', { name: 'zanzibar plans', exact: true }).waitFor();
+    await send(ada.page, 'hello to both of your browsers');
+    await article(bob2.page, 'hello to both of your browsers').waitFor();
+    await article(bob.page, 'hello to both of your browsers').waitFor();
+    // What was said before this browser existed stays closed to it.
+    assert.ok((await messages(bob2.page).filter({ hasText: 'Unable to decrypt' }).count()) >= 1);
+    await send(bob2.page, 'typed on the second browser');
+    await article(ada.page, 'typed on the second browser').waitFor();
+    await article(bob.page, 'typed on the second browser').waitFor();
+
+    const carol = await person();
+    await ada.page.getByRole('button', { name: 'Members' }).click();
+    const members = ada.page.getByRole('dialog', { name: 'Members' });
+    await members.getByRole('combobox', { name: 'Add people' }).fill(carol.username);
+    await members.getByRole('option', { name: carol.username }).click();
+    await members.getByRole('listitem').filter({ hasText: carol.username }).waitFor();
+    await members.getByRole('button', { name: 'Close' }).click();
+    await send(ada.page, 'welcome aboard, carol');
+    await conversationLink(carol.page, 'zanzibar plans').click();
+    await article(carol.page, 'welcome aboard, carol').waitFor();
+    await article(carol.page, 'welcome aboard, carol').filter({ hasText: ada.username }).waitFor();
+    assert.equal(await article(carol.page, 'hello to both of your browsers').count(), 0);
+    assert.ok((await messages(carol.page).filter({ hasText: 'Unable to decrypt' }).count()) >= 1);
+    for (const p of [bob2, carol]) p.watched.assertClean();
+    await bob2.context.close();
+    await carol.context.close();
   });
 
   test('an encrypted direct message, and encryption turned on in an existing group (one way, confirmed)', async () => {
