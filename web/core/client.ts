@@ -92,6 +92,8 @@ export class ChatClient {
   private stopOutboxFlush: (() => void) | null = null;
   /** Events waiting for an earlier one to be decrypted (events apply in order). */
   private eventQueue: Promise<void> | null = null;
+  /** Counts stops: an event decrypted after a logout is not applied to what follows. */
+  private sessions = 0;
 
   constructor(opts: ChatClientOptions = {}) {
     const browser = typeof document !== 'undefined';
@@ -161,11 +163,11 @@ export class ChatClient {
     if (e.type === 'to_device') return;
     // A message of an encrypted room is decrypted before it is shown; the events after it wait their turn.
     if (!this.eventQueue && !this.encryption.eventNeedsDecoding(e)) return this.applyEvent(e);
-    const started = this.started;
+    const session = this.sessions;
     const run = (this.eventQueue ?? Promise.resolve())
       .then(() => this.encryption.decodeEvent(e))
       .then((decoded) => {
-        if (this.started === started) this.applyEvent(decoded);
+        if (this.sessions === session) this.applyEvent(decoded);
       });
     const queued: Promise<void> = run.catch(() => undefined).then(() => {
       if (this.eventQueue === queued) this.eventQueue = null;
@@ -285,6 +287,7 @@ export class ChatClient {
     this.socket.lastId = 0;
     this.encryption.stop();
     this.eventQueue = null;
+    this.sessions++;
     this.stopOutboxFlush?.();
     this.outbox.value?.close();
     this.outbox.value = null;

@@ -155,7 +155,7 @@ export function Composer(props: {
     const target = editing.value;
     if (target) {
       if (content !== target.content) {
-        const ok = await attempt(() => chat.edit(target.id, content));
+        const ok = await attempt(() => chat.edit(target.id, content, target));
         if (ok === undefined) return;
       }
       editing.value = null;
