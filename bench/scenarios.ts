@@ -204,7 +204,7 @@ people person friend family manager engineer designer developer admin owner memb
 const SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'ne', 'to', 'zu', 'vi', 'shi', 'ben', 'dor', 'fal', 'gri', 'hul', 'jex', 'kor', 'lum', 'mar', 'nox', 'pel', 'quin', 'ros', 'sta', 'tur', 'vel', 'wyn', 'xan', 'yor', 'zel'];
 const SEARCH_PHRASES = ['release notes', 'code review', 'merge conflict', 'staging server'];
 
-function searchVocabulary(): string[] {
+export function searchVocabulary(): string[] {
   const tail: string[] = [];
   let s = 1;
   for (let i = 0; i < 20_000; i++) {
@@ -266,7 +266,7 @@ type InsertRows = (table: string, columns: string[], rows: unknown[][]) => Promi
  * 10 seeded members (accounts that cannot log in); the searchers, real accounts, are added to
  * some rooms. Ids are those a fresh database hands out: users after the searchers, rooms from 1.
  */
-async function seedSearch(insert: InsertRows, seed: SearchSeed, searchers: Array<{ id: number; rooms: number }>): Promise<void> {
+export async function seedSearch(insert: InsertRows, seed: SearchSeed, searchers: Array<{ id: number; rooms: number }>): Promise<void> {
   const now = '2026-01-01T00:00:00.000Z';
   const USERS = 2000;
   await insert('users', ['username', 'username_key', 'email', 'email_key', 'password_hash', 'date_joined'],
@@ -293,7 +293,7 @@ async function seedSearch(insert: InsertRows, seed: SearchSeed, searchers: Array
 }
 
 /** The queries of each kind, cycled through: words of the seeded corpus by how common they are. */
-function searchQueries(roomIds: number[]) {
+export function searchQueries(roomIds: number[]) {
   const vocab = searchVocabulary();
   const rare = vocab.slice(9000, 9040);
   const common = ['meeting', 'team', 'deploy', 'build', 'release', 'server', 'issue', 'review', 'update', 'project'];

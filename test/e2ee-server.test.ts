@@ -111,12 +111,12 @@ describe('encrypted rooms: the is_encrypted flag', () => {
       assert.equal((await search(user, { q: 'swordfish', sender: owner.id })).count, 0);
       assert.equal((await call(t, user, 'GET', searchUrl({ q: tag, chat_room: room.id }))).statusCode, 404, 'searching inside it: as for any room you may not search');
     }
-    // Both ways the query narrows by room (few matches or many), straight at the repository.
-    for (const fewMatches of [0, 1_000_000_000]) {
+    // Both orders a page can come in (ranked, or the older matches after the ranked ones), straight at the repository.
+    for (const rankedMax of [0, 1_000_000_000]) {
       for (const q of [tag, 'swordfish', `"launch code"`]) {
-        const hits = await searchRepository.find(t.ctx.db, { userId: member.id, parts: parseQuery(q), limit: 20, offset: 0, fewMatches }, newMarkers());
+        const hits = await searchRepository.find(t.ctx.db, { userId: member.id, parts: parseQuery(q), limit: 20, offset: 0, rankedMax }, newMarkers());
         const rooms = new Set(await Promise.all(hits.ids.map(async (id) => (await t.ctx.db.selectFrom('messages').select('chat_room_id').where('id', '=', id).executeTakeFirstOrThrow()).chat_room_id)));
-        assert.ok(!rooms.has(room.id), `${q} (fewMatches ${fewMatches}) found nothing of the encrypted room`);
+        assert.ok(!rooms.has(room.id), `${q} (rankedMax ${rankedMax}) found nothing of the encrypted room`);
       }
     }
     assert.equal(await searchRepository.canSearchRoom(t.ctx.db, member.id, room.id), false);

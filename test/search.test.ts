@@ -174,31 +174,44 @@ describe('message search', () => {
     assert.equal((await ok(search(owner, { q: tag }))).count, 3, 'the remaining member still finds everything');
   });
 
-  it('narrows by room the same way whichever plan the number of matches picks', async () => {
-    // Few matches in all rooms: each is checked against the caller's rooms; many: the rooms narrow
-    // the index scan itself. Small test data always takes the first way unless told otherwise.
+  it('ranks the newest matches, lists older ones after them newest first, and counts them all', async () => {
+    // SEARCH_RANKED_MAX is 500; small ones here, straight at the repository, in pages of 2.
     const [owner, member, former, outsider] = await users(t, 4);
     const rooms = [await group(t, owner, [member, former], false), await group(t, owner, [member]), await privateRoom(t, owner, member)];
     const tag = word();
+    const sent: number[] = [];
     for (const [i, room] of rooms.entries()) {
-      for (let n = 0; n < 3; n++) await send(t, n % 2 ? member : owner, room.id, `${tag} ${i} message ${n} with "release notes"`);
+      for (let n = 0; n < 3; n++) sent.push((await send(t, n % 2 ? member : owner, room.id, `${tag} ${i} message ${n} with "release notes"${n === 1 ? ` ${tag} ${tag}` : ''}`)).id);
     }
     await ok(call(t, former, 'POST', `/api/chat_rooms/${rooms[0].id}/leave/`), 204);
-    const find = (user: TestUser, q: string, fewMatches: number, extra: { chatRoom?: number; sender?: number } = {}) =>
-      searchRepository.find(t.ctx.db, { userId: user.id, parts: parseQuery(q), limit: 20, offset: 0, fewMatches, ...extra }, newMarkers());
+    const find = (user: TestUser, q: string, rankedMax: number, extra: { chatRoom?: number; sender?: number }, offset = 0, limit = 20) =>
+      searchRepository.find(t.ctx.db, { userId: user.id, parts: parseQuery(q), limit, offset, rankedMax, ...extra }, newMarkers());
+    const newestFirst = (ids: number[]) => [...ids].sort((a, b) => b - a);
     for (const user of [owner, member, former, outsider]) {
       for (const q of [tag, `${tag} message`, `${tag} "release notes"`, `${tag.slice(0, 5)}`]) {
         for (const extra of [{}, { chatRoom: rooms[1].id }, { sender: member.id }]) {
-          const few = await find(user, q, 1_000_000_000, extra);
-          const many = await find(user, q, 0, extra);
-          assert.deepEqual([many.ids, many.total], [few.ids, few.total], `${q} ${JSON.stringify(extra)}`);
+          const all = await find(user, q, 1_000_000_000, extra);
+          const what = `${q} ${JSON.stringify(extra)}`;
+          for (const rankedMax of [0, 3, 4]) {
+            const ids: number[] = [];
+            for (let offset = 0; offset <= all.total + 2; offset += 2) {
+              const page = await find(user, q, rankedMax, extra, offset, 2);
+              assert.equal(page.total, all.total, `${what}: the count is exact (rankedMax ${rankedMax}, offset ${offset})`);
+              ids.push(...page.ids);
+            }
+            assert.deepEqual(newestFirst(ids), newestFirst(all.ids), `${what}: every match once (rankedMax ${rankedMax})`);
+            assert.deepEqual(newestFirst(ids.slice(0, rankedMax)), newestFirst(all.ids).slice(0, rankedMax), `${what}: the newest are ranked`);
+            assert.deepEqual(ids.slice(rankedMax), newestFirst(ids.slice(rankedMax)), `${what}: the older ones newest first`);
+          }
         }
       }
     }
-    assert.equal((await find(owner, tag, 0)).total, 9);
-    assert.equal((await find(member, tag, 0)).total, 9);
-    assert.equal((await find(former, tag, 0)).total, 0, 'a former member finds nothing of the room left');
-    assert.equal((await find(outsider, tag, 0)).total, 0);
+    // The messages that repeat the word rank first among the ranked ones: all three, or the newest.
+    assert.deepEqual((await find(owner, tag, 1_000_000_000, {})).ids.slice(0, 3), [sent[7], sent[4], sent[1]]);
+    assert.deepEqual((await find(owner, tag, 3, {})).ids, [sent[7], sent[8], sent[6], sent[5], sent[4], sent[3], sent[2], sent[1], sent[0]]);
+    assert.equal((await find(member, tag, 0, {})).total, 9);
+    assert.equal((await find(former, tag, 0, {})).total, 0, 'a former member finds nothing of the room left');
+    assert.equal((await find(outsider, tag, 0, {})).total, 0);
   });
 
   it('keeps working when a room and its messages are deleted', async () => {

@@ -1,6 +1,7 @@
-// The search queries, one per database, over the indexes of migration 008. Both scope the
-// matches to searchableRoomIds() inside the query, rank them (FTS5 bm25 / ts_rank, ties newest
-// first) and count them in the same pass: ranking reads every match anyway.
+// The search queries, one per database, over the indexes of migration 012, in which each
+// message's room is part of the key. Both read the caller's rooms from searchableRoomIds() and
+// rank the newest SEARCH_RANKED_MAX matches (FTS5 bm25 / ts_rank, ties newest first); older
+// matches follow, newest first. `total` counts every match.
 import { sql, type RawBuilder } from 'kysely';
 import { isPostgres } from '../../db/dialect.js';
 import type { Db } from '../../db/schema.js';
@@ -15,8 +16,8 @@ export interface SearchFilter {
   sender?: number;
   limit: number;
   offset: number;
-  /** FEW_MATCHES unless given (tests give 0 or a billion to take either way of narrowing by room). */
-  fewMatches?: number;
+  /** SEARCH_RANKED_MAX unless given (tests give a small one). */
+  rankedMax?: number;
 }
 
 export interface SearchHits {
@@ -29,20 +30,28 @@ export interface SearchHits {
 }
 
 /**
- * How the caller's rooms narrow the matches, chosen per query from what the index says:
- * - few matches in all rooms (under FEW_MATCHES): the index finds them all and each is checked
- *   against the caller's rooms (a join on SQLite, a filter on the row on PostgreSQL), for about
- *   a millisecond, instead of listing every message of the caller's rooms (4–8 ms for 30 rooms);
- * - more: SQLite ANDs the words with the caller's rooms inside FTS5 (each room id is a token of
- *   the `chat_room_id` column) when they are at most SQLITE_ROOMS_IN_INDEX_MAX, and PostgreSQL
- *   intersects the GIN index's matches with the rooms' range of the primary key.
- * Beyond SQLITE_ROOMS_IN_INDEX_MAX rooms, merging their OR inside FTS5 costs more than the join
- * saves. Measured at 1,000,000 messages in 1,000 rooms (bench/README.md, "Search"): a common word
- * for a member of 30 rooms, 10 ms in the index against 35 ms by the join; of 200 rooms, 77 ms
- * against 40 ms; a rare word (90 matches), 4.2 ms in the index against 0.4 ms by the join.
+ * How many of the newest matches are ranked. A word in 1–4% of all messages matches hundreds of
+ * messages in 30 rooms and thousands in 200: ranking each costs a few microseconds (bm25 reads
+ * its positions; ts_rank its row), and a chat's useful matches are mostly recent ones. The newest
+ * SEARCH_RANKED_MAX matches come best first; the older ones after them, newest first, so that
+ * every match is still on some page and `count` stays exact. A multiple of the page size: no
+ * page mixes the two orders.
  */
-export const FEW_MATCHES = 1000;
-export const SQLITE_ROOMS_IN_INDEX_MAX = 50;
+export const SEARCH_RANKED_MAX = 500;
+
+/**
+ * SQLite: a message's key in message_search_fts is `id * 2^32 + chat_room_id` (migration 012),
+ * so the room of a match is read from its rowid, and rowid order is message order.
+ */
+const ROOM_MASK = 4294967295;
+
+/**
+ * PostgreSQL: the caller's rooms are asked for in clauses of at most this many rooms each. GIN
+ * checks every entry of a clause for each message it returns: one clause of 200 rooms' lexemes
+ * cost 18 ms for a common word where 8 clauses of 25 cost 7 ms (a member of 200 rooms, 2,484
+ * matches at 1,000,000 messages).
+ */
+export const POSTGRES_ROOMS_PER_CLAUSE = 25;
 
 /** The rooms searched: the caller's searchable rooms, or only `chatRoom` among them. */
 function roomsOf(f: SearchFilter): RawBuilder<{ chat_room_id: number }> {
@@ -50,41 +59,124 @@ function roomsOf(f: SearchFilter): RawBuilder<{ chat_room_id: number }> {
   return f.chatRoom === undefined ? scope : sql`select sr.chat_room_id from (${scope}) sr where sr.chat_room_id = ${f.chatRoom}`;
 }
 
-function sqliteMatches(f: SearchFilter, expr: string) {
-  const rooms = roomsOf(f);
-  const threshold = f.fewMatches ?? FEW_MATCHES;
-  const few = sql`(select count(*) from (select 1 from messages_fts where messages_fts match ${expr} limit ${threshold})) < ${threshold}`;
-  const match = sql`(select case when count(*) between 1 and ${SQLITE_ROOMS_IN_INDEX_MAX} and not ${few}
-      then '(' || ${expr} || ') AND chat_room_id : (' || group_concat('"' || r.chat_room_id || '"', ' OR ') || ')'
-      else ${expr} end
-    from (${rooms}) r)`;
-  const sender = f.sender === undefined ? sql`` : sql`and m.sender_id = ${f.sender}`;
-  return sql`select f.rowid as id, bm25(messages_fts, 1.0, 0.0) as score, m.content as content
-    from messages_fts f join messages m on m.id = f.rowid
-    where messages_fts match ${match} and m.chat_room_id in (${rooms}) and m.is_deleted = 0 ${sender}`;
+/**
+ * SQLite: the matches in the caller's rooms, newest first. The room is checked on the rowid
+ * (no row is read); FTS5 returns rowids in descending order itself, so a LIMIT stops the scan.
+ */
+function sqliteMatches(f: SearchFilter, expr: string, columns: RawBuilder<unknown>) {
+  const sender = f.sender === undefined ? sql`` : sql`and (select m.sender_id from messages m where m.id = f.rowid >> 32) = ${f.sender}`;
+  return sql`select ${columns} from message_search_fts f
+    where message_search_fts match ${expr} and (f.rowid & ${ROOM_MASK}) in (${roomsOf(f)}) ${sender}
+    order by f.rowid desc`;
 }
 
-/** `few`: filter the matches by room on the row (`+ 0` keeps the planner off the primary key). */
-function postgresMatches(f: SearchFilter, tsquery: string, few: boolean) {
-  const rooms = roomsOf(f);
-  const inRooms = few ? sql`s.chat_room_id + 0 = any(array(${rooms}))` : sql`s.chat_room_id = any(array(${rooms}))`;
-  const room = f.chatRoom === undefined ? sql`` : sql`and s.chat_room_id = ${f.chatRoom}`;
-  const sender = f.sender === undefined ? sql`` : sql`and s.sender_id = ${f.sender}`;
-  return sql`select s.message_id as id, ts_rank(s.tsv, to_tsquery('english'::regconfig, ${tsquery})) as score
-    from message_search s
-    where s.tsv @@ to_tsquery('english'::regconfig, ${tsquery}) and ${inRooms} ${room} ${sender}`;
+async function sqliteFind(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits> {
+  const expr = fts5Expression(f.parts);
+  const rankedMax = f.rankedMax ?? SEARCH_RANKED_MAX;
+  const rows: Array<{ id: number; content: string }> = [];
+  let total: number | undefined;
+  if (f.offset < rankedMax) {
+    const ranked = sqliteMatches(f, expr, sql`f.rowid as k, bm25(message_search_fts) as score`);
+    const { rows: page } = await sql<{ id: number; content: string; total: number }>`
+      select c.k >> 32 as id, m.content, c.total from (
+        select r.k, r.score, count(*) over () as total from (${ranked} limit ${rankedMax}) r
+        order by r.score, r.k desc limit ${Math.min(f.limit, rankedMax - f.offset)} offset ${f.offset}
+      ) c join messages m on m.id = c.k >> 32 order by c.score, c.k desc`.execute(db);
+    rows.push(...page);
+    if (page.length > 0 && page[0].total < rankedMax) total = page[0].total;
+  }
+  if (total === undefined) {
+    const { rows: counted } = await sql<{ total: number }>`select count(*) as total from (${sqliteMatches(f, expr, sql`1`)})`.execute(db);
+    total = counted[0].total;
+  }
+  const tailStart = Math.max(f.offset, rankedMax);
+  if (total > tailStart && f.offset + f.limit > tailStart) {
+    const older = sqliteMatches(f, expr, sql`f.rowid as k`);
+    const { rows: page } = await sql<{ id: number; content: string }>`
+      select c.k >> 32 as id, m.content from (${older} limit ${f.offset + f.limit - tailStart} offset ${tailStart}) c
+      join messages m on m.id = c.k >> 32 order by c.k desc`.execute(db);
+    rows.push(...page);
+  }
+  return { ids: rows.map((r) => r.id), total, marked: await sqliteMarks(db, f.parts, rows, m) };
 }
 
 /**
- * Whether the planner expects fewer than FEW_MATCHES messages in all rooms (from its statistics
- * of the tsvectors; planning only). A phrase counts as its words anywhere: the GIN index has no
- * positions, so each message holding them all is read to check their order.
+ * PostgreSQL: `'r<room>_<lexeme>'` for each of `rooms` in place of each lexeme of `query` (the
+ * text of a tsquery, as PostgreSQL writes it), its phrase operators made `&`: the index has no
+ * positions (the phrase is checked on the row). Built as tsquery text, parsed by tsquery's input
+ * (no text-search parser, no stemming: the lexemes are already stemmed).
  */
-async function postgresFewMatches(db: Db, tsquery: string, threshold: number): Promise<boolean> {
-  const candidates = tsquery.replaceAll(' <-> ', ' & ');
-  const { rows } = await sql<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>`
-    explain (format json) select 1 from message_search where tsv @@ to_tsquery('english'::regconfig, ${candidates})`.execute(db);
-  return rows[0]['QUERY PLAN'][0].Plan['Plan Rows'] < threshold;
+export function roomTsquery(query: string, rooms: number[]): string {
+  const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return query.replace(/'((?:[^']|'')*)'(:[*A-Da-d]+)?|<(?:-|\d+)>/g, (token, lexeme: string | undefined, flags: string | undefined) => {
+    if (lexeme === undefined) return '&';
+    const text = lexeme.replace(/''/g, "'");
+    const prefix = flags?.includes('*') ? ':*' : '';
+    return `(${rooms.map((r) => `${quote(`r${r}_${text}`)}${prefix}`).join(' | ')})`;
+  });
+}
+
+/** ts_headline's options: the whole text, matches between the request's markers. */
+const headlineOptions = (m: Markers) => `StartSel=${m.open}, StopSel=${m.close}, HighlightAll=true`;
+
+async function postgresFind(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits> {
+  const rankedMax = f.rankedMax ?? SEARCH_RANKED_MAX;
+  const text = tsqueryText(f.parts);
+  const query = sql`to_tsquery('english'::regconfig, ${text})`;
+  // Its own transaction: the statements are planned for what they are, an index scan of a few
+  // rooms' lexemes. The planner cannot estimate a disjunction of hundreds of room lexemes and
+  // would otherwise take a table scan, parallel workers or JIT compilation for it.
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),
+      set_config('max_parallel_workers_per_gather', '0', true)`.execute(trx);
+    const { rows: [asked] } = await sql<{ rooms: number[]; query: string }>`
+      select array(${roomsOf(f)}) as rooms, ${query}::text as query`.execute(trx);
+    const rooms = asked.rooms.map(Number).sort((a, b) => a - b);
+    if (rooms.length === 0 || !asked.query.includes("'")) return { ids: [], total: 0, marked: new Map() };
+    const clauses: RawBuilder<unknown>[] = [];
+    for (let i = 0; i < rooms.length; i += POSTGRES_ROOMS_PER_CLAUSE) {
+      clauses.push(sql`message_search_room_lexemes(s.chat_room_id, s.tsv) @@ ${roomTsquery(asked.query, rooms.slice(i, i + POSTGRES_ROOMS_PER_CLAUSE))}::tsquery`);
+    }
+    // The rooms again on the row, `+ 0` keeping the planner off the primary key: the lexemes
+    // already hold only these rooms' messages.
+    const phrase = asked.query.includes('<') ? sql`and s.tsv @@ ${query}` : sql``;
+    const sender = f.sender === undefined ? sql`` : sql`and s.sender_id = ${f.sender}`;
+    const matches = (columns: RawBuilder<unknown>) => sql`select ${columns} from message_search s
+      where (${sql.join(clauses, sql` or `)}) and s.chat_room_id + 0 = any(${rooms}::integer[]) ${sender} ${phrase}
+      order by s.message_id desc`;
+    const marked = new Map<number, string>();
+    const ids: number[] = [];
+    let total: number | undefined;
+    if (f.offset < rankedMax) {
+      const { rows: page } = await sql<{ id: number; total: number; marked: string }>`
+        select p.id, p.total, ts_headline('english'::regconfig, m.content, ${query}, ${headlineOptions(m)}) as marked from (
+          select c.id, ts_rank(c.tsv, ${query}) as score, c.total from (
+            ${matches(sql`s.message_id as id, s.tsv, count(*) over () as total`)} limit ${rankedMax}
+          ) c order by score desc, id desc limit ${Math.min(f.limit, rankedMax - f.offset)} offset ${f.offset}
+        ) p join messages m on m.id = p.id order by p.score desc, p.id desc`.execute(trx);
+      for (const r of page) {
+        ids.push(Number(r.id));
+        marked.set(Number(r.id), r.marked);
+      }
+      if (page.length > 0) total = Number(page[0].total);
+    }
+    if (total === undefined) {
+      const { rows: counted } = await sql<{ total: number }>`select count(*) as total from (${matches(sql`1`)}) hits`.execute(trx);
+      total = Number(counted[0].total);
+    }
+    const tailStart = Math.max(f.offset, rankedMax);
+    if (total > tailStart && f.offset + f.limit > tailStart) {
+      const { rows: page } = await sql<{ id: number; marked: string }>`
+        select c.id, ts_headline('english'::regconfig, m.content, ${query}, ${headlineOptions(m)}) as marked from (
+          ${matches(sql`s.message_id as id`)} limit ${f.offset + f.limit - tailStart} offset ${tailStart}
+        ) c join messages m on m.id = c.id order by c.id desc`.execute(trx);
+      for (const r of page) {
+        ids.push(Number(r.id));
+        marked.set(Number(r.id), r.marked);
+      }
+    }
+    return { ids, total, marked };
+  });
 }
 
 /**
@@ -109,9 +201,6 @@ async function sqliteMarks(db: Db, parts: QueryPart[], messages: Array<{ id: num
   });
 }
 
-/** ts_headline's options: the whole text, matches between the request's markers. */
-const headlineOptions = (m: Markers) => `StartSel=${m.open}, StopSel=${m.close}, HighlightAll=true`;
-
 export const searchRepository = {
   /** Whether `userId` may search `chatRoom` (the same scope as the search itself). */
   async canSearchRoom(db: Db, userId: number, chatRoom: number): Promise<boolean> {
@@ -124,30 +213,7 @@ export const searchRepository = {
    * PostgreSQL by ts_headline in the same statement, for the page's rows only; on SQLite by
    * sqliteMarks() over the page's contents.
    */
-  async find(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits> {
-    const pg = isPostgres(db);
-    const tsquery = tsqueryText(f.parts);
-    const matches = pg ? postgresMatches(f, tsquery, await postgresFewMatches(db, tsquery, f.fewMatches ?? FEW_MATCHES)) : sqliteMatches(f, fts5Expression(f.parts));
-    // bm25 is lower for better matches, ts_rank higher.
-    const best = pg ? sql`score desc, id desc` : sql`score, id desc`;
-    const page = sql`select id, score, count(*) over () as total${pg ? sql`` : sql`, content`} from (${matches}) hits
-      order by ${best} limit ${f.limit} offset ${f.offset}`;
-    let marked: Map<number, string>;
-    let rows: Array<{ id: number; total: number }>;
-    if (pg) {
-      const result = await sql<{ id: number; total: number; marked: string }>`
-        select p.id, p.score, p.total, ts_headline('english'::regconfig, m.content, to_tsquery('english'::regconfig, ${tsquery}), ${headlineOptions(m)}) as marked
-        from (${page}) p join messages m on m.id = p.id order by p.score desc, p.id desc`.execute(db);
-      rows = result.rows;
-      marked = new Map(result.rows.map((r) => [Number(r.id), r.marked]));
-    } else {
-      const result = await sql<{ id: number; total: number; content: string }>`${page}`.execute(db);
-      rows = result.rows;
-      marked = await sqliteMarks(db, f.parts, result.rows, m);
-    }
-    if (rows.length > 0 || f.offset === 0) return { ids: rows.map((r) => Number(r.id)), total: rows.length ? Number(rows[0].total) : 0, marked };
-    // A page past the end: count on its own.
-    const { rows: counted } = await sql<{ total: number }>`select count(*) as total from (${matches}) hits`.execute(db);
-    return { ids: [], total: Number(counted[0].total), marked };
+  find(db: Db, f: SearchFilter, m: Markers): Promise<SearchHits> {
+    return isPostgres(db) ? postgresFind(db, f, m) : sqliteFind(db, f, m);
   },
 };
