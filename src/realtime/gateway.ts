@@ -114,7 +114,7 @@ export class Gateway {
       // What the socket has already: up to its cursor (which may come from an instance ahead of
       // this one), or without one, what had committed when it connected (its REST load has that).
       client.seenUpTo = since ?? (endpoint === 'general_updates' ? await this.tail.committedUpTo() : 0);
-      const rooms = client.settleRooms(await repo.activeRoomIds(this.ctx.db, principal.userId));
+      const rooms = client.settleRooms(await membershipsRepository.activeRoomIds(this.ctx.db, principal.userId));
       await Promise.all([...rooms.map((room) => this.hub.follow(client, room)), this.hub.followDevice(client)]);
       // Closed while subscribing: its close handler ran before it was registered everywhere.
       if (ws.readyState !== ws.OPEN) return void this.hub.remove(client);
@@ -201,7 +201,7 @@ export class Gateway {
     const lastSeen = online ? null : nowIso();
     if (lastSeen) await repo.setLastSeen(this.ctx.db, userId, lastSeen);
     const payload = JSON.stringify({ type: 'presence', user: userId, status: online ? 'online' : 'offline', last_seen: lastSeen });
-    const rooms = await repo.activeRoomIds(this.ctx.db, userId);
+    const rooms = await membershipsRepository.activeRoomIds(this.ctx.db, userId);
     await Promise.all(rooms.map((r) => this.ctx.bus.publish(roomChannel(r), payload)));
   }
 

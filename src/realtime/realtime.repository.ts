@@ -1,11 +1,6 @@
 import type { Db } from '../db/schema.js';
 
 export const realtimeRepository = {
-  async activeRoomIds(db: Db, userId: number): Promise<number[]> {
-    const rows = await db.selectFrom('memberships').select('chat_room_id').where('user_id', '=', userId).where('is_active', '=', 1).execute();
-    return rows.map((r) => r.chat_room_id);
-  },
-
   /** The active members of a room. */
   async memberIds(db: Db, chatRoomId: number): Promise<number[]> {
     const rows = await db.selectFrom('memberships').select('user_id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).execute();

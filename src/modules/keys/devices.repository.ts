@@ -89,12 +89,6 @@ export const devicesRepository = {
     return db.deleteFrom('device_prekeys').where('id', '=', oldest).returning(['key_id', 'public_key']).executeTakeFirst();
   },
 
-  /** The rooms `userId` is an active member of (where their device changes are told). */
-  async activeRoomIds(db: Db, userId: number): Promise<number[]> {
-    const rows = await db.selectFrom('memberships').select('chat_room_id').where('user_id', '=', userId).where('is_active', '=', 1).orderBy('chat_room_id').execute();
-    return rows.map((r) => r.chat_room_id);
-  },
-
   /**
    * Makes one user's device registrations take turns until the transaction ends (the device cap
    * is checked, then kept): the account row is locked FOR NO KEY UPDATE on PostgreSQL, which

@@ -15,6 +15,7 @@ import type { UnitOfWork } from '../events/unit-of-work.js';
 import { memberRoom } from '../rooms/rooms.access.js';
 import { usersRepository } from '../users/users.repository.js';
 import { decodeBase64, privateKeyKind } from './key-material.js';
+import { membershipsRepository } from '../rooms/memberships.repository.js';
 import { devicesRepository as repo } from './devices.repository.js';
 import type { Device, DeviceBundle, DevicePrekeyUpload, DeviceSignedPrekey, RegisterDeviceBody } from './devices.schemas.js';
 
@@ -95,7 +96,7 @@ export class DevicesService {
     if (existing) return { device: sameDevice(existing, keys), created: false };
     const max = this.ctx.config.prekeyMaxUnclaimed;
     if (otps.length > max) throw fieldError('one_time_prekeys', `At most ${max} unclaimed one-time prekeys per device.`);
-    const rooms = await repo.activeRoomIds(this.ctx.db, userId);
+    const rooms = await membershipsRepository.activeRoomIds(this.ctx.db, userId);
     let result: { row: E2eeDeviceRow; created: boolean };
     try {
       result = await this.ctx.writer.run(rooms, async (uow) => {
@@ -223,7 +224,7 @@ export class DevicesService {
   /** The caller's own device only (404 otherwise). Its prekeys and queued envelopes go with it; its user's rooms get `device_removed`. */
   async remove(userId: number, deviceId: string): Promise<void> {
     if (!(await repo.find(this.ctx.db, userId, deviceId))) throw notFound(NO_DEVICE);
-    const rooms = await repo.activeRoomIds(this.ctx.db, userId);
+    const rooms = await membershipsRepository.activeRoomIds(this.ctx.db, userId);
     await this.ctx.writer.run(rooms, async (uow) => {
       const device = await repo.find(uow.trx, userId, deviceId);
       if (!device || !(await repo.delete(uow.trx, device.id))) throw notFound(NO_DEVICE);
@@ -238,7 +239,7 @@ export class DevicesService {
    */
   private async tellRooms(uow: UnitOfWork, type: 'device_added' | 'device_removed', userId: number, deviceId: string, locked: number[]): Promise<void> {
     if (locked.length === 0) return;
-    const now = new Set(await repo.activeRoomIds(uow.trx, userId));
+    const now = new Set(await membershipsRepository.activeRoomIds(uow.trx, userId));
     for (const room of locked) {
       if (now.has(room)) await uow.emit(type, { chatRoomId: room, userId }, { user: userId, device_id: deviceId });
     }

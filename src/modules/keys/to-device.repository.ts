@@ -6,22 +6,6 @@ import type { Db, ToDeviceMessageRow, ToDeviceMessagesTable } from '../../db/sch
 const INSERT_CHUNK = 500;
 
 export const toDeviceRepository = {
-  /** Of `others`, the users who share a room with `userId` (both active members). */
-  async sharingARoom(db: Db, userId: number, others: number[]): Promise<number[]> {
-    if (others.length === 0) return [];
-    const rows = await db
-      .selectFrom('memberships as mine')
-      .innerJoin('memberships as theirs', 'theirs.chat_room_id', 'mine.chat_room_id')
-      .select('theirs.user_id')
-      .distinct()
-      .where('mine.user_id', '=', userId)
-      .where('mine.is_active', '=', 1)
-      .where('theirs.is_active', '=', 1)
-      .where('theirs.user_id', 'in', others)
-      .execute();
-    return rows.map((r) => r.user_id);
-  },
-
   /**
    * Locks the recipient devices' rows until the transaction ends, in id order, and returns the
    * ids of those that still exist: sends to one device take turns, so its queue's bound holds and

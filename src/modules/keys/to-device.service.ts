@@ -9,6 +9,7 @@ import { nowIso } from '../../context.js';
 import type { Db, E2eeDeviceRow, ToDeviceMessageRow } from '../../db/schema.js';
 import { fieldError, notFound } from '../../errors.js';
 import { deviceChannel } from '../../realtime/channels.js';
+import { membershipsRepository } from '../rooms/memberships.repository.js';
 import { devicesRepository } from './devices.repository.js';
 import { NO_DEVICE } from './devices.service.js';
 import { toDeviceRepository as repo } from './to-device.repository.js';
@@ -38,7 +39,7 @@ export class ToDeviceService {
     const db = this.ctx.db;
     if (!(await devicesRepository.find(db, userId, input.sender_device))) throw fieldError('sender_device', 'Not one of your devices: register it first.');
     const others = [...new Set(input.messages.map((m) => m.user))].filter((u) => u !== userId);
-    const allowed = new Set([userId, ...(await repo.sharingARoom(db, userId, others))]);
+    const allowed = new Set([userId, ...(await membershipsRepository.roomMates(db, userId, others))]);
     const devices = new Map((await devicesRepository.ofActiveUsers(db, [...allowed])).map((d) => [`${d.user_id}:${d.device_id}`, d]));
     const outcome: Array<SkipReason | E2eeDeviceRow> = input.messages.map((m) => {
       if (!allowed.has(m.user)) return 'no_shared_room';

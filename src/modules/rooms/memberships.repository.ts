@@ -27,6 +27,12 @@ export const membershipsRepository = {
     return row !== undefined;
   },
 
+  /** The rooms `userId` is an active member of, in id order. */
+  async activeRoomIds(db: Db, userId: number): Promise<number[]> {
+    const rows = await db.selectFrom('memberships').select('chat_room_id').where('user_id', '=', userId).where('is_active', '=', 1).orderBy('chat_room_id').execute();
+    return rows.map((r) => r.chat_room_id);
+  },
+
   /** Users who share an active room with `userId` (not themselves); with `among`, only those of them. */
   async roomMates(db: Db, userId: number, among?: number[]): Promise<number[]> {
     if (among?.length === 0) return [];
