@@ -15,7 +15,7 @@ describe('GET /api/config/', () => {
     assert.deepEqual(res.json(), {
       limits: { upload_max_bytes: 123456, message_max_bytes: 4000, avatar_max_bytes: 65536, body_limit_bytes: 200000 },
       reaction_types: ['like', 'love', 'laugh', 'wow', 'sad', 'angry'],
-      file_types: ['image', 'document', 'audio', 'video'],
+      file_types: ['image', 'document', 'audio', 'video', 'encrypted'],
       access_token_ttl: 600,
     });
     assert.equal((await t.app.inject({ method: 'GET', url: '/api/config' })).statusCode, 200, 'without the trailing slash too');
