@@ -1,4 +1,5 @@
 // The server's wire shapes, as the REST API and the sockets send them (see /openapi.json).
+import type { AttachmentInfo } from './e2ee/attachments.js';
 
 export interface User {
   id: number;
@@ -104,15 +105,7 @@ export interface Message {
 }
 
 /** An encrypted file as its message describes it (inside the ciphertext): key, IV, SHA-256 of the upload, name, type, size. */
-export interface EncryptedFile {
-  v: 1;
-  key: string;
-  iv: string;
-  sha256: string;
-  name: string;
-  mime: string;
-  size: number;
-}
+export type EncryptedFile = AttachmentInfo;
 
 /**
  * A message of an encrypted room as this client read it. `decrypted`: `content` is the plaintext;
