@@ -260,6 +260,28 @@ export interface SearchSeed {
 /** Inserts rows into a table of the stopped (SQLite) or idle (PostgreSQL) database. */
 type InsertRows = (table: string, columns: string[], rows: unknown[][]) => Promise<void>;
 
+/** InsertRows for PostgreSQL: multi-row inserts of 1,000 rows. */
+export function pgInsertRows(client: pg.Client): InsertRows {
+  return async (table, columns, rows) => {
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = rows.slice(i, i + 1000);
+      let n = 0;
+      const tuples = chunk.map(() => `(${columns.map(() => `$${++n}`).join(', ')})`).join(', ');
+      await client.query(`insert into ${table} (${columns.join(', ')}) values ${tuples}`, chunk.flat());
+    }
+  };
+}
+
+/** InsertRows for SQLite: one transaction per call. */
+export function sqliteInsertRows(db: SQLite.Database): InsertRows {
+  return async (table, columns, rows) => {
+    const st = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+    db.transaction(() => {
+      for (const row of rows) st.run(...row);
+    })();
+  };
+}
+
 /**
  * Rooms, members and messages written straight into a fresh database: far faster than a million
  * POSTs, and the search index's triggers still fire for every row, as for a send. Each room has
@@ -352,26 +374,14 @@ export async function search(dataDir: string, seed: SearchSeed, perKind: number,
   if (pgUrl) {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
-    await seedSearch(async (table, columns, rows) => {
-      for (let i = 0; i < rows.length; i += 1000) {
-        const chunk = rows.slice(i, i + 1000);
-        let n = 0;
-        const tuples = chunk.map(() => `(${columns.map(() => `$${++n}`).join(', ')})`).join(', ');
-        await client.query(`insert into ${table} (${columns.join(', ')}) values ${tuples}`, chunk.flat());
-      }
-    }, seed, searchers);
+    await seedSearch(pgInsertRows(client), seed, searchers);
     // As autovacuum would: statistics, and the GIN index's pending entries merged.
     await client.query('vacuum analyze');
     sizeMb = Number((await client.query(`select (pg_total_relation_size('message_search') + pg_total_relation_size('messages')) / 1e6 as mb`)).rows[0].mb);
     await client.end();
   } else {
     const db = new SQLite(path.join(dataDir, 'chat.sqlite'));
-    await seedSearch(async (table, columns, rows) => {
-      const st = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-      db.transaction(() => {
-        for (const row of rows) st.run(...row);
-      })();
-    }, seed, searchers);
+    await seedSearch(sqliteInsertRows(db), seed, searchers);
     db.pragma('wal_checkpoint(TRUNCATE)');
     sizeMb = Number((db.prepare(`select sum(pgsize) / 1e6 as mb from dbstat where name like 'messages%'`).get() as { mb: number }).mb);
     db.close();

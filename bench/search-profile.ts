@@ -15,7 +15,7 @@ import { newMarkers } from '../src/modules/search/search.highlight.js';
 import { parseQuery } from '../src/modules/search/search.query.js';
 import { searchRepository } from '../src/modules/search/search.repository.js';
 import { percentile, round } from './lib.js';
-import { searchQueries, seedSearch, type SearchSeed } from './scenarios.js';
+import { pgInsertRows, searchQueries, seedSearch, sqliteInsertRows, type SearchSeed } from './scenarios.js';
 
 const SEED: SearchSeed = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200 };
 /** Users 1 and 2: the searcher (30 rooms) and the busy searcher (200 rooms). */
@@ -36,24 +36,12 @@ if (command === 'seed') {
   if (pgUrl) {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
-    await seedSearch(async (table, columns, rows) => {
-      for (let i = 0; i < rows.length; i += 1000) {
-        const chunk = rows.slice(i, i + 1000);
-        let n = 0;
-        const tuples = chunk.map(() => `(${columns.map(() => `$${++n}`).join(', ')})`).join(', ');
-        await client.query(`insert into ${table} (${columns.join(', ')}) values ${tuples}`, chunk.flat());
-      }
-    }, SEED, SEARCHERS);
+    await seedSearch(pgInsertRows(client), SEED, SEARCHERS);
     await client.query('vacuum analyze');
     await client.end();
   } else {
     const db = new SQLite(path.join(where, 'chat.sqlite'));
-    await seedSearch(async (table, columns, rows) => {
-      const st = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-      db.transaction(() => {
-        for (const row of rows) st.run(...row);
-      })();
-    }, SEED, SEARCHERS);
+    await seedSearch(sqliteInsertRows(db), SEED, SEARCHERS);
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
   }
