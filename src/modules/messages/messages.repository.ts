@@ -69,9 +69,8 @@ const insertMentioning = insertSent(true);
 export const messagesRepository = {
   /** A sent message; it mentions those of `mentions`' user ids and username keys who are active members of the room. */
   async insert(db: Db, m: SentMessage, mentions: { ids: number[]; names: string[] }): Promise<MessageRow> {
-    const mentioning = mentions.ids.length > 0 || mentions.names.length > 0;
-    const params = { ...m, mention_ids: JSON.stringify(mentions.ids), mention_names: JSON.stringify(mentions.names) };
-    return (await (mentioning ? insertMentioning : insertPlain)(db, params))[0];
+    if (mentions.ids.length === 0 && mentions.names.length === 0) return (await insertPlain(db, { ...m, mention_ids: '[]', mention_names: '[]' }))[0];
+    return (await insertMentioning(db, { ...m, mention_ids: JSON.stringify(mentions.ids), mention_names: JSON.stringify(mentions.names) }))[0];
   },
 
   /** Bulk insert in chunks (imports, fixtures); no events are written. */
