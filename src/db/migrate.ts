@@ -14,9 +14,9 @@ import * as m008 from './migrations/008-search.js';
 import * as m009 from './migrations/009-departures-index.js';
 import * as m010 from './migrations/010-deleted-accounts.js';
 import * as m011 from './migrations/011-e2ee.js';
-import * as m012 from './migrations/012-search-rooms.js';
 import * as m013 from './migrations/013-thread-summary-trigger.js';
 import * as m014 from './migrations/014-events-message-index.js';
+import * as m015 from './migrations/015-search-rooms.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -32,9 +32,9 @@ const STEPS: Record<string, Step> = {
   '009-departures-index': m009,
   '010-deleted-accounts': m010,
   '011-e2ee': m011,
-  '012-search-rooms': m012,
   '013-thread-summary-trigger': m013,
   '014-events-message-index': m014,
+  '015-search-rooms': m015,
 };
 
 const MIGRATION_LOCK = 727_274_001;
@@ -46,9 +46,7 @@ export async function migrateToLatest({ db, dialect }: Database, upTo?: keyof ty
     migrations[name] = { up: (d) => step.up(d, dialect) };
   }
   const runOn = async (executor: Kysely<any>) => {
-    // allowUnorderedMigrations: 012 came after 013 and 014 had run on some databases; it runs
-    // there after them (the steps are independent), in name order everywhere else.
-    const migrator = new Migrator({ db: executor, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
+    const migrator = new Migrator({ db: executor, provider: { getMigrations: async () => migrations } });
     const { error } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
     if (error) throw error;
   };

@@ -1,4 +1,4 @@
-// The search queries, one per database, over the indexes of migration 012, in which each
+// The search queries, one per database, over the indexes of migration 015, in which each
 // message's room is part of the key. Both read the caller's rooms from searchableRoomIds() and
 // rank the newest SEARCH_RANKED_MAX matches (FTS5 bm25 / ts_rank, ties newest first); older
 // matches follow, newest first. `total` counts every match.
@@ -40,7 +40,7 @@ export interface SearchHits {
 export const SEARCH_RANKED_MAX = 500;
 
 /**
- * SQLite: a message's key in message_search_fts is `id * 2^32 + chat_room_id` (migration 012),
+ * SQLite: a message's key in message_search_fts is `id * 2^32 + chat_room_id` (migration 015),
  * so the room of a match is read from its rowid, and rowid order is message order.
  */
 const ROOM_MASK = 4294967295;
