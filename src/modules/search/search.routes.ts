@@ -4,6 +4,7 @@ import { errors } from '../../http/schemas.js';
 import { pageLinks } from '../../http/urls.js';
 import { PREFIX_MIN_CHARS, QUERY_MAX_WORDS } from './search.query.js';
 import { SearchPage, SearchQuery } from './search.schemas.js';
+import { SEARCH_RANKED_MAX } from './search.repository.js';
 import { SEARCH_PAGE_SIZE, SearchService } from './search.service.js';
 
 const DESCRIPTION = [
@@ -18,7 +19,8 @@ const DESCRIPTION = [
   `A query with nothing left to search for, or over ${QUERY_MAX_WORDS} words → 400 \`{"q": ["…"]}\`.`,
   '\n\n**Results**, 20 a page, best match first (SQLite: FTS5 bm25; PostgreSQL: ts_rank over the `english` configuration), ties newest ',
   'first. `message` is the message exactly as `GET /api/messages/{id}/` returns it; `highlight` is an HTML-escaped snippet with the ',
-  'matches in `<mark>` tags. `count` is the number of all matches.',
+  `matches in \`<mark>\` tags. \`count\` is the number of all matches. Only the newest ${SEARCH_RANKED_MAX} matches are ranked: for a word `,
+  `found more often than that, the older matches follow them, newest first (every match is on some page).`,
   '\n\n`chat_room` of a room you cannot search → 404. `sender` only filters.',
 ].join('');
 
