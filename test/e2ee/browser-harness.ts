@@ -43,9 +43,11 @@ export async function libraryPage(): Promise<{ page: Page; close: () => Promise<
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  const page = await browser.newPage();
-  // tsx compiles the test's page.evaluate callbacks with esbuild's keepNames helper: give the page one.
-  await page.addInitScript({ content: 'window.__name = (f) => f;' });
+  // A context of its own, so that a test can open a second tab in it (same IndexedDB and Web Locks).
+  const context = await browser.newContext();
+  // tsx compiles the test's page.evaluate callbacks with esbuild's keepNames helper: give pages one.
+  await context.addInitScript({ content: 'window.__name = (f) => f;' });
+  const page = await context.newPage();
   await page.goto(`http://localhost:${port}/`);
   await page.waitForFunction(() => 'E2EE' in window);
   return {

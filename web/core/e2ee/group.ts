@@ -111,6 +111,14 @@ export function needsRotation(session: Pick<OutboundGroupSession, 'message_count
   return session.message_count >= ROTATE_AFTER_MESSAGES || now - session.created_at >= ROTATE_AFTER_MS;
 }
 
+/**
+ * The session moved `count` indices ahead without sending (indices reserved for one tab): its
+ * chain key is that of the new index, and the skipped indices count towards rotation.
+ */
+export function skipIndices(session: OutboundGroupSession, count: number): OutboundGroupSession {
+  return { ...session, chain_key: toBase64(advance(fromBase64(session.chain_key, 32), count)), index: session.index + count, message_count: session.message_count + count };
+}
+
 /** The session key at the session's current index: what a member device needs to read from now on. */
 export function exportSessionKey(session: OutboundGroupSession, device: DeviceRecord): SessionKey {
   return { type: 'room_key', room: session.room, session_id: session.session_id, index: session.index, chain_key: session.chain_key, sender_signing: device.signing.public_key };

@@ -22,8 +22,12 @@ import {
   inboundFromOutbound,
   needsRotation,
   parseGroupContent,
+  skipIndices,
   startGroupMessage,
+  ROTATE_AFTER_MESSAGES,
 } from './group.js';
+import { InboundSessions } from './inbound-sessions.js';
+import { BLOCK_SIZE, type Block, OutboundBlocks } from './outbound-blocks.js';
 import { type InboundChannel, type OutboundChannel, openEnvelope, openOutboundChannel, parseEnvelope, sealEnvelope } from './pairwise.js';
 import { safetyNumber } from './safety.js';
 import { type KeyValueStore, storeKeys } from './store.js';
@@ -83,6 +87,14 @@ export interface KnownIdentity extends DeviceIdentity {
   first_seen: number;
 }
 
+/** What ensureRoomSession found or made. */
+export interface RoomSessionState {
+  session_id: string;
+  rotated: boolean;
+  /** Member devices that do not have the session's key yet. */
+  unshared: Array<{ user: string; device_id: string }>;
+}
+
 /** Per-message outcome of decryptRoomMessages. */
 export type RoomDecryption = { id: string | number; plaintext: string } | { id: string | number; error: DecryptError };
 
@@ -111,11 +123,24 @@ function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
 /** One browser's E2EE device and its state. */
 export class E2ee {
   private readonly cache = new RatchetCache();
+  /** Indices of our outbound sessions this page encrypts with, without a lock per message. */
+  private readonly outbound: OutboundBlocks;
+  /** The sessions we read with, and their seen indices, in memory in front of the store. */
+  private readonly inbound: InboundSessions;
 
   private constructor(
     private readonly store: KeyValueStore,
     private device: DeviceRecord,
-  ) {}
+  ) {
+    this.outbound = new OutboundBlocks(device.device_id);
+    this.inbound = new InboundSessions(store);
+  }
+
+  /** Lets go of this page's outbound blocks and stops listening to other tabs (log-out); resolves once seen indices are written. */
+  close(): Promise<void> {
+    this.outbound.close();
+    return this.inbound.flushed();
+  }
 
   /** This browser's device from the store, or null when it has none yet. */
   static async load(store: KeyValueStore): Promise<E2ee | null> {
@@ -198,7 +223,7 @@ export class E2ee {
    * gets nothing new).
    */
   acceptIdentity(user: string | number, deviceId: string, keys: DeviceIdentity): Promise<void> {
-    return this.lock(async () => {
+    return this.changingOutbound(async () => {
       const u = String(user);
       await this.store.put(storeKeys.identity(u, deviceId), { identity_key: keys.identity_key, signing_key: keys.signing_key, first_seen: Date.now() } satisfies KnownIdentity);
       await this.store.delete(storeKeys.outboundChannel(u, deviceId));
@@ -294,12 +319,11 @@ export class E2ee {
         const sender = { user: env.sender_user, device_id: env.sender_device, signing_key: env.sender_signing };
         let inbound: InboundGroupSession;
         try {
-          const existing = await this.store.get<InboundGroupSession>(storeKeys.inboundGroup(String(key.room), String(key.session_id)));
-          inbound = importKeyOf(key, sender, existing);
+          inbound = importKeyOf(key, sender, await this.inbound.get(String(key.room), String(key.session_id), 0));
         } catch (e) {
           throw e instanceof E2eeError ? new DecryptError('malformed', e.message) : e;
         }
-        await this.store.put(storeKeys.inboundGroup(inbound.room, inbound.session_id), inbound);
+        await this.inbound.put(inbound);
         imported = { room: inbound.room, session_id: inbound.session_id, first_index: inbound.first_index };
       }
       return { sender_user: env.sender_user, sender_device: env.sender_device, sender_signing: env.sender_signing, payload, imported };
@@ -319,55 +343,64 @@ export class E2ee {
    * there is none, it is due (100 messages, 7 days), or a device it was shared with is no longer
    * among `devices` (someone left or a device was removed). Returns the devices still to share it with.
    */
-  ensureRoomSession(room: string | number, devices: DeviceRef[], now = Date.now()): Promise<{ session_id: string; rotated: boolean; unshared: Array<{ user: string; device_id: string }> }> {
-    return this.lock(async () => {
-      const r = String(room);
-      const device = await this.freshDevice();
-      const wanted = devices.map((d) => ({ user: String(d.user), device_id: d.device_id })).filter((d) => !(d.user === device.user && d.device_id === device.device_id));
-      const wantedKeys = new Set(wanted.map((d) => refKey(d.user, d.device_id)));
-      let session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(r));
-      let rotated = false;
-      if (!session || needsRotation(session, now) || session.shared_with.some((k) => !wantedKeys.has(k))) {
-        session = await this.newOutbound(r, device, now);
-        rotated = true;
-      }
+  async ensureRoomSession(room: string | number, devices: DeviceRef[], now = Date.now()): Promise<RoomSessionState> {
+    const r = String(room);
+    const me = refKey(this.device.user, this.device.device_id);
+    const wanted = devices.map((d) => ({ user: String(d.user), device_id: d.device_id })).filter((d) => refKey(d.user, d.device_id) !== me);
+    const wantedKeys = new Set(wanted.map((d) => refKey(d.user, d.device_id)));
+    const current = (session: OutboundGroupSession | undefined): session is OutboundGroupSession =>
+      !!session && !needsRotation(session, now) && session.shared_with.every((k) => wantedKeys.has(k));
+    const state = (session: OutboundGroupSession, rotated: boolean): RoomSessionState => {
       const shared = new Set(session.shared_with);
       return { session_id: session.session_id, rotated, unshared: wanted.filter((d) => !shared.has(refKey(d.user, d.device_id))) };
+    };
+    // A block of this page has the session as it is: only an exclusive change could alter it, and
+    // that would have dropped the block.
+    const block = this.outbound.current(r)?.session;
+    if (current(block)) return state(block, false);
+    const stored = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(r));
+    if (current(stored)) return state(stored, false);
+    return this.changingOutbound(async () => {
+      const session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(r));
+      if (current(session)) return state(session, false);
+      return state(await this.newOutbound(r, await this.freshDevice(), now), true);
     });
   }
 
   private async newOutbound(room: string, device: DeviceRecord, now: number): Promise<OutboundGroupSession> {
     const session = createOutboundSession(room, device, now);
-    await this.store.put(storeKeys.inboundGroup(room, session.session_id), inboundFromOutbound(session, device, now));
+    await this.inbound.put(inboundFromOutbound(session, device, now));
     await this.store.put(storeKeys.outboundGroup(room), session);
     return session;
   }
 
   /** Drops our outbound session in the room (membership changed): the next ensureRoomSession makes a new one. */
   rotateRoomSession(room: string | number): Promise<void> {
-    return this.lock(() => this.store.delete(storeKeys.outboundGroup(String(room))));
+    return this.changingOutbound(() => this.store.delete(storeKeys.outboundGroup(String(room))));
   }
 
   /** The current session key of our outbound session in the room (to send through envelopes); E2eeError when none. */
-  async exportSessionKey(room: string | number): Promise<SessionKey> {
-    const session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(String(room)));
-    if (!session) throw new E2eeError('no outbound session in this room');
-    return exportKeyOf(session, this.device);
+  exportSessionKey(room: string | number): Promise<SessionKey> {
+    return this.changingOutbound(async () => {
+      const session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(String(room)));
+      if (!session) throw new E2eeError('no outbound session in this room');
+      return exportKeyOf(session, this.device);
+    });
   }
 
   /** Imports a session key received from a device whose signing key we verified (receiveEnvelope does this itself). */
   importSessionKey(key: SessionKey, from: DeviceRef & { signing_key: string }): Promise<{ room: string; session_id: string; first_index: number }> {
     return this.lock(async () => {
-      const existing = await this.store.get<InboundGroupSession>(storeKeys.inboundGroup(String(key.room), String(key.session_id)));
+      const existing = await this.inbound.get(String(key.room), String(key.session_id), 0);
       const inbound = importKeyOf(key, { user: String(from.user), device_id: from.device_id, signing_key: from.signing_key }, existing);
-      await this.store.put(storeKeys.inboundGroup(inbound.room, inbound.session_id), inbound);
+      await this.inbound.put(inbound);
       return { room: inbound.room, session_id: inbound.session_id, first_index: inbound.first_index };
     });
   }
 
   /** Sends the room's current session key to the devices (channels or claimed bundles); marks those reached as shared. */
   shareRoomKey(room: string | number, targets: Array<DeviceRef | ClaimedBundle>): Promise<ToDeviceResult> {
-    return this.lock(async () => {
+    return this.changingOutbound(async () => {
       const r = String(room);
       const session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(r));
       if (!session) throw new E2eeError('no outbound session in this room: call ensureRoomSession first');
@@ -378,17 +411,42 @@ export class E2ee {
     });
   }
 
-  /** Encrypts a message for the room with our current outbound session: the `content` to send. */
+  /**
+   * Encrypts a message for the room with our current outbound session: the `content` to send.
+   * From this page's block of the session's indices; a new block is reserved in the store when
+   * it runs out (outbound-blocks.ts).
+   */
   encryptRoomMessage(room: string | number, plaintext: string, now = Date.now()): Promise<string> {
+    const r = String(room);
+    return withLocalLock(`chat-e2ee-send:${this.device.device_id}:${r}`, () =>
+      this.outbound.use(async (keep) => {
+        let block = this.outbound.current(r);
+        if (!block || needsRotation(block.session, now)) {
+          block = await this.reserve(r, now);
+          keep(r, block);
+        }
+        const out = await encryptGroupMessage(block.session, this.device, utf8(plaintext));
+        block.session = out.session;
+        return out.content;
+      }),
+    );
+  }
+
+  /** Moves the stored session past the next BLOCK_SIZE indices (fewer before its rotation) and returns them. */
+  private reserve(room: string, now: number): Promise<Block> {
     return this.lock(async () => {
-      const r = String(room);
-      const device = this.device; // its signing key never changes: no need to re-read it
-      const session = await this.store.get<OutboundGroupSession>(storeKeys.outboundGroup(r));
+      const key = storeKeys.outboundGroup(room);
+      const session = await this.store.get<OutboundGroupSession>(key);
       if (!session || needsRotation(session, now)) throw new E2eeError('no current session in this room: call ensureRoomSession and share its key first');
-      const out = await encryptGroupMessage(session, device, utf8(plaintext));
-      await this.store.put(storeKeys.outboundGroup(r), out.session);
-      return out.content;
+      const count = Math.min(BLOCK_SIZE, ROTATE_AFTER_MESSAGES - session.message_count);
+      await this.store.put(key, skipIndices(session, count));
+      return { session, end: session.index + count };
     });
+  }
+
+  /** Runs `fn` under the device lock once no tab holds a block of our outbound sessions. */
+  private changingOutbound<T>(fn: () => Promise<T>): Promise<T> {
+    return this.outbound.exclusive(() => this.lock(fn));
   }
 
   /** Decrypts one room message (the same message may be decrypted again); DecryptError when it cannot. */
@@ -401,40 +459,37 @@ export class E2ee {
   /**
    * Decrypts many messages of a room, each on its own (one failure never stops the others): all
    * signature checks start together, then each message is decrypted in order. It never rewrites
-   * key records, only the sessions' seen indices (merged, one write per session that saw a new
-   * index), so it takes no lock across tabs: a race between tabs can at worst forget a seen index.
+   * key records, only the sessions' seen indices (kept in memory, merged into the store behind the
+   * caller; inbound-sessions.ts), so it takes no lock across tabs.
    */
   decryptRoomMessages(room: string | number, messages: RoomMessage[]): Promise<RoomDecryption[]> {
     return withLocalLock(`chat-e2ee-seen:${this.device.device_id}`, async () => {
       const r = String(room);
-      const sessions = new Map<string, InboundGroupSession | null>();
-      const started: Array<PendingGroupMessage | DecryptError> = [];
+      const started: Array<{ session: InboundGroupSession; pending: PendingGroupMessage } | DecryptError> = [];
       for (const message of messages) {
         try {
           const payload = parseGroupContent(message.content);
-          if (!sessions.has(payload.session_id)) sessions.set(payload.session_id, (await this.store.get<InboundGroupSession>(storeKeys.inboundGroup(r, payload.session_id))) ?? null);
-          const session = sessions.get(payload.session_id);
+          const session = await this.inbound.get(r, payload.session_id, payload.index);
           if (!session) throw new DecryptError('unknown_session', 'no key for this message’s session');
-          started.push(startGroupMessage(session, r, message, payload));
+          started.push({ session, pending: startGroupMessage(session, r, message, payload) });
         } catch (e) {
           started.push(asDecryptError(e));
         }
       }
-      const seen = new Map<string, SeenIndices>();
       const fresh = new Map<string, SeenIndices>();
       const out: RoomDecryption[] = [];
-      for (const [i, pending] of started.entries()) {
+      for (const [i, item] of started.entries()) {
         const id = messages[i].id;
-        if (pending instanceof DecryptError) {
-          out.push({ id, error: pending });
+        if (item instanceof DecryptError) {
+          out.push({ id, error: item });
           continue;
         }
         try {
-          const sid = pending.payload.session_id;
-          if (!seen.has(sid)) seen.set(sid, (await this.store.get<SeenIndices>(storeKeys.inboundSeen(r, sid))) ?? {});
-          const d = await finishGroupMessage(sessions.get(sid)!, pending, this.cache, seen.get(sid)!);
+          const sid = item.pending.payload.session_id;
+          const seen = await this.inbound.seenOf(r, sid);
+          const d = await finishGroupMessage(item.session, item.pending, this.cache, seen);
           if (d.fresh) {
-            seen.get(sid)![d.index] = d.mark;
+            seen[d.index] = d.mark;
             fresh.set(sid, { ...fresh.get(sid), [d.index]: d.mark });
           }
           out.push({ id, plaintext: fromUtf8(d.plaintext) });
@@ -442,11 +497,7 @@ export class E2ee {
           out.push({ id, error: asDecryptError(e) });
         }
       }
-      for (const [sid, marks] of fresh) {
-        // Merge into what is stored now (another tab may have added indices meanwhile); theirs win.
-        const stored = (await this.store.get<SeenIndices>(storeKeys.inboundSeen(r, sid))) ?? {};
-        await this.store.put(storeKeys.inboundSeen(r, sid), { ...marks, ...stored });
-      }
+      for (const [sid, marks] of fresh) this.inbound.record(r, sid, marks);
       return out;
     });
   }
