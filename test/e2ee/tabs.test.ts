@@ -143,4 +143,15 @@ describe('two tabs of one device (Chromium)', { skip: skip ?? false }, () => {
     await a.evaluate((s) => window.tab.importSessionKey(s.early, s.from).then(() => undefined), s);
     assert.equal(await b.evaluate((m) => window.tab.decryptRoomMessage(7, m), s.messages[5]), 'm5');
   });
+
+  test('a tab that does not answer (a frozen page) holds a change up for 10 s at most: its lock is taken', async () => {
+    await bothTabs('e2ee-tabs-4');
+    await a.evaluate(() => window.tab.ensureRoomSession(8, []));
+    // Tab B holds the out lock shared without listening to the channel, as a frozen page would.
+    const deviceId = await a.evaluate(() => window.tab.deviceId);
+    await b.evaluate((name) => new Promise<void>((held) => void navigator.locks.request(name, { mode: 'shared' }, () => (held(), new Promise(() => {}))).catch(() => undefined)), `chat-e2ee-out:${deviceId}`);
+    // Without the steal, this would wait for ever (and the test time out).
+    await a.evaluate(() => window.tab.rotateRoomSession(8));
+    assert.equal(await a.evaluate(async () => await window.tab.roomSession(8)), null);
+  });
 });

@@ -23,6 +23,8 @@ export interface Block {
 export const BLOCK_SIZE = 16;
 /** How often a waiting `exclusive` asks again (a tab may have taken the lock just before it queued). */
 const ASK_AGAIN_MS = 50;
+/** After this long, a waiting `exclusive` takes the lock from tabs that do not answer (a frozen page). */
+const STEAL_AFTER_MS = 10_000;
 
 type Release = () => void;
 
@@ -63,7 +65,11 @@ export class OutboundBlocks {
    * records a block reserved in it, unless the blocks were dropped since `fn` began.
    */
   async use<T>(fn: (keep: (room: string, block: Block) => void) => Promise<T>): Promise<T> {
-    await this.hold();
+    // Dropped between the grant and here: that grant may be let go already; ask again.
+    for (let held = this.hold(); ; held = this.hold()) {
+      await held;
+      if (!this.locks || this.holding === held) break;
+    }
     const generation = this.generation;
     this.inFlight++;
     try {
@@ -82,21 +88,29 @@ export class OutboundBlocks {
     const locks = this.locks;
     if (!locks) return fn();
     let granted = false;
+    const run = () => {
+      granted = true;
+      clearInterval(asking);
+      return fn();
+    };
     const ask = () => {
       if (!granted) this.channel?.postMessage('drop');
     };
     // A tab may be granted the shared lock just before this request is queued, after the first ask.
-    const timer = setInterval(ask, ASK_AGAIN_MS);
+    const asking = setInterval(ask, ASK_AGAIN_MS);
+    const waited = new AbortController();
+    const stealing = setTimeout(() => waited.abort(), STEAL_AFTER_MS);
     try {
-      const run = locks.request(this.name, { mode: 'exclusive' }, () => {
-        granted = true;
-        clearInterval(timer);
-        return fn();
-      }) as Promise<T>;
+      const request = locks.request(this.name, { mode: 'exclusive', signal: waited.signal }, run) as Promise<T>;
       ask();
-      return await run;
+      return await request;
+    } catch (err) {
+      // Taken from the holders; each sees its grant end and drops its blocks (hold()).
+      if (waited.signal.aborted && !granted) return (await locks.request(this.name, { mode: 'exclusive', steal: true }, run)) as T;
+      throw err;
     } finally {
-      clearInterval(timer);
+      clearInterval(asking);
+      clearTimeout(stealing);
     }
   }
 
@@ -125,6 +139,7 @@ export class OutboundBlocks {
     const locks = this.locks;
     if (!locks) return Promise.resolve();
     if (this.holding) return this.holding;
+    let wasGranted = false;
     const holding: Promise<void> = new Promise<void>((granted, failed) => {
       locks
         .request(this.name, { mode: 'shared' }, () => {
@@ -132,12 +147,14 @@ export class OutboundBlocks {
             granted(this.hold());
             return undefined;
           }
+          wasGranted = true;
           return new Promise<void>((resolve) => {
             this.release = resolve;
             granted();
           });
         })
-        .catch(failed);
+        // After a grant, a rejection means another tab stole the lock: the blocks go with it.
+        .catch((err) => (wasGranted ? this.holding === holding && this.drop() : failed(err)));
     });
     this.holding = holding;
     holding.catch(() => {
