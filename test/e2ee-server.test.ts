@@ -92,7 +92,7 @@ describe('encrypted rooms: the is_encrypted flag', () => {
     assert.equal((await ok(call(t, a, 'GET', `/api/chat_rooms/${room.id}/`))).is_encrypted, false);
   });
 
-  it('is never searched, not even for what was written before it was turned on', async () => {
+  it('is never searched, not even for what was written before it was turned on; its members are told why (400), nobody else that it exists (404)', async () => {
     const [owner, member] = await users(t, 2);
     const room = await group(t, owner, [member], false);
     const plain = await group(t, owner, [member], false);
@@ -109,7 +109,20 @@ describe('encrypted rooms: the is_encrypted flag', () => {
       assert.deepEqual(page.results.map((r: any) => r.message.chat_room), [plain.id]);
       assert.equal((await search(user, { q: `${tag} swordfish` })).count, 0);
       assert.equal((await search(user, { q: 'swordfish', sender: owner.id })).count, 0);
-      assert.equal((await call(t, user, 'GET', searchUrl({ q: tag, chat_room: room.id }))).statusCode, 404, 'searching inside it: as for any room you may not search');
+      const inside = await call(t, user, 'GET', searchUrl({ q: tag, chat_room: room.id }));
+      assert.equal(inside.statusCode, 400, `searching inside it, as a member: ${inside.body}`);
+      assert.deepEqual(inside.json(), { chat_room: ['This conversation is end-to-end encrypted: its messages are not searchable.'] });
+    }
+    // Anyone else learns nothing of the room: not even that it exists, nor that it is encrypted.
+    const [outsider, leaver] = await users(t, 2);
+    const born = await createRoom(t, owner, { room_type: 'group', name: 'g', is_public: false, members: [leaver.id], is_encrypted: true });
+    await send(t, owner, born.id, `${tag} ciphertext`);
+    assert.equal((await call(t, leaver, 'GET', searchUrl({ q: tag, chat_room: born.id }))).statusCode, 400, 'a member of a room encrypted from the start');
+    await ok(call(t, leaver, 'POST', `/api/chat_rooms/${born.id}/leave/`), 204);
+    for (const [user, id, who] of [[outsider, room.id, 'a non-member'], [outsider, born.id, 'a non-member'], [leaver, born.id, 'a former member']] as const) {
+      const res = await call(t, user, 'GET', searchUrl({ q: tag, chat_room: id }));
+      assert.equal(res.statusCode, 404, `${who}: ${res.body}`);
+      assert.deepEqual(res.json(), (await call(t, user, 'GET', searchUrl({ q: tag, chat_room: 2_000_000_000 }))).json(), `${who}: as for a room that does not exist`);
     }
     // Both orders a page can come in (ranked, or the older matches after the ranked ones), straight at the repository.
     for (const rankedMax of [0, 1_000_000_000]) {
@@ -131,6 +144,7 @@ describe('encrypted rooms: the is_encrypted flag', () => {
     const body = schemaOf(spec.paths['/api/chat_rooms/{id}/'].patch.requestBody.content['application/json'].schema);
     assert.ok(body.properties.is_encrypted);
     assert.match(spec.paths['/api/chat_rooms/{id}/'].patch.description, /is_encrypted/);
+    assert.match(spec.paths['/api/messages/search/'].get.description, /encrypted room you are an active member of → 400/, 'search names the 400');
   });
 });
 

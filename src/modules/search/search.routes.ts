@@ -21,7 +21,9 @@ const DESCRIPTION = [
   'first. `message` is the message exactly as `GET /api/messages/{id}/` returns it; `highlight` is an HTML-escaped snippet with the ',
   `matches in \`<mark>\` tags. \`count\` is the number of all matches. Only the newest ${SEARCH_RANKED_MAX} matches are ranked: for a word `,
   `found more often than that, the older matches follow them, newest first (every match is on some page).`,
-  '\n\n`chat_room` of a room you cannot search → 404. `sender` only filters.',
+  '\n\n`chat_room` of an encrypted room you are an active member of → 400 `{"chat_room": ["This conversation is end-to-end encrypted: ',
+  'its messages are not searchable."]}`; of any other room you cannot search (not a member, a member no more, no such room) → 404. ',
+  'Without `chat_room`, encrypted rooms are left out silently. `sender` only filters.',
 ].join('');
 
 export const searchRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {

@@ -10,7 +10,7 @@ export const SearchQuery = Type.Object({
     maxLength: QUERY_MAX_CHARS,
     description: `The search text: words, and "quoted phrases". At most ${QUERY_MAX_CHARS} characters and ${QUERY_MAX_WORDS} words (400 beyond).`,
   }),
-  chat_room: Type.Optional({ ...Id, description: 'Only this room (404 unless you are an active member of it)' }),
+  chat_room: Type.Optional({ ...Id, description: 'Only this room (404 unless you are an active member of it; 400 if it is end-to-end encrypted)' }),
   sender: Type.Optional({ ...Id, description: "Only this user's messages" }),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
 });

@@ -1,5 +1,5 @@
 import type { AppContext } from '../../context.js';
-import { notFound } from '../../errors.js';
+import { fieldError, notFound } from '../../errors.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from '../messages/messages.view.js';
 import { ROOM_NOT_FOUND } from '../rooms/rooms.access.js';
@@ -8,6 +8,7 @@ import { parseQuery } from './search.query.js';
 import { searchRepository } from './search.repository.js';
 
 export const SEARCH_PAGE_SIZE = 20;
+export const ENCRYPTED_NOT_SEARCHABLE = 'This conversation is end-to-end encrypted: its messages are not searchable.';
 
 export interface SearchInput {
   q: string;
@@ -28,8 +29,12 @@ export class SearchService {
   async search(userId: number, input: SearchInput): Promise<{ count: number; results: SearchResult[] }> {
     const db = this.ctx.db;
     const parts = parseQuery(input.q);
-    // A room the caller may not search does not exist for them, as everywhere else.
-    if (input.chat_room !== undefined && !(await searchRepository.canSearchRoom(db, userId, input.chat_room))) throw notFound(ROOM_NOT_FOUND);
+    if (input.chat_room !== undefined && !(await searchRepository.canSearchRoom(db, userId, input.chat_room))) {
+      // Its members are told why an encrypted room is not searched; for anyone else a room they may
+      // not search does not exist, as everywhere else.
+      if (await searchRepository.isEncryptedMember(db, userId, input.chat_room)) throw fieldError('chat_room', ENCRYPTED_NOT_SEARCHABLE);
+      throw notFound(ROOM_NOT_FOUND);
+    }
     const page = input.page ?? 1;
     const markers = newMarkers();
     const hits = await searchRepository.find(db, {
