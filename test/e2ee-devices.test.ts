@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { createTestEnv, PASSWORD, REDIS_URL, type TestApp, type TestUser } from './helpers.js';
 import { call, chatApp, createRoom, group, ok, privateRoom, socketOf, users } from './chat-helpers.js';
 import { account, request, startServer } from './process-helpers.js';
@@ -24,6 +25,30 @@ async function addressOf(t: TestApp): Promise<{ http: string; ws: string }> {
   await (await socketOf(t, probe)).close();
   const { port } = t.app.server.address() as { port: number };
   return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
+}
+
+/**
+ * Opens a general_updates socket that the server is expected to close after the upgrade: its close
+ * code and reason, and every frame it received first.
+ */
+function refusedSocket(wsBase: string, token: string, query: Record<string, string>): Promise<{ code: number; reason: string; frames: any[] }> {
+  const url = new URL('/ws/general_updates/', wsBase);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+  const frames: any[] = [];
+  return new Promise((resolve, reject) => {
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      frames.push(frame);
+      if (frame.type === 'ready') {
+        ws.close();
+        reject(new Error(`not refused: the socket became ready (${query.device_id})`));
+      }
+    });
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once('error', reject);
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString(), frames }));
+  });
 }
 
 function directory(t: TestApp) {
@@ -312,6 +337,7 @@ describe('e2ee device directory', () => {
       assert.ok(op, `${method} ${path}`);
       assert.ok(op.summary && op.tags.includes('e2ee devices'), `${method} ${path} has a summary and tag`);
     }
+    assert.match(spec.paths['/api/e2ee_keys/devices/{device_id}/'].delete.description, /sockets opened with `\?device_id=` of it close with 4410/);
   });
 });
 
@@ -504,6 +530,49 @@ describe('e2ee to-device channel', () => {
     assert.equal(await refusedStatus((await addressOf(t)).ws, '/ws/general_updates/', { token: b.access, query: { device_id: 'bad id!' } }), 400, 'a malformed device_id on the socket');
   });
 
+  it("closes the sockets of a removed device (4410), and only those: the user's other sockets keep receiving", async () => {
+    const { a, b, room, ad, b1, b2 } = await pair();
+    const [removed, removedToo, otherDevice, plain, sender] = await Promise.all([
+      socketOf(t, b, { device_id: b1 }),
+      socketOf(t, b, { device_id: b1 }),
+      socketOf(t, b, { device_id: b2 }),
+      socketOf(t, b),
+      socketOf(t, a, { device_id: ad }),
+    ]);
+    try {
+      await ok(d.remove(b, b1), 204);
+      for (const sock of [removed, removedToo]) assert.deepEqual(await sock.closed, { code: 4410, reason: 'device removed' });
+      for (const sock of [otherDevice, plain, sender]) {
+        const gone = await sock.next((e) => e.type === 'device_removed' && e.chat_room === room.id);
+        assert.deepEqual([gone.user, gone.device_id], [b.id, b1]);
+      }
+      // Still open, and still live: a message of the room and an envelope for the other device arrive.
+      const msg = await ok(call(t, a, 'POST', '/api/messages/', { chat_room: room.id, content: 'after the removal' }), 201);
+      for (const sock of [otherDevice, plain, sender]) await sock.next((e) => e.type === 'new_message' && e.message.id === msg.id);
+      assert.deepEqual(await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b2, envelope: 'still here' }] })), { queued: 1, skipped: [] });
+      assert.equal((await otherDevice.next((e) => e.type === 'to_device')).to_device.envelope, 'still here');
+      for (const sock of [otherDevice, plain, sender]) assert.equal(sock.ws.readyState, WebSocket.OPEN);
+    } finally {
+      await Promise.all([removed, removedToo, otherDevice, plain, sender].map((s) => s.close()));
+    }
+  });
+
+  it("closes a socket naming a device that is not one of the user's (4410) before it is ready", async () => {
+    const { a, b, ad, b1 } = await pair();
+    const { ws: base } = await addressOf(t);
+    await ok(d.remove(b, b1), 204);
+    for (const [deviceId, why] of [['never-registered', 'unknown'], [ad, "another user's"], [b1, 'removed']]) {
+      const refused = await refusedSocket(base, b.access, { device_id: deviceId });
+      assert.deepEqual([refused.code, refused.reason], [4410, 'no such device'], why);
+      assert.deepEqual(refused.frames, [], `${why}: no frame, not even ready`);
+    }
+    // The owner of that device may, and a socket naming no device is not concerned.
+    for (const [user, query] of [[a, { device_id: ad }], [b, {}]] as const) {
+      const sock = await socketOf(t, user, query);
+      await sock.close();
+    }
+  });
+
   it('reaches a socket on another instance through Redis', { skip: !REDIS_URL && 'needs TEST_REDIS_URL' }, async () => {
     const other = await chatApp({}, t.env);
     try {
@@ -515,6 +584,31 @@ describe('e2ee to-device channel', () => {
         assert.equal((await sock.next((e) => e.type === 'to_device')).to_device.envelope, 'across');
       } finally {
         await sock.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('closes the sockets of a removed device on another instance through Redis', { skip: !REDIS_URL && 'needs TEST_REDIS_URL' }, async () => {
+    const other = await chatApp({}, t.env);
+    try {
+      const { a, b, room, ad, b1, b2 } = await pair();
+      const base = await listen(other);
+      const [removed, kept, plain] = await Promise.all([
+        connect(base, '/ws/general_updates/', { token: b.access, query: { device_id: b1 } }),
+        connect(base, '/ws/general_updates/', { token: b.access, query: { device_id: b2 } }),
+        connect(base, '/ws/general_updates/', { token: b.access }),
+      ]);
+      try {
+        await ok(d.remove(b, b1), 204);
+        assert.deepEqual(await removed.closed, { code: 4410, reason: 'device removed' });
+        const msg = await ok(call(t, a, 'POST', '/api/messages/', { chat_room: room.id, content: 'across, after the removal' }), 201);
+        for (const sock of [kept, plain]) await sock.next((e) => e.type === 'new_message' && e.message.id === msg.id);
+        await ok(send(a, { sender_device: ad, messages: [{ user: b.id, device_id: b2, envelope: 'across' }] }));
+        assert.equal((await kept.next((e) => e.type === 'to_device')).to_device.envelope, 'across');
+      } finally {
+        await Promise.all([removed.close(), kept.close(), plain.close()]);
       }
     } finally {
       await other.close();

@@ -1,7 +1,10 @@
 // Redis going away: REST keeps working (rate limits count per instance meanwhile), /readyz names
-// Redis, and once it is back, a socket resuming with ?since= gets what it missed.
+// Redis, and once it is back, a socket resuming with ?since= gets what it missed, and the sockets of
+// a device removed meanwhile close.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { call, chatApp, group, send, users } from './chat-helpers.js';
 import { login, type TestApp } from './helpers.js';
@@ -57,5 +60,27 @@ describe('Redis going away', () => {
     const missed = await back.next((e) => e.type === 'new_message' && e.message.id === during.id);
     assert.equal(missed.message.content, 'while Redis is down');
     await back.close();
+  });
+
+  it('closes the sockets of a device removed while it was away once it is back (4410), and no other', async () => {
+    const [me, friend] = await users(t, 2);
+    const room = await group(t, me, [friend], false);
+    const key = () => crypto.randomBytes(32).toString('base64');
+    const device = { device_id: `d${crypto.randomBytes(6).toString('hex')}`, identity_key: key(), signing_key: key(), signed_prekey: { key_id: 1, public_key: key(), signature: crypto.randomBytes(64).toString('base64') } };
+    assert.equal((await call(t, me, 'POST', '/api/e2ee_keys/devices/', device)).statusCode, 201);
+    const base = t.app.server.listening ? `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}` : await listen(t);
+    const removed = await connect(base, '/ws/general_updates/', { token: me.access, query: { device_id: device.device_id } });
+    const plain = await connect(base, '/ws/general_updates/', { token: me.access });
+    try {
+      await stop(redis);
+      assert.equal((await call(t, me, 'DELETE', `/api/e2ee_keys/devices/${device.device_id}/`)).statusCode, 204);
+      assert.equal(removed.ws.readyState, removed.ws.OPEN, 'the removal could not be announced');
+      redis = await startRedis(port);
+      assert.deepEqual(await removed.closed, { code: 4410, reason: 'device removed' });
+      const after = await send(t, friend, room.id, 'after Redis came back');
+      await plain.next((e) => e.type === 'new_message' && e.message.id === after.id);
+    } finally {
+      await Promise.all([removed.close(), plain.close()]);
+    }
   });
 });

@@ -21,6 +21,11 @@ export const CLOSE = {
   /** The socket could not keep up; reconnect with ?since=<last id> to resume. */
   slowConsumer: 4008,
   unauthorized: 4401,
+  /**
+   * The socket's `?device_id=` is not (or no longer) one of its user's E2EE devices: removed while
+   * the socket was open, or unknown when it connected. Reconnecting with it is refused the same way.
+   */
+  deviceGone: 4410,
 } as const;
 
 export class Client {

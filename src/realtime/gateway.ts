@@ -6,6 +6,7 @@ import { nowIso } from '../context.js';
 import type { Principal } from '../modules/auth/auth.service.js';
 import { eventLog } from '../modules/events/event-log.js';
 import { logPosition } from '../modules/events/log-position.js';
+import { devicesRepository } from '../modules/keys/devices.repository.js';
 import { membershipsRepository } from '../modules/rooms/memberships.repository.js';
 import { CLOSE, Client, type Endpoint } from './client.js';
 import { parseFrame } from './frames.js';
@@ -62,6 +63,10 @@ export class Gateway {
       const revoked = new Set(sessionIds);
       for (const c of this.hub.clients) if (revoked.has(c.principal.sessionId)) c.ws.close(CLOSE.unauthorized, 'session revoked');
     });
+    // A device removed while the bus was away: its signal was lost, so its sockets are looked up.
+    this.ctx.bus.onResync(() => {
+      this.closeRemovedDevices().catch((err) => this.ctx.log.error({ err }, 'closing the sockets of removed devices failed'));
+    });
     const rt = this.ctx.config.realtime;
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
@@ -115,8 +120,8 @@ export class Gateway {
       // this one), or without one, what had committed when it connected (its REST load has that).
       client.seenUpTo = since ?? (endpoint === 'general_updates' ? await this.tail.committedUpTo() : 0);
       const rooms = client.settleRooms(await membershipsRepository.activeRoomIds(this.ctx.db, principal.userId));
-      await Promise.all([...rooms.map((room) => this.hub.follow(client, room)), this.hub.followDevice(client)]);
-      // Closed while subscribing: its close handler ran before it was registered everywhere.
+      await Promise.all([...rooms.map((room) => this.hub.follow(client, room)), this.followDevice(client)]);
+      // Closed while subscribing (or refused its device): its close handler ran before it was registered everywhere.
       if (ws.readyState !== ws.OPEN) return void this.hub.remove(client);
       // user_status carries presence only, which is not logged: nothing to replay.
       if (endpoint === 'general_updates') await this.replay(client, since ?? registeredAt, since !== null);
@@ -126,6 +131,25 @@ export class Gateway {
     }
     // Replay (if any) is done and live events flow from here.
     client.write('{"type":"ready"}');
+  }
+
+  /**
+   * Subscribes the socket to its device's channel, then checks that the device is one of its
+   * user's: a device removed before then is refused here (4410), one removed after is closed by
+   * its removal's signal, which the socket now receives.
+   */
+  private async followDevice(client: Client): Promise<void> {
+    if (client.deviceId === null) return;
+    await this.hub.followDevice(client);
+    if (!(await devicesRepository.find(this.ctx.db, client.userId, client.deviceId))) client.ws.close(CLOSE.deviceGone, 'no such device');
+  }
+
+  /** Closes (4410) this instance's sockets that speak for a device no longer registered. */
+  private async closeRemovedDevices(): Promise<void> {
+    const speaking = [...this.hub.clients].filter((c) => c.deviceId !== null);
+    if (speaking.length === 0) return;
+    const registered = new Set((await devicesRepository.idsOfUsers(this.ctx.db, [...new Set(speaking.map((c) => c.userId))])).map((d) => `${d.user_id}:${d.device_id}`));
+    for (const c of speaking) if (!registered.has(`${c.userId}:${c.deviceId}`)) c.ws.close(CLOSE.deviceGone, 'device removed');
   }
 
   /**

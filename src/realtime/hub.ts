@@ -5,8 +5,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { EventRow } from '../db/schema.js';
 import type { Bus } from './bus.js';
-import { deviceChannel, roomChannel } from './channels.js';
-import type { Client, EventMeta } from './client.js';
+import { DEVICE_REMOVED, deviceChannel, roomChannel } from './channels.js';
+import { CLOSE, type Client, type EventMeta } from './client.js';
 
 interface Channel {
   clients: Set<Client>;
@@ -52,7 +52,10 @@ export class Hub {
     if (client.deviceId !== null) void this.leave(deviceChannel(client.userId, client.deviceId), client);
   }
 
-  /** Its device's to-device envelopes reach the socket (from any instance); resolves once subscribed. */
+  /**
+   * Its device's to-device envelopes reach the socket (from any instance), and so does the device's
+   * removal, which closes it; resolves once subscribed.
+   */
   followDevice(client: Client): Promise<void> {
     if (client.deviceId === null || !this.clients.has(client)) return Promise.resolve();
     return this.join(deviceChannel(client.userId, client.deviceId), client);
@@ -152,8 +155,12 @@ export class Hub {
     }
   }
 
-  /** Typing, presence and to-device envelopes from the bus (never in the event log: no event id). */
+  /** Typing, presence and to-device envelopes from the bus (never in the event log: no event id), and a device's removal, which closes its sockets. */
   private relay(clients: Set<Client>, payload: string) {
+    if (payload === DEVICE_REMOVED) {
+      for (const client of [...clients]) client.ws.close(CLOSE.deviceGone, 'device removed');
+      return;
+    }
     let meta: EventMeta;
     try {
       meta = JSON.parse(payload) as EventMeta;

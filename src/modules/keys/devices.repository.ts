@@ -43,6 +43,15 @@ export const devicesRepository = {
     return (lock && isPostgres(db) ? q.forShare('d') : q).execute();
   },
 
+  /** The device ids of `userIds` (any account), a few hundred users a query. */
+  async idsOfUsers(db: Db, userIds: number[]): Promise<Array<{ user_id: number; device_id: string }>> {
+    const out: Array<{ user_id: number; device_id: string }> = [];
+    for (let i = 0; i < userIds.length; i += 500) {
+      out.push(...(await db.selectFrom('e2ee_devices').select(['user_id', 'device_id']).where('user_id', 'in', userIds.slice(i, i + 500)).execute()));
+    }
+    return out;
+  },
+
   async countForUser(db: Db, userId: number): Promise<number> {
     const row = await db.selectFrom('e2ee_devices').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
     return Number(row.n);

@@ -82,7 +82,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesService;
       summary: 'Remove one of your devices',
       description:
         'Its prekeys and the envelopes queued for it are deleted. Every room you are an active member of receives `device_removed` `{"user","device_id"}` ' +
-        '(senders rotate their room keys). A device that is not yours → 404. Deleting your account removes all your devices.',
+        '(senders rotate their room keys), and the sockets opened with `?device_id=` of it close with 4410 on every instance (your other sockets stay open). ' +
+        'A device that is not yours → 404. Deleting your account removes all your devices.',
       params: DeviceParams,
       response: { 204: Type.Null(), ...errors(400, 401, 404) },
     },

@@ -16,6 +16,7 @@ import { memberRoom } from '../rooms/rooms.access.js';
 import { usersRepository } from '../users/users.repository.js';
 import { decodeBase64, privateKeyKind } from './key-material.js';
 import { membershipsRepository } from '../rooms/memberships.repository.js';
+import { DEVICE_REMOVED, deviceChannel } from '../../realtime/channels.js';
 import { devicesRepository as repo } from './devices.repository.js';
 import type { Device, DeviceBundle, DevicePrekeyUpload, DeviceSignedPrekey, RegisterDeviceBody } from './devices.schemas.js';
 
@@ -221,7 +222,12 @@ export class DevicesService {
     });
   }
 
-  /** The caller's own device only (404 otherwise). Its prekeys and queued envelopes go with it; its user's rooms get `device_removed`. */
+  /**
+   * The caller's own device only (404 otherwise). Its prekeys and queued envelopes go with it; its
+   * user's rooms get `device_removed`. Once committed, the sockets opened with its id close (4410)
+   * on every instance, as revoked sessions' sockets do (4401): announced over the bus, on the
+   * device's channel, which those sockets follow.
+   */
   async remove(userId: number, deviceId: string): Promise<void> {
     if (!(await repo.find(this.ctx.db, userId, deviceId))) throw notFound(NO_DEVICE);
     const rooms = await membershipsRepository.activeRoomIds(this.ctx.db, userId);
@@ -230,6 +236,12 @@ export class DevicesService {
       if (!device || !(await repo.delete(uow.trx, device.id))) throw notFound(NO_DEVICE);
       await this.tellRooms(uow, 'device_removed', userId, deviceId, rooms);
     });
+    try {
+      await this.ctx.bus.publish(deviceChannel(userId, deviceId), DEVICE_REMOVED);
+    } catch (err) {
+      // Committed already: each instance looks its device sockets up when the bus is back.
+      this.ctx.log.warn({ err: (err as Error).message }, 'device removal not announced: the bus is down');
+    }
   }
 
   /**
