@@ -9,8 +9,30 @@ import { messagesRepository } from '../messages/messages.repository.js';
 import { messageView } from '../messages/messages.view.js';
 import { MESSAGE_EVENTS, type Emitted } from './events.types.js';
 
-/** The latest `seq` of each room a transaction holds locked (or has written events to). */
-export type RoomSeqs = Map<number, number>;
+/**
+ * The latest `seq` of each room a transaction holds locked (or has written events to), and the
+ * rooms whose latest seq is not yet written to their row: a batch's seqs are counted here and
+ * written once, before it commits (writeSeqs), not by one update per change.
+ */
+export class RoomSeqs {
+  readonly latest = new Map<number, number>();
+  readonly unwritten = new Set<number>();
+
+  copy(): RoomSeqs {
+    const c = new RoomSeqs();
+    for (const [room, seq] of this.latest) c.latest.set(room, seq);
+    for (const room of this.unwritten) c.unwritten.add(room);
+    return c;
+  }
+
+  /** Back to `earlier` (a change rolled back to its savepoint). */
+  restore(earlier: RoomSeqs): void {
+    this.latest.clear();
+    this.unwritten.clear();
+    for (const [room, seq] of earlier.latest) this.latest.set(room, seq);
+    for (const room of earlier.unwritten) this.unwritten.add(room);
+  }
+}
 
 const APPEND_CHUNK = 500;
 /** Departures (anyone's) a resume reads at most to find the caller's; beyond it, the socket resyncs. */
@@ -62,16 +84,30 @@ export const eventLog = {
    * the transaction its id before any event id is drawn, which the log's read position relies on.
    */
   async lockRooms(trx: Db, ids: number[]): Promise<RoomSeqs> {
-    const seqs: RoomSeqs = new Map();
+    const seqs = new RoomSeqs();
     if (ids.length === 0) return seqs;
     const rows = await forUpdate(trx, trx.selectFrom('chat_rooms').select(['id', 'event_seq']).where('id', 'in', ids).orderBy('id')).execute();
-    for (const r of rows) seqs.set(r.id, r.event_seq);
+    for (const r of rows) seqs.latest.set(r.id, Number(r.event_seq));
     return seqs;
   },
 
+  /** Writes the rooms' seqs counted in memory since they were locked (one statement), before the commit. */
+  async writeSeqs(trx: Db, seqs: RoomSeqs): Promise<void> {
+    if (seqs.unwritten.size === 0) return;
+    const rooms = [...seqs.unwritten];
+    const latest = rooms.map((r) => seqs.latest.get(r)!);
+    seqs.unwritten.clear();
+    if (isPostgres(trx)) {
+      await sql`update chat_rooms c set event_seq = v.seq from unnest(${rooms}::integer[], ${latest}::bigint[]) as v(id, seq) where c.id = v.id`.execute(trx);
+    } else {
+      await sql`update chat_rooms set event_seq = v.seq from (select value ->> 0 as id, value ->> 1 as seq from json_each(${JSON.stringify(rooms.map((r, i) => [r, latest[i]]))})) v where chat_rooms.id = v.id`.execute(trx);
+    }
+  },
+
   /**
-   * Appends one unit of work's events in order. A room's events take its next seqs (the room's
-   * row is locked by the update, if it was not already); a room deleted in this transaction
+   * Appends one unit of work's events in order. A room's events take its next seqs: counted in
+   * `seqs` for a room the transaction holds locked (written by writeSeqs before the commit), or
+   * else taken by an update of the room's row, which locks it. A room deleted in this transaction
    * continues from the seq it had when locked.
    */
   async append(trx: Db, events: Emitted[], createdAt: string, seqs: RoomSeqs): Promise<EventRow[]> {
@@ -80,9 +116,16 @@ export const eventLog = {
     for (const e of events) if (e.recipientId === null) perRoom.set(e.chatRoomId, (perRoom.get(e.chatRoomId) ?? 0) + 1);
     const next = new Map<number, number>();
     for (const [room, n] of perRoom) {
-      const [row] = await bumpSeq(trx, { id: room, n });
-      const last = row ? row.event_seq : (seqs.get(room) ?? 0) + n;
-      seqs.set(room, last);
+      const locked = seqs.latest.get(room);
+      let last: number;
+      if (locked !== undefined) {
+        last = locked + n;
+        seqs.unwritten.add(room);
+      } else {
+        const [row] = await bumpSeq(trx, { id: room, n });
+        last = row ? Number(row.event_seq) : n;
+      }
+      seqs.latest.set(room, last);
       next.set(room, last - n + 1);
     }
     if (perRoom.size === 0 && isPostgres(trx)) await sql`select pg_current_xact_id()`.execute(trx);

@@ -143,7 +143,7 @@ export class Writer {
           }
           continue;
         }
-        const before = new Map(seqs);
+        const before = seqs.copy();
         await trx.executeQuery(SAVEPOINT);
         try {
           await this.runJob(trx, job, seqs);
@@ -151,11 +151,12 @@ export class Writer {
         } catch (err) {
           if (isRetryable(err)) throw err;
           job.error = err;
-          restore(seqs, before);
+          seqs.restore(before);
           await trx.executeQuery(ROLLBACK_TO);
           await trx.executeQuery(RELEASE);
         }
       }
+      await eventLog.writeSeqs(trx, seqs);
       await trx.commit().execute();
     } catch (err) {
       await trx.rollback().execute().catch(() => {});
@@ -174,8 +175,3 @@ export class Writer {
 
 /** A change of a batch run without savepoints failed: the batch runs again without it. */
 class OneFailed extends Error {}
-
-function restore(seqs: RoomSeqs, before: RoomSeqs): void {
-  seqs.clear();
-  for (const [room, seq] of before) seqs.set(room, seq);
-}
