@@ -23,6 +23,5 @@ export async function activeMemberOf(db: Db, userId: number, chatRoomId: number,
 export async function memberMessage(db: Db, userId: number, messageId: number, notFoundText = MESSAGE_NOT_FOUND): Promise<{ message: MessageRow } & MemberAccess> {
   const message = await db.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirst();
   if (!message) throw notFound(notFoundText);
-  const { room, membership } = await activeMemberOf(db, userId, message.chat_room_id, notFoundText);
-  return { message, room, membership };
+  return { message, ...(await activeMemberOf(db, userId, message.chat_room_id, notFoundText)) };
 }

@@ -2,11 +2,11 @@ import { enforceLimit } from '../../lib/rate-limit.js';
 import type { AppContext } from '../../context.js';
 import { nowIso } from '../../context.js';
 import { isUniqueViolation, THREAD_ROOT_IS_REPLY, THREAD_ROOT_NOT_IN_ROOM, threadRootRefusal } from '../../db/dialect.js';
-import type { Db, MessageRow, UserRow } from '../../db/schema.js';
-import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge } from '../../errors.js';
+import type { Db, MessageRow } from '../../db/schema.js';
+import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge, unauthorized } from '../../errors.js';
 import { addMember } from '../rooms/memberships.changes.js';
 import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
-import { callerAccount } from '../users/users.access.js';
+import type { CallerNames } from '../rooms/rooms.repository.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
 import { LargeRooms } from './large-rooms.js';
 import { mentionedNames } from './mentions.js';
@@ -80,7 +80,9 @@ export class MessagesService {
           const first = await this.replay(trx, userId, input.chat_room, input.client_id);
           if (first) return { message: first, created: false };
         }
-        const sender = await callerAccount(trx, userId);
+        // The caller's account, read with the room: a token outliving its account is 401.
+        const sender = access.caller;
+        if (!sender) throw unauthorized();
         const now = nowIso();
         if (!isActiveMember(access)) await addMember(uow, { room: access.room, user: sender, actorId: userId, now });
         if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
@@ -237,7 +239,7 @@ export class MessagesService {
   }
 }
 
-function withNames(row: MessageRow, u: UserRow): MessageRecord {
+function withNames(row: MessageRow, u: CallerNames): MessageRecord {
   return { ...row, sender_username: u.username, sender_first_name: u.first_name, sender_last_name: u.last_name };
 }
 

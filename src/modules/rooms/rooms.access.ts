@@ -2,12 +2,14 @@
 // and later the socket handlers). A room the caller cannot see does not exist for them (404).
 import type { ChatRoomRow, Db, MembershipRow } from '../../db/schema.js';
 import { badRequest, forbidden, notFound } from '../../errors.js';
-import { roomsRepository } from './rooms.repository.js';
+import { type CallerNames, roomsRepository } from './rooms.repository.js';
 
 export interface RoomAccess {
   room: ChatRoomRow;
   /** The caller's membership row, active or not. */
   membership: MembershipRow | null;
+  /** The caller's names, null when their account is no longer active (read in the same statement). */
+  caller: CallerNames | null;
 }
 
 export type MemberAccess = RoomAccess & { membership: MembershipRow };

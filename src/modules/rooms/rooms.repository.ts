@@ -7,11 +7,15 @@ export const privateKey = (a: number, b: number) => `${Math.min(a, b)}:${Math.ma
 
 // Both run on every send (prepared once: see db/prepared.ts).
 const byId = preparedQuery((db, p: Param<{ id: number }>) => db.selectFrom('chat_rooms').selectAll().where('id', '=', p('id')));
+// The room, the user's membership in it, and the user's names when their account is active (a
+// send needs all three under the room's lock: one statement instead of two).
 const withMembership = preparedQuery((db, p: Param<{ id: number; userId: number }>) =>
   db
     .selectFrom('chat_rooms as r')
     .leftJoin('memberships as m', (join) => join.onRef('m.chat_room_id', '=', 'r.id').on('m.user_id', '=', p('userId')))
+    .leftJoin('users as u', (join) => join.on('u.id', '=', p('userId')).on('u.is_active', '=', 1))
     .selectAll('r')
+    .select(['u.id as u_id', 'u.username as u_username', 'u.first_name as u_first_name', 'u.last_name as u_last_name'])
     .select([
       'm.id as m_id',
       'm.role as m_role',
@@ -25,6 +29,9 @@ const withMembership = preparedQuery((db, p: Param<{ id: number; userId: number 
     ])
     .where('r.id', '=', p('id')),
 );
+
+/** The names of a user whose account is active. */
+export type CallerNames = Pick<UserRow, 'id' | 'username' | 'first_name' | 'last_name'>;
 
 export const roomsRepository = {
   insert(db: Db, room: Insertable<ChatRoomsTable>): Promise<ChatRoomRow> {
@@ -40,10 +47,10 @@ export const roomsRepository = {
   },
 
   /** The room and the user's membership row (active or not), in one query. */
-  async findWithMembership(db: Db, id: number, userId: number): Promise<{ room: ChatRoomRow; membership: MembershipRow | null } | undefined> {
+  async findWithMembership(db: Db, id: number, userId: number): Promise<{ room: ChatRoomRow; membership: MembershipRow | null; caller: CallerNames | null } | undefined> {
     const [row] = await withMembership(db, { id, userId });
     if (!row) return undefined;
-    const { m_id, m_role, m_is_active, m_joined_at, m_left_at, m_last_read_message_id, m_marked_unread, m_hidden_at_message_id, m_is_muted, ...room } = row;
+    const { u_id, u_username, u_first_name, u_last_name, m_id, m_role, m_is_active, m_joined_at, m_left_at, m_last_read_message_id, m_marked_unread, m_hidden_at_message_id, m_is_muted, ...room } = row;
     const membership: MembershipRow | null =
       m_id === null
         ? null
@@ -60,7 +67,8 @@ export const roomsRepository = {
             hidden_at_message_id: m_hidden_at_message_id,
             is_muted: m_is_muted!, // mute flag (issue 5)
           };
-    return { room, membership };
+    const caller = u_id === null ? null : { id: u_id, username: u_username!, first_name: u_first_name!, last_name: u_last_name! };
+    return { room, membership, caller };
   },
 
   /** Rooms the user belongs to, and public groups, by id. */
