@@ -126,6 +126,7 @@ export class ChatClient {
       resume: true,
       onEvent: (e) => this.onEvent(e),
       query: () => this.encryption.socketQuery(),
+      onDeviceRemoved: (deviceId) => this.encryption.deviceRemoved(deviceId),
       onReady: (resumed) => {
         this.encryption.onReady();
         void this.outbox.value?.flush();

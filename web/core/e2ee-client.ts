@@ -4,8 +4,10 @@
 // prekeys topped up, reads the to-device inbox (socket frames and the server's queue, then
 // acknowledged), shares a room's session key with the room's devices before encrypting for it,
 // rotates when the membership changes, and decrypts. Only public keys, envelopes and ciphertext
-// ever leave it; nothing secret is logged.
+// ever leave it; nothing secret is logged. When the server no longer has this browser's device
+// (removed from another browser), a new device is made in its place (openEngine's `replacing`).
 import { type ClaimedBundle, type DeviceUpload, E2ee, type IdentityChange, IdentityChangedError, type KeyValueStore, type ToDeviceResult, decryptAttachment, encryptAttachment } from './e2ee/index.js';
+import { fingerprintDigits } from './e2ee/safety.js';
 import type { IdentityWarning } from './encryption.js';
 import type { ApiError } from './errors.js';
 import type { Api } from './http.js';
@@ -17,6 +19,23 @@ export interface EngineHooks {
   keysArrived(room: number): void;
   /** A device presents other keys than the ones recorded for it: not trusted until accepted. */
   identityChanged(change: IdentityWarning): void;
+  /** The server no longer has this device (it was removed, from another browser): a new one must be made. */
+  deviceRemoved(deviceId: string): void;
+}
+
+/** One of the signed-in user's own devices, as "Your devices" lists it. */
+export interface OwnDevice {
+  device_id: string;
+  display_name: string | null;
+  created_at: string | null;
+  /** This browser's device. */
+  current: boolean;
+  /** The first 20 digits of the device's half of every safety number (see keyFingerprint), in groups of 5. */
+  fingerprint: string;
+  /** This browser only: the server lists other keys for it than the ones it holds (false everywhere else). */
+  mismatch: boolean;
+  /** This browser only: whether the server lists it (not yet, or no longer). */
+  listed: boolean;
 }
 
 /** One of a contact's devices with its safety number (ours and theirs together). */
@@ -40,6 +59,18 @@ const MAX_WAIT_S = 60;
 /** A drain of the queue after live envelopes, so they are acknowledged without one request each. */
 const DRAIN_AFTER_MS = 1_000;
 
+/** A record of the glue's own in the key store (no library record starts with `client:`): the device id the server has confirmed. */
+const REGISTERED_KEY = 'client:registered';
+/**
+ * The library's records that do not belong to one device and are kept when a removed device is
+ * replaced: contacts' recorded identities (so a changed key is still noticed) and the room keys
+ * received (so what this browser could read it still reads). Everything else (the device, its
+ * prekeys, its channels, its outbound sessions) goes.
+ */
+const KEPT_ON_REPLACE = ['identity:', 'in-group:', 'in-seen:'];
+/** Digits of the short key fingerprint shown in "Your devices". */
+const FINGERPRINT_DIGITS = 20;
+
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The client's ApiError, read by its fields (importing the class would put it in a chunk of its own, shared with the first page). */
 const apiError = (err: unknown): Partial<Pick<ApiError, 'status' | 'retryAfter' | 'isTransient'>> => (err && typeof err === 'object' && 'status' in err ? (err as ApiError) : {});
@@ -53,17 +84,44 @@ function deviceName(): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
-/** This browser's device for `userId`: the one in the store, or a new one (registered with the server later). */
-export async function openEngine(api: Api, userId: number, store: KeyValueStore, hooks: EngineHooks): Promise<Engine> {
-  const found = await E2ee.load(store);
-  if (found && found.user !== String(userId)) throw new Error('This key store belongs to another account.');
-  if (found) return new Engine(api, found, store, hooks, null);
-  const made = await E2ee.createDevice(store, userId);
-  return new Engine(api, made.e2ee, store, hooks, made.upload);
+/**
+ * A device's short key fingerprint: the first 20 of the 30 digits its signing key contributes to
+ * every safety number (the same derivation, web/core/e2ee/safety.ts), in groups of 5. Every
+ * browser computes the same digits for a device, so two of your browsers can compare theirs.
+ */
+export function keyFingerprint(user: number | string, signingKey: string): string {
+  return fingerprintDigits({ user, signing_key: signingKey }).slice(0, FINGERPRINT_DIGITS).match(/\d{5}/g)!.join(' ');
+}
+
+/** Runs `fn` under a Web Lock where the browser has them (tabs of one browser share the key store), else at once. */
+function underLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const locks = (globalThis as { navigator?: { locks?: { request(name: string, fn: () => Promise<T>): Promise<T> } } }).navigator?.locks;
+  return locks ? locks.request(name, fn) : fn();
+}
+
+/**
+ * This browser's device for `userId`: the one in the store, or a new one (registered with the
+ * server later). `replacing`: the server removed that device; if the store still holds it, its
+ * records are deleted first (see KEPT_ON_REPLACE) and a new device is made. Under a lock per user,
+ * so tabs that learn of the removal together make one new device, not one each.
+ */
+export function openEngine(api: Api, userId: number, store: KeyValueStore, hooks: EngineHooks, replacing: string | null = null): Promise<Engine> {
+  return underLock(`chat-e2ee-device:${userId}`, async () => {
+    let found = await E2ee.load(store);
+    if (found && found.user !== String(userId)) throw new Error('This key store belongs to another account.');
+    if (found && replacing !== null && found.deviceId === replacing) {
+      for (const key of await store.keys('')) if (!KEPT_ON_REPLACE.some((p) => key.startsWith(p))) await store.delete(key);
+      found = null;
+    }
+    if (found) return new Engine(api, found, store, hooks, null);
+    const made = await E2ee.createDevice(store, userId);
+    return new Engine(api, made.e2ee, store, hooks, made.upload);
+  });
 }
 
 export class Engine {
-  private registered: Promise<boolean> | null = null;
+  private registered: Promise<boolean | 'removed'> | null = null;
+  private confirmed = false;
   private inbox: Promise<unknown> = Promise.resolve();
   /** Envelope ids handled since the last acknowledgement (an envelope may come on the socket and in the queue). */
   private readonly handled = new Set<number>();
@@ -74,6 +132,8 @@ export class Engine {
   private closed = false;
   /** Recorded identities read so far (a record changes only through acceptIdentity): a room's devices are checked before each message. */
   private readonly identities = new Map<string, { identity_key: string; signing_key: string }>();
+  /** Key fingerprints computed so far (5,200 SHA-512 rounds each), by user and signing key. */
+  private readonly fingerprints = new Map<string, string>();
 
   constructor(
     private readonly api: Api,
@@ -88,11 +148,22 @@ export class Engine {
     return this.e2ee.deviceId;
   }
 
+  /** Whether the server is known to have this device (registered, or found in the user's list, by this engine). */
+  get registeredNow(): boolean {
+    return this.confirmed;
+  }
+
+  /** Stops (log-out, or the device replaced): the library lets go of its blocks and other tabs, writes what it holds, then the store closes. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.drainTimer = null;
-    (this.store as { close?: () => void }).close?.();
+    const store = this.store as { close?: () => void };
+    void this.e2ee
+      .close()
+      .catch(() => undefined)
+      .then(() => store.close?.());
   }
 
   /** The identity recorded for a device (trust on first use), if any. */
@@ -107,26 +178,71 @@ export class Engine {
 
   // ---- the device ----
 
-  /** Registers the device (again is harmless: the server answers 200); true once the server has it. */
-  register(): Promise<boolean> {
-    this.registered ??= this.api
-      .post('/api/e2ee_keys/devices/', { ...(this.firstUpload ?? this.e2ee.upload()), display_name: deviceName() })
-      .then(() => {
-        this.firstUpload = null;
-        return true;
-      })
-      .catch((err) => {
+  /**
+   * Registers the device; true once the server has it, false when it could not be asked (try again
+   * later). A device the server confirmed before (recorded in the store) is not registered again
+   * but looked for in the user's list: missing there, it was removed meanwhile (from another
+   * browser), and the answer is `removed` (registering it again would undo that removal).
+   */
+  register(): Promise<boolean | 'removed'> {
+    this.registered ??= (async (): Promise<boolean | 'removed'> => {
+      if (!this.firstUpload && (await this.store.get<string>(REGISTERED_KEY)) === this.deviceId) {
+        const mine = await this.api.get<DeviceInfo[]>('/api/e2ee_keys/devices/', { user: this.e2ee.user });
+        return mine.some((d) => d.device_id === this.deviceId) ? true : 'removed';
+      }
+      await this.api.post('/api/e2ee_keys/devices/', { ...(this.firstUpload ?? this.e2ee.upload()), display_name: deviceName() });
+      this.firstUpload = null;
+      if (!this.closed) await this.store.put(REGISTERED_KEY, this.deviceId);
+      return true;
+    })().then(
+      (result) => {
+        if (result === 'removed') this.registered = null;
+        else this.confirmed = true;
+        return result;
+      },
+      (err) => {
         this.registered = null;
         if (apiError(err).isTransient) return false;
         throw err;
-      });
+      },
+    );
     return this.registered;
   }
 
   /** The socket is live: register if needed, top up prekeys, read what waited in the queue. */
   async onReady(): Promise<void> {
-    if (!(await this.register()) || this.closed) return;
+    const registered = await this.register();
+    if (this.closed) return;
+    if (registered === 'removed') return this.hooks.deviceRemoved(this.deviceId);
+    if (!registered) return;
     await Promise.all([this.topUp().catch(() => undefined), this.drain().catch(() => undefined)]);
+  }
+
+  /**
+   * The user's own devices, this browser's marked (with the fingerprint of the keys it holds, and
+   * whether the server lists the same ones), each with its short key fingerprint.
+   */
+  async ownDevices(): Promise<OwnDevice[]> {
+    const me = this.e2ee.user;
+    const listed = await this.api.get<DeviceInfo[]>('/api/e2ee_keys/devices/', { user: me });
+    const local = this.e2ee.publicIdentity;
+    const out: OwnDevice[] = [];
+    for (const d of listed) {
+      const current = d.device_id === this.deviceId;
+      const mismatch = current && (d.signing_key !== local.signing_key || d.identity_key !== local.identity_key);
+      // Yielding between devices keeps the page responsive (each fingerprint is ~0.1 s of hashing).
+      await wait(0);
+      out.push({ device_id: d.device_id, display_name: d.display_name ?? null, created_at: d.created_at ?? null, current, fingerprint: this.fingerprint(me, current ? local.signing_key : d.signing_key), mismatch, listed: true });
+    }
+    if (!out.some((d) => d.current)) out.unshift({ device_id: this.deviceId, display_name: deviceName(), created_at: null, current: true, fingerprint: this.fingerprint(me, local.signing_key), mismatch: false, listed: false });
+    return out;
+  }
+
+  private fingerprint(user: string, signingKey: string): string {
+    const key = `${user}:${signingKey}`;
+    let f = this.fingerprints.get(key);
+    if (!f) this.fingerprints.set(key, (f = keyFingerprint(user, signingKey)));
+    return f;
   }
 
   /** Uploads one-time prekeys when the server holds few, and a new signed prekey once a month. */

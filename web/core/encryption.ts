@@ -2,10 +2,11 @@
 // decrypted message looks like, and the engine (e2ee-client.ts, with the protocol library) loaded
 // on demand, after the first page, so the page itself does not grow. Each signed-in user has a
 // device of their own in this browser (its own store); its id goes on the event socket so key
-// material reaches it.
+// material reaches it. The user's own devices can be listed and removed ("Your devices"); when
+// this browser's device is removed from another one, a new device replaces it (deviceRemoved).
 import { signal } from '@preact/signals-core';
 import type { KeyValueStore } from './e2ee/store.js';
-import type { DeviceSafety, Engine } from './e2ee-client.js';
+import type { DeviceSafety, Engine, OwnDevice } from './e2ee-client.js';
 import type { Api } from './http.js';
 import type { ChatStore } from './store.js';
 import type { EncryptedFile, Message, ServerEvent, ToDeviceFrame } from './types.js';
@@ -25,6 +26,23 @@ export interface IdentityWarning {
   known: { identity_key: string; signing_key: string };
   seen: { identity_key: string; signing_key: string };
 }
+
+/** A member of an encrypted room added or removed a device: the conversation says so (until dismissed). */
+export interface DeviceNotice {
+  /** The event's id (unique). */
+  id: number;
+  room: number;
+  user: number;
+  device_id: string;
+  kind: 'added' | 'removed';
+  at: string;
+}
+
+/** Notices kept per room (the newest). */
+const NOTICES_PER_ROOM = 5;
+/** More automatic replacements of this browser's device than this within REPLACE_WINDOW_MS: something is wrong, stop. */
+const MAX_REPLACEMENTS = 3;
+const REPLACE_WINDOW_MS = 10 * 60_000;
 
 /** What goes inside an encrypted message: its text, and the file it carries (key included). */
 export interface SealedBody {
@@ -72,10 +90,22 @@ export class Encryption {
   readonly deviceId = signal<string | null>(null);
   /** Devices whose keys changed, until their new keys are accepted. */
   readonly warnings = signal<IdentityWarning[]>([]);
+  /** Devices added to or removed from encrypted rooms' members (this browser's own excepted), oldest first. */
+  readonly deviceNotices = signal<DeviceNotice[]>([]);
+  /** Bumped when one of the user's own devices is added or removed (a list of them is then out of date). */
+  readonly ownDevicesChanged = signal(0);
   private engine: Promise<Engine | null> | null = null;
   private generation = 0;
+  private userId: number | null = null;
   /** The device id the event socket was last opened with. */
   private socketDevice: string | null = null;
+  /** Every device id this browser has had for the user this session (its own events are not news). */
+  private readonly localIds = new Set<string>();
+  /** Own device changes seen (`added:<id>`), so one change announced in several rooms counts once. */
+  private readonly ownChanges = new Set<string>();
+  /** When this browser's device was replaced (this session), for the loop guard. */
+  private replacements: number[] = [];
+  private readonly replacedListeners = new Set<(info: { removed: string; replacement: string | null }) => void>();
 
   constructor(
     private readonly api: Api,
@@ -88,6 +118,17 @@ export class Encryption {
   /** Loads (or makes) this browser's device for the user, in the background. */
   start(userId: number): void {
     if (this.engine) return;
+    this.userId = userId;
+    this.boot(userId, null);
+  }
+
+  /**
+   * The engine for the user's device, as a promise in `this.engine`: loaded from the store or
+   * made, and registered. `replacing`: the server removed that device, so a new one is made in its
+   * place. A device that turns out to have been removed while this browser was away is replaced
+   * the same way (and the user told), before anything uses it.
+   */
+  private boot(userId: number, replacing: string | null): void {
     const generation = ++this.generation;
     if (!this.openStore) {
       this.status.value = 'unavailable';
@@ -95,27 +136,46 @@ export class Encryption {
       return;
     }
     this.status.value = 'starting';
+    this.deviceId.value = null;
     const openStore = this.openStore;
+    const hooks = {
+      keysArrived: (room: number) => {
+        if (generation === this.generation) void this.redecode(room);
+      },
+      identityChanged: (w: IdentityWarning) => {
+        if (generation === this.generation) this.warn(w);
+      },
+      deviceRemoved: (id: string) => {
+        if (generation === this.generation) void this.deviceRemoved(id).then(() => this.reconnect());
+      },
+    };
     this.engine = (async () => {
       try {
         const { openEngine } = await import('./e2ee-client.js');
-        const engine = await openEngine(this.api, userId, await openStore(userId), {
-          keysArrived: (room) => {
-            if (generation === this.generation) void this.redecode(room);
-          },
-          identityChanged: (w) => {
-            if (generation === this.generation) this.warn(w);
-          },
-        });
-        if (generation !== this.generation) {
-          engine.close();
-          return null;
+        for (;;) {
+          const engine = await openEngine(this.api, userId, await openStore(userId), hooks, replacing);
+          this.localIds.add(engine.deviceId);
+          if (generation !== this.generation) {
+            engine.close();
+            return null;
+          }
+          // The first registration (a new device) before the socket connects with its id; later ones with the socket's ready.
+          const registered = await engine.register().catch(() => false);
+          if (generation !== this.generation) {
+            engine.close();
+            return null;
+          }
+          if (registered === 'removed') {
+            engine.close();
+            if (!this.mayReplace()) throw new Error('too many replacements');
+            replacing = engine.deviceId;
+            continue;
+          }
+          if (replacing !== null) this.announceReplaced(replacing, engine.deviceId);
+          this.deviceId.value = engine.deviceId;
+          this.status.value = 'ready';
+          return engine;
         }
-        // The first registration (a new device) before the socket connects with its id; later ones with the socket's ready.
-        await engine.register().catch(() => false);
-        this.deviceId.value = engine.deviceId;
-        this.status.value = 'ready';
-        return engine;
       } catch {
         if (generation === this.generation) this.status.value = 'unavailable';
         return null;
@@ -123,14 +183,72 @@ export class Encryption {
     })();
   }
 
+  /** Whether this browser may make yet another device now (a guard against a server that keeps refusing them). */
+  private mayReplace(): boolean {
+    const now = Date.now();
+    this.replacements = this.replacements.filter((t) => now - t < REPLACE_WINDOW_MS);
+    if (this.replacements.length >= MAX_REPLACEMENTS) return false;
+    this.replacements.push(now);
+    return true;
+  }
+
+  private announceReplaced(removed: string, replacement: string | null): void {
+    for (const fn of this.replacedListeners) fn({ removed, replacement });
+  }
+
+  /**
+   * Called once per replacement of this browser's device after the server removed it (from another
+   * browser): `replacement` is the new device's id, or null when no new device could be made (then
+   * encrypted conversations are unavailable until the next log-in).
+   */
+  onDeviceReplaced(fn: (info: { removed: string; replacement: string | null }) => void): () => void {
+    this.replacedListeners.add(fn);
+    return () => this.replacedListeners.delete(fn);
+  }
+
+  /**
+   * The server removed `deviceId` (the socket closed with 4410, or the device's own
+   * `device_removed` arrived): if it is this browser's device, a new one replaces it, its records
+   * of the old one are dropped (what it could read it still reads), and the socket is to connect
+   * with the new id. Resolves once the new device is ready (or none could be made): never with the
+   * removed id still in use. Harmless for a device already replaced.
+   */
+  async deviceRemoved(deviceId: string): Promise<void> {
+    const current = this.engine;
+    const userId = this.userId;
+    if (!current || userId === null) return;
+    const engine = await current;
+    if (this.engine !== current) {
+      await this.ready(); // replaced (or stopped) meanwhile: the socket waits for what follows
+      return;
+    }
+    if (!engine || engine.deviceId !== deviceId) return;
+    engine.close();
+    if (!this.mayReplace()) {
+      this.generation++;
+      this.engine = Promise.resolve(null);
+      this.status.value = 'unavailable';
+      this.deviceId.value = null;
+      this.announceReplaced(engine.deviceId, null);
+      return;
+    }
+    this.boot(userId, engine.deviceId);
+    await this.ready();
+  }
+
   stop(): void {
     this.generation++;
     const engine = this.engine;
     this.engine = null;
+    this.userId = null;
     void engine?.then((e) => e?.close());
     this.status.value = 'off';
     this.deviceId.value = null;
     this.warnings.value = [];
+    this.deviceNotices.value = [];
+    this.ownChanges.clear();
+    this.localIds.clear();
+    this.replacements = [];
   }
 
   /** The engine, once loaded (null: encryption is unavailable here). */
@@ -145,19 +263,33 @@ export class Encryption {
     return engine;
   }
 
-  /** Extra parameters of the event socket: this device's id, so its key material arrives. */
+  /**
+   * Extra parameters of the event socket: this device's id, so its key material arrives live;
+   * only once the server has the device (it closes a socket naming another with 4410), and never
+   * one it removed (a replacement is made and awaited first).
+   */
   async socketQuery(): Promise<Record<string, string>> {
-    const engine = await this.ready();
-    this.socketDevice = engine?.deviceId ?? null;
-    return engine ? { device_id: engine.deviceId } : {};
+    let engine = await this.ready();
+    let registered = engine ? await engine.register().catch(() => false) : false;
+    if (engine && registered === 'removed') {
+      await this.deviceRemoved(engine.deviceId);
+      engine = await this.ready();
+      registered = engine ? await engine.register().catch(() => false) : false;
+    }
+    const id = engine && registered === true ? engine.deviceId : null;
+    this.socketDevice = id;
+    return id ? { device_id: id } : {};
   }
 
   /** The event socket is live (after a replay or not). */
   onReady(): void {
-    void this.ready().then((engine) => {
+    void this.ready().then(async (engine) => {
       if (!engine) return;
-      if (this.socketDevice !== engine.deviceId) return this.reconnect();
-      void engine.onReady().catch(() => undefined);
+      // Opened for a device since replaced: again, with the new one.
+      if (this.socketDevice !== null && this.socketDevice !== engine.deviceId) return this.reconnect();
+      await engine.onReady().catch(() => undefined);
+      // Registered only now (the server could not be asked before): again, with its id.
+      if (this.socketDevice === null && engine.registeredNow && this.engine && (await this.engine) === engine) this.reconnect();
     });
   }
 
@@ -175,7 +307,37 @@ export class Encryption {
       const { type, chat_room: room, user } = e;
       const device = 'device_id' in e ? e.device_id : undefined;
       void this.ready().then((engine) => engine?.onRoomEvent(type, room, user, device));
+      if (e.type === 'device_added' || e.type === 'device_removed') this.deviceChanged(e);
     }
+  }
+
+  /** A member's device came or went: a notice in an encrypted room; this browser's own device removed: a new one. */
+  private deviceChanged(e: Extract<ServerEvent, { type: 'device_added' | 'device_removed' }>): void {
+    const kind = e.type === 'device_added' ? 'added' : 'removed';
+    const mine = e.user === this.store.me.value;
+    if (mine && this.localIds.has(e.device_id)) {
+      // Added: this browser registering itself. Removed: from another browser (the socket may also close with 4410); an earlier one of its devices: nothing new.
+      if (kind === 'removed' && e.device_id === this.deviceId.value) void this.deviceRemoved(e.device_id).then(() => this.reconnect());
+      return;
+    }
+    if (mine && !this.ownChanges.has(`${kind}:${e.device_id}`)) {
+      this.ownChanges.add(`${kind}:${e.device_id}`);
+      this.ownDevicesChanged.value++;
+    }
+    if (!this.isEncryptedRoom(e.chat_room) || this.deviceNotices.value.some((n) => n.id === e.id)) return;
+    const notice: DeviceNotice = { id: e.id, room: e.chat_room, user: e.user, device_id: e.device_id, kind, at: e.created_at };
+    const others = this.deviceNotices.value.filter((n) => n.room !== e.chat_room);
+    const here = [...this.deviceNotices.value.filter((n) => n.room === e.chat_room), notice].slice(-NOTICES_PER_ROOM);
+    this.deviceNotices.value = [...others, ...here];
+  }
+
+  /** A room's device notices, oldest first. */
+  noticesOf(roomId: number): DeviceNotice[] {
+    return this.deviceNotices.value.filter((n) => n.room === roomId);
+  }
+
+  dismissNotice(id: number): void {
+    this.deviceNotices.value = this.deviceNotices.value.filter((n) => n.id !== id);
   }
 
   // ---- which rooms, which messages ----
@@ -286,5 +448,20 @@ export class Encryption {
   /** A contact's devices, each with its safety number (compare it with theirs to know no one is in between). */
   async safety(userId: number): Promise<DeviceSafety[]> {
     return (await this.need()).safety(userId);
+  }
+
+  // ---- your devices ----
+
+  /** Your devices, this browser's marked, each with a short key fingerprint to compare between your browsers. */
+  async ownDevices(): Promise<OwnDevice[]> {
+    return (await this.need()).ownDevices();
+  }
+
+  /** Removes one of your other devices: it gets no keys to new messages (the room members' browsers rotate theirs). */
+  async removeDevice(deviceId: string): Promise<void> {
+    const engine = await this.need();
+    if (deviceId === engine.deviceId) throw new Error('This browser’s own device cannot be removed from here.');
+    await this.api.delete(`/api/e2ee_keys/devices/${encodeURIComponent(deviceId)}/`);
+    this.ownChanges.add(`removed:${deviceId}`);
   }
 }

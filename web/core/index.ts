@@ -2,8 +2,8 @@
 export { Admin } from './admin.js';
 export { ChatClient, type ChatClientOptions } from './client.js';
 export { fileTypeOf, formatBytes } from './files.js';
-export { ENCRYPTED_PREFIX, Encryption, decryptReason, safeMime, type EncryptionStatus, type IdentityWarning, type KeyStoreFactory } from './encryption.js';
-export type { DeviceSafety } from './e2ee-client.js';
+export { ENCRYPTED_PREFIX, Encryption, decryptReason, safeMime, type DeviceNotice, type EncryptionStatus, type IdentityWarning, type KeyStoreFactory } from './encryption.js';
+export type { DeviceSafety, OwnDevice } from './e2ee-client.js';
 export { ApiError, messageOf } from './errors.js';
 export { Api, type TokenSource } from './http.js';
 export { Outbox, memoryStorage, type OutboxItem, type StorageLike } from './outbox.js';

@@ -1,7 +1,8 @@
 // A self-healing WebSocket to the server: a single-use ticket for each connection (browsers
 // cannot send headers), `?since=<last event id>` on every reconnect so nothing is missed or
-// repeated, exponential backoff, an application-level ping that notices a dead network, and a
-// session check when the server closes with 4401.
+// repeated, exponential backoff, an application-level ping that notices a dead network, a
+// session check when the server closes with 4401, and a new E2EE device when it closes with 4410
+// (the `device_id` the socket was opened with was removed): never a reconnection with that id.
 import { signal } from '@preact/signals-core';
 import { ApiError } from './errors.js';
 import type { Api } from './http.js';
@@ -37,6 +38,12 @@ export interface EventSocketOptions {
   onResync?(): void;
   /** More query parameters for each connection (e.g. `device_id`), awaited before its ticket is asked for. */
   query?(): Promise<Record<string, string>>;
+  /**
+   * The server closed with 4410: the E2EE device this connection was opened with (`device_id`)
+   * was removed. The socket reconnects once this has settled; by then `query` must no longer
+   * name that device.
+   */
+  onDeviceRemoved?(deviceId: string): Promise<void>;
   WebSocket?: SocketFactory;
   pingEveryMs?: number;
   pongWithinMs?: number;
@@ -44,6 +51,9 @@ export interface EventSocketOptions {
 
 const OPEN = 1;
 const RECENT_IDS = 2048;
+/** Close codes the server uses. */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_DEVICE_REMOVED = 4410;
 
 export function socketBase(baseUrl: string): string {
   if (baseUrl) return baseUrl.replace(/^http/, 'ws');
@@ -141,7 +151,8 @@ export class EventSocket {
       this.clearTimers();
       if (this.state.value === 'stopped') return;
       this.state.value = 'offline';
-      if (ev.code === 4401) void this.afterUnauthorized();
+      if (ev.code === CLOSE_UNAUTHORIZED) void this.afterUnauthorized();
+      else if (ev.code === CLOSE_DEVICE_REMOVED && extra.device_id) void this.afterDeviceRemoved(extra.device_id);
       else this.retry();
     };
     ws.onerror = () => {};
@@ -188,6 +199,17 @@ export class EventSocket {
       // offline: try again later
     }
     // Unless another attempt started meanwhile (Retry now, the browser coming online).
+    if (generation === this.generation) this.retry();
+  }
+
+  /** 4410: this socket's E2EE device was removed. Reconnect once a new device has replaced it (the hook), not before. */
+  private async afterDeviceRemoved(deviceId: string) {
+    const generation = this.generation;
+    try {
+      await this.opts.onDeviceRemoved?.(deviceId);
+    } catch {
+      // the replacement failed: the next connection goes without a device (query), or tries again
+    }
     if (generation === this.generation) this.retry();
   }
 
