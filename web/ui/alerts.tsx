@@ -12,7 +12,11 @@ const alerts = signal<Alert[]>([]);
 let nextId = 1;
 
 export function showError(err: unknown): void {
-  const text = messageOf(err);
+  showAlert(messageOf(err));
+}
+
+/** A message the user must see (not an error of theirs: something that happened), until dismissed. */
+export function showAlert(text: string): void {
   if (alerts.value.some((a) => a.text === text)) return;
   alerts.value = [...alerts.value, { id: nextId++, text }].slice(-3);
 }

@@ -1,6 +1,7 @@
-// An open conversation: its header (name, presence, Pinned messages, Members, Leave), the message
-// log, who is typing, the composer, dropping files, a thread beside them, and its dialogs; once you
-// are removed from it, who did it. `messageId` (a search result, a mention) is shown when it opens.
+// An open conversation: its header (name, presence, Pinned messages, Members, Leave), an encrypted
+// one's key warnings and device notices, the message log, who is typing, the composer, dropping
+// files, a thread beside them, and its dialogs; once you are removed from it, who did it.
+// `messageId` (a search result, a mention) is shown when it opens.
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { displayName, type Membership, type Message } from '../core/index.js';
@@ -10,7 +11,7 @@ import { Composer, sendFiles, uploadLimitText, type Upload } from './composer.js
 import { BansDialog } from './dialogs/bans.js';
 import { ConfirmDialog } from './dialogs/confirm.js';
 import { VerifyDialog } from './dialogs/verify.js';
-import { EncryptedBadge, IdentityWarnings } from './e2ee.js';
+import { DeviceNotices, EncryptedBadge, IdentityWarnings } from './e2ee.js';
 import { ImageDialog } from './dialogs/image.js';
 import { InvitesDialog } from './dialogs/invites.js';
 import { MembersDialog } from './dialogs/members.js';
@@ -173,6 +174,7 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
       <div class={`conversation-body${thread.value ? ' has-thread' : ''}`}>
         <div class="conversation-main">
           {conv.is_encrypted && <IdentityWarnings roomId={roomId} onVerify={(user) => (verifying.value = user)} />}
+          {conv.is_encrypted && <DeviceNotices roomId={roomId} onVerify={(user) => (verifying.value = user)} />}
           <MessageLog conv={conv} unreadFrom={unreadFrom.current ?? null} actions={actions} jump={jump} toLatest={toLatest} />
           <TypingStatus roomId={roomId} />
           <Composer roomId={roomId} placeholder={`${conv.is_encrypted ? 'Encrypted message to' : 'Message'} ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />

@@ -1,13 +1,25 @@
 // End-to-end encryption in the interface: the marker of an encrypted conversation, the warning
-// when a member's device presents new keys (with Verify and Accept new keys), what a message that
-// cannot be decrypted says, and an encrypted file decrypted in the browser (an image inline from a
-// blob: URL, anything else saved on demand).
+// when a member's device presents new keys (with Verify and Accept new keys), the notice when a
+// member adds or removes a device, what a message that cannot be decrypted says, an encrypted file
+// decrypted in the browser (an image inline from a blob: URL, anything else saved on demand), and
+// the alert when this browser's own device was removed from another one.
 import { useEffect, useState } from 'preact/hooks';
 import { decryptReason, formatBytes, type IdentityWarning, type Message } from '../core/index.js';
-import { attempt } from './alerts.js';
+import { attempt, showAlert } from './alerts.js';
 import { chat } from './client.js';
+import { devicesDialogOpen } from './devices-state.js';
+import { timeOf } from './format.js';
 import { LockIcon } from './icons.js';
 import type { MessageActions } from './message.js';
+
+/** This browser's device was removed (from another browser) and replaced: said once, until dismissed. */
+chat.encryption.onDeviceReplaced(({ replacement }) =>
+  showAlert(
+    replacement
+      ? 'This browser’s encryption keys were removed from your account on another device. It has made new ones: messages sent from now on can be read here, and your contacts see a new device.'
+      : 'This browser’s encryption keys were removed from your account on another device, and it could not make new ones. Encrypted conversations cannot be read or written here until you log in again.',
+  ),
+);
 
 export function EncryptedBadge() {
   return (
@@ -44,6 +56,48 @@ export function IdentityWarnings(props: { roomId: number; onVerify: (user: numbe
               </button>
             </div>
           </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/**
+ * Devices added and removed by this room's members (yours too, from your other browsers), one
+ * line each until dismissed: a new device reads what is sent from now on, so it is worth a look
+ * (Verify for a contact's, Your devices for yours). A polite live region: announced, never in the way.
+ */
+export function DeviceNotices(props: { roomId: number; onVerify: (user: number) => void }) {
+  const notices = chat.encryption.noticesOf(props.roomId);
+  const me = chat.store.me.value;
+  return (
+    <div class="device-notices" role="status">
+      {notices.map((n) => {
+        const mine = n.user === me;
+        const name = mine ? 'You' : (chat.username(n.user) ?? 'Someone');
+        const text = n.kind === 'added' ? `${name} added a new device` : `${name} removed a device`;
+        return (
+          <p class="device-notice" key={n.id}>
+            <LockIcon />
+            <span class="device-notice-text">
+              {text}
+              {mine && n.kind === 'added' ? ' (another browser of yours)' : ''}
+              <span class="hint"> · {timeOf(n.at)}</span>
+            </span>
+            {n.kind === 'added' &&
+              (mine ? (
+                <button type="button" class="link-button" onClick={() => (devicesDialogOpen.value = true)}>
+                  Review your devices
+                </button>
+              ) : (
+                <button type="button" class="link-button" onClick={() => props.onVerify(n.user)}>
+                  Verify {name}
+                </button>
+              ))}
+            <button type="button" class="icon-button" aria-label={`Dismiss: ${text}`} onClick={() => chat.encryption.dismissNotice(n.id)}>
+              ×
+            </button>
+          </p>
         );
       })}
     </div>

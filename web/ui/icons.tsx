@@ -51,3 +51,11 @@ export const LockIcon = () => (
     <path d="M8 11V7a4 4 0 0 1 8 0v4" />
   </svg>
 );
+
+export const DevicesIcon = () => (
+  <svg {...common}>
+    <rect x="2" y="4" width="14" height="10" rx="1.5" />
+    <path d="M1 18h12" />
+    <rect x="17" y="8" width="6" height="12" rx="1.5" />
+  </svg>
+);

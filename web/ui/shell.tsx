@@ -1,5 +1,5 @@
-// The logged-in screen: the sidebar (you, notifications, log out, search, new conversations, the
-// conversation list; Admin for staff) beside the open conversation, search results, an invitation
+// The logged-in screen: the sidebar (you, notifications, your devices, log out, search, new
+// conversations, the conversation list; Admin for staff) beside the open conversation, search results, an invitation
 // or the admin page; dialogs; Ctrl/Cmd+K to switch.
 import { useSignal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
@@ -15,8 +15,10 @@ import { SwitcherDialog } from './dialogs/switcher.js';
 import { InvitePage } from './invite.js';
 import { route } from './router.js';
 import { SearchBox, SearchPage } from './search.js';
-import { BellIcon, HashIcon, MessageIcon, SearchIcon } from './icons.js';
+import { BellIcon, DevicesIcon, HashIcon, MessageIcon, SearchIcon } from './icons.js';
 import { ConversationList } from './sidebar.js';
+import { devicesDialogOpen } from './devices-state.js';
+import { DevicesDialog } from './dialogs/devices.js';
 
 type DialogName = 'group' | 'direct' | 'browse' | 'notifications' | 'switcher' | null;
 
@@ -79,6 +81,9 @@ export function Shell() {
               Admin
             </a>
           )}
+          <button type="button" class="notes-button" aria-label="Devices" title="Your devices: the browsers set up for encrypted conversations" onClick={() => (devicesDialogOpen.value = true)}>
+            <DevicesIcon />
+          </button>
           <button type="button" onClick={() => void attempt(() => chat.logout())}>
             Log out
           </button>
@@ -125,6 +130,7 @@ export function Shell() {
       {dialog.value === 'browse' && <BrowseDialog onClose={close} />}
       {dialog.value === 'notifications' && <NotificationsDialog onClose={close} />}
       {dialog.value === 'switcher' && <SwitcherDialog onClose={close} />}
+      {devicesDialogOpen.value && <DevicesDialog onClose={() => (devicesDialogOpen.value = false)} />}
     </div>
   );
 }
