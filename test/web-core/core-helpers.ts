@@ -75,9 +75,13 @@ export class Network {
     return res;
   };
 
+  /** The URL of every socket this client opened, in order. */
+  readonly opened: string[] = [];
+
   readonly WebSocket: SocketFactory = ((net: Network) =>
     class extends WebSocket {
       constructor(url: string) {
+        net.opened.push(url);
         super(net.up ? url : 'ws://127.0.0.1:1/');
         net.sockets.add(this);
         this.on('message', (data) => net.received(String(data)));
