@@ -1,12 +1,12 @@
 // npm run screenshots: the main screens of the web client (with mentions, a thread, pins,
-// search results and an end-to-end encrypted group), in Debian's Chromium, into
+// search results, an end-to-end encrypted group and your devices), in Debian's Chromium, into
 // docs/screenshots/. A throwaway server on SQLite is seeded with two people and a conversation.
 // (Emoji render with an emoji font installed: apt-get install fonts-noto-color-emoji.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { signup } from '../test/helpers.js';
+import { PASSWORD, signup } from '../test/helpers.js';
 import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site } from '../test/browser/browser-helpers.js';
 
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/screenshots');
@@ -250,6 +250,22 @@ try {
   await ada.page.getByRole('alert').filter({ hasText: 'security keys changed' }).waitFor();
   await ada.page.mouse.move(5, 700);
   await shot(ada.page, 'e2ee-identity-warning');
+
+  // Your devices: Ada logs in on a second browser (a new device); her first one lists both, and Bob's conversation says so.
+  const laptop = await browser.newContext({ viewport, baseURL: s.base });
+  const second = await laptop.newPage();
+  const registered = second.waitForResponse((r) => new URL(r.url()).pathname === '/api/e2ee_keys/devices/' && r.request().method() === 'POST' && r.status() === 201);
+  await second.goto('/');
+  await second.getByRole('textbox', { name: 'Email' }).fill(ada.email);
+  await second.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
+  await second.getByRole('button', { name: 'Log in' }).click();
+  await registered;
+  await bob.page.getByRole('status').filter({ hasText: 'ada added a new device' }).waitFor();
+  await shot(bob.page, 'device-notice');
+  await ada.page.getByRole('button', { name: 'Devices', exact: true }).click();
+  const devices = ada.page.getByRole('dialog', { name: 'Your devices' });
+  await devices.getByRole('listitem').nth(1).getByRole('group', { name: /^Key fingerprint/ }).waitFor();
+  await shot(ada.page, 'devices');
 } finally {
   await browser.close();
   await s.close();
