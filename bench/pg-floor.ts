@@ -1,6 +1,6 @@
-// The floor under figure 6: pgbench running the statements of one send in the new PostgreSQL
-// write path (bench/pg-floor-send.sql) with as many connections as the server's pool, against a
-// scratch database with the tables a send touches (bench/pg-floor-schema.sql). No HTTP, no
+// The floor under figure 6: pgbench running the statements of one send as the server runs them
+// (bench/pg-floor-send.sql) with as many connections as the server's pool, against a scratch
+// database migrated as the server migrates it, with the floor's rooms (bench/pg-floor-seed.sql). No HTTP, no
 // Node, no Kysely: what PostgreSQL itself allows. Run twice: per-room lock (the new path), and
 // the same script behind the old global event-log lock, for reference. Transactions per second.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { openDatabase } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
 import type { NotificationRow } from '../src/db/schema.js';
 import { notificationView } from '../src/modules/notifications/notifications.view.js';
 import { ROOT, round } from './lib.js';
@@ -69,16 +71,22 @@ export async function pgFloor(adminUrl: string, seconds: number, clients = PG_FL
   }
 }
 
-/** Creates the tables and rooms; returns pgbench's -D values (the notification event's payload built as the server builds it). */
+/** Migrates the database and makes the rooms; returns pgbench's -D values (the notification event's payload built as the server builds it). */
 async function seed(url: string): Promise<Record<string, string>> {
   const db = new pg.Client({
     connectionString: url,
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
   });
+  const database = openDatabase({ databaseUrl: url, sqlitePath: '' });
+  try {
+    await migrateToLatest(database);
+  } finally {
+    await database.close();
+  }
   await db.connect();
   try {
-    const schema = fs.readFileSync(path.join(ROOT, 'bench/pg-floor-schema.sql'), 'utf8');
-    await db.query(schema.replace(/:rooms\b/g, String(ROOMS)));
+    const rooms = fs.readFileSync(path.join(ROOT, 'bench/pg-floor-seed.sql'), 'utf8');
+    await db.query(rooms.replace(/:rooms\b/g, String(ROOMS)));
     // One notification written by hand, only to build the event's payload from a real row.
     const now = new Date().toISOString();
     const body = 'Ann Example sent you a message';
