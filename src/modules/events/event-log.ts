@@ -41,7 +41,7 @@ const DEPARTURES_SCAN_MAX = 10_000;
 const PREPARED_ROWS = 8;
 const COLUMNS = ['chat_room_id', 'user_id', 'message_id', 'type', 'payload', 'created_at', 'recipient_id', 'seq'] as const;
 
-type EventValues = Record<(typeof COLUMNS)[number], unknown>;
+export type EventValues = Record<(typeof COLUMNS)[number], unknown>;
 
 // insertRows[n - 1]: the insert of n rows, parameters named `<row>.<column>` (see db/prepared.ts).
 const insertRows = Array.from({ length: PREPARED_ROWS }, (_, last) =>
@@ -105,13 +105,13 @@ export const eventLog = {
   },
 
   /**
-   * Appends one unit of work's events in order. A room's events take its next seqs: counted in
-   * `seqs` for a room the transaction holds locked (written by writeSeqs before the commit), or
-   * else taken by an update of the room's row, which locks it. A room deleted in this transaction
-   * continues from the seq it had when locked.
+   * One unit of work's events as log rows, in order, with their seqs: a room's events take its
+   * next seqs, counted in `seqs` for a room the transaction holds locked (written by writeSeqs
+   * before the commit), or else taken by an update of the room's row, which locks it. A room
+   * deleted in this transaction continues from the seq it had when locked. Nothing is inserted
+   * yet: a batch's rows go in by one `insert` (below).
    */
-  async append(trx: Db, events: Emitted[], createdAt: string, seqs: RoomSeqs): Promise<EventRow[]> {
-    if (events.length === 0) return [];
+  async sequence(trx: Db, events: Emitted[], createdAt: string, seqs: RoomSeqs): Promise<EventValues[]> {
     const perRoom = new Map<number, number>();
     for (const e of events) if (e.recipientId === null) perRoom.set(e.chatRoomId, (perRoom.get(e.chatRoomId) ?? 0) + 1);
     const next = new Map<number, number>();
@@ -128,8 +128,7 @@ export const eventLog = {
       seqs.latest.set(room, last);
       next.set(room, last - n + 1);
     }
-    if (perRoom.size === 0 && isPostgres(trx)) await sql`select pg_current_xact_id()`.execute(trx);
-    const values: EventValues[] = events.map((e) => {
+    return events.map((e) => {
       const seq = e.recipientId === null ? next.get(e.chatRoomId)! : null;
       if (seq !== null) next.set(e.chatRoomId, seq + 1);
       return {
@@ -143,6 +142,16 @@ export const eventLog = {
         seq,
       };
     });
+  },
+
+  /**
+   * Inserts rows made by `sequence` (a whole batch's), returned in the same order. On
+   * PostgreSQL the transaction must have its id before it draws event ids (log-position.ts): a
+   * transaction that locked or bumped no room takes one first.
+   */
+  async insert(trx: Db, values: EventValues[], seqs: RoomSeqs): Promise<EventRow[]> {
+    if (values.length === 0) return [];
+    if (seqs.latest.size === 0 && isPostgres(trx)) await sql`select pg_current_xact_id()`.execute(trx);
     const out: EventRow[] = [];
     for (let i = 0; i < values.length; i += APPEND_CHUNK) {
       const rows = await insertEvents(trx, values.slice(i, i + APPEND_CHUNK));

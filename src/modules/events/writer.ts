@@ -8,7 +8,7 @@ import { nowIso } from '../../context.js';
 import { isPostgres } from '../../db/dialect.js';
 import type { Db, EventRow } from '../../db/schema.js';
 import type { Emitted } from './events.types.js';
-import { eventLog, type RoomSeqs } from './event-log.js';
+import { eventLog, type EventValues, type RoomSeqs } from './event-log.js';
 import { UnitOfWork, type EventHandlers } from './unit-of-work.js';
 
 export type Work<T> = (uow: UnitOfWork) => Promise<T>;
@@ -18,6 +18,8 @@ interface Job {
   work: Work<unknown>;
   uow?: UnitOfWork;
   result?: unknown;
+  /** Its events as log rows, inserted with the rest of the batch's before the commit. */
+  values?: EventValues[];
   written?: Written[];
   error?: unknown;
   resolve(value: unknown): void;
@@ -156,6 +158,7 @@ export class Writer {
           await trx.executeQuery(RELEASE);
         }
       }
+      await this.insertEvents(trx, jobs, seqs);
       await eventLog.writeSeqs(trx, seqs);
       await trx.commit().execute();
     } catch (err) {
@@ -168,8 +171,19 @@ export class Writer {
     const uow = new UnitOfWork(trx, this.handlers);
     job.uow = uow;
     job.result = await job.work(uow);
-    const rows = await eventLog.append(trx, uow.events, nowIso(), seqs);
-    job.written = rows.map((row, i) => ({ row, event: uow.events[i] }));
+    job.values = await eventLog.sequence(trx, uow.events, nowIso(), seqs);
+  }
+
+  /** The events of the batch's changes that went through, by one statement, handed back to each change. */
+  private async insertEvents(trx: Db, jobs: Job[], seqs: RoomSeqs): Promise<void> {
+    const done = jobs.filter((j) => j.error === undefined);
+    const rows = await eventLog.insert(trx, done.flatMap((j) => j.values!), seqs);
+    let at = 0;
+    for (const job of done) {
+      const events = job.uow!.events;
+      job.written = events.map((event, i) => ({ row: rows[at + i], event }));
+      at += events.length;
+    }
   }
 }
 
