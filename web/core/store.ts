@@ -315,6 +315,9 @@ export class ChatStore {
       return;
     }
     const change: Partial<Membership> = {};
+    // Already in the conversation as loaded: a REST load made after it was sent counts it, and the
+    // same message can then also arrive live (or be replayed on a resume). Counted once.
+    const known = !!conv.last_message && conv.last_message.id >= m.id;
     if (!conv.last_message || conv.last_message.id <= m.id) change.last_message = m;
     if (m.sender === this.me.value) {
       change.unread_count = 0;
@@ -322,7 +325,7 @@ export class ChatStore {
     } else {
       const v = this.viewing.value;
       if (v && v.roomId === roomId && v.atLatest) this.hooks.readWhileViewing(roomId, m.id);
-      else change.unread_count = conv.unread_count + 1;
+      else if (!known) change.unread_count = conv.unread_count + 1;
     }
     this.patchConversation(roomId, change);
   }
