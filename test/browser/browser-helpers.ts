@@ -85,6 +85,21 @@ export async function signUp(browser: Browser, base: string, opts: { origin?: st
   return { context, page, watched, username, email };
 }
 
+/** An existing account logged in from a new browser profile (a new E2EE device), once its device is registered. */
+export async function logInElsewhere(browser: Browser, base: string, who: Person): Promise<Person> {
+  const context = await browser.newContext({ baseURL: base });
+  const page = await context.newPage();
+  const watched = watch(page);
+  const registered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/e2ee_keys/devices/' && r.request().method() === 'POST' && r.status() === 201);
+  await page.goto('/');
+  await page.getByRole('textbox', { name: 'Email' }).fill(who.email);
+  await page.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+  await registered;
+  return { ...who, context, page, watched };
+}
+
 /** Creates a group through the New group dialog, adding people by username; ends in the group. */
 export async function createGroup(page: Page, name: string, people: string[] = [], opts: { isPublic?: boolean; encrypted?: boolean } = {}): Promise<void> {
   await page.getByRole('button', { name: 'New group' }).click();

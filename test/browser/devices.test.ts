@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { PASSWORD } from '../helpers.js';
-import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site, watch, type Person, type Site } from './browser-helpers.js';
+import { browserSkipReason, conversationLink, createGroup, launch, logInElsewhere, messages, send, signUp, site, watch, type Person, type Site } from './browser-helpers.js';
 
 const skip = browserSkipReason();
 
@@ -52,20 +51,7 @@ describe('web client: your devices, and device changes in encrypted conversation
     await registered;
     return p;
   };
-  /** Ada in a new browser profile (a new device), once its device is registered. */
-  const logIn = async (who: Person): Promise<Person> => {
-    const context = await browser.newContext({ baseURL: s.base });
-    const page = await context.newPage();
-    const watched = watch(page);
-    const registered = registration(page);
-    await page.goto('/');
-    await page.getByRole('textbox', { name: 'Email' }).fill(who.email);
-    await page.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-    await registered;
-    return { ...who, context, page, watched };
-  };
+  const logIn = (who: Person) => logInElsewhere(browser, s.base, who);
   /** The server's open event sockets of a user, with the device each was opened for. */
   const socketsOf = (username: string) => {
     const gateway = (s.t.app as unknown as { gateway: { hub: { clients: Iterable<{ endpoint: string; deviceId: string | null; principal: { userId: number }; ws: { close(code: number, reason: string): void } }> } } }).gateway;

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { DIALECT, PASSWORD, PNG } from '../helpers.js';
-import { browserSkipReason, conversationLink, createGroup, launch, messages, send, signUp, site, watch, type Person, type Site } from './browser-helpers.js';
+import { DIALECT, PNG } from '../helpers.js';
+import { browserSkipReason, conversationLink, createGroup, launch, logInElsewhere, messages, send, signUp, site, type Person, type Site } from './browser-helpers.js';
 
 const skip = browserSkipReason();
 
@@ -37,20 +37,7 @@ describe('web client: end-to-end encrypted conversations', { skip: skip ?? false
     return p;
   };
   const article = (page: Page, text: string) => messages(page).filter({ hasText: text });
-  /** Logs an existing account in from a new browser profile (a new device), once its device is registered. */
-  const logIn = async (who: Person) => {
-    const context = await browser.newContext({ baseURL: s.base });
-    const page = await context.newPage();
-    const watched = watch(page);
-    const registered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/e2ee_keys/devices/' && r.request().method() === 'POST' && r.ok());
-    await page.goto('/');
-    await page.getByRole('textbox', { name: 'Email' }).fill(who.email);
-    await page.getByRole('textbox', { name: 'Password' }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-    await registered;
-    return { ...who, context, page, watched };
-  };
+  const logIn = (who: Person) => logInElsewhere(browser, s.base, who);
 
   before(async () => {
     s = await site();
