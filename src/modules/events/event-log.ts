@@ -20,8 +20,7 @@ export class RoomSeqs {
 
   copy(): RoomSeqs {
     const c = new RoomSeqs();
-    for (const [room, seq] of this.latest) c.latest.set(room, seq);
-    for (const room of this.unwritten) c.unwritten.add(room);
+    c.restore(this);
     return c;
   }
 

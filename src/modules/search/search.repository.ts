@@ -208,20 +208,6 @@ export const searchRepository = {
     return rows.length > 0;
   },
 
-  /** Whether `userId` is an active member of `chatRoom` and it is encrypted (the one room a member may not search). */
-  async isEncryptedMember(db: Db, userId: number, chatRoom: number): Promise<boolean> {
-    const row = await db
-      .selectFrom('memberships as ms')
-      .innerJoin('chat_rooms as r', 'r.id', 'ms.chat_room_id')
-      .select('ms.chat_room_id')
-      .where('ms.user_id', '=', userId)
-      .where('ms.chat_room_id', '=', chatRoom)
-      .where('ms.is_active', '=', 1)
-      .where('r.is_encrypted', '=', 1)
-      .executeTakeFirst();
-    return row !== undefined;
-  },
-
   /**
    * One page of matches, best first, with each one's content marked (see Markers): on
    * PostgreSQL by ts_headline in the same statement, for the page's rows only; on SQLite by

@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { fieldError, notFound } from '../../errors.js';
+import { activeMemberOf } from '../messages/messages.access.js';
 import { messagesRepository } from '../messages/messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from '../messages/messages.view.js';
 import { ROOM_NOT_FOUND } from '../rooms/rooms.access.js';
@@ -32,7 +33,8 @@ export class SearchService {
     if (input.chat_room !== undefined && !(await searchRepository.canSearchRoom(db, userId, input.chat_room))) {
       // Its members are told why an encrypted room is not searched; for anyone else a room they may
       // not search does not exist, as everywhere else.
-      if (await searchRepository.isEncryptedMember(db, userId, input.chat_room)) throw fieldError('chat_room', ENCRYPTED_NOT_SEARCHABLE);
+      const { room } = await activeMemberOf(db, userId, input.chat_room, ROOM_NOT_FOUND);
+      if (room.is_encrypted) throw fieldError('chat_room', ENCRYPTED_NOT_SEARCHABLE);
       throw notFound(ROOM_NOT_FOUND);
     }
     const page = input.page ?? 1;
