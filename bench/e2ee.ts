@@ -41,7 +41,6 @@ async function pair() {
   return { alice, bob, aliceStore, upload };
 }
 
-/** The best of `rounds` runs: the machine is shared, the least disturbed run is the truest. */
 /** A new session of `device` and 200 messages of it (about 200 bytes each), oldest first, with the key to read them. */
 async function roomOf200(device: DeviceRecord) {
   let session = createOutboundSession(ROOM, device);
@@ -55,6 +54,7 @@ async function roomOf200(device: DeviceRecord) {
   return { key, history };
 }
 
+/** The best of `rounds` runs: the machine is shared, the least disturbed run is the truest. */
 async function best(rounds: number, fn: () => Promise<number>): Promise<number> {
   let b = Infinity;
   for (let i = 0; i < rounds; i++) b = Math.min(b, await fn());

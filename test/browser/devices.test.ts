@@ -69,6 +69,26 @@ describe('web client: your devices, and device changes in encrypted conversation
     }
   };
 
+  /**
+   * The browser whose device `oldId` was removed: it says so, registers a new device (`replaced`,
+   * its registration), and opens its socket with the new id only, never again with the old one
+   * (`opened`: the socket URLs the page opened since). Returns the new id.
+   */
+  const expectReplaced = async (who: Person, oldId: string, replaced: Promise<unknown>, opened: string[], sockets: () => Promise<Array<{ deviceId: string | null }>>) => {
+    await who.page.getByRole('alert').filter({ hasText: 'This browser’s encryption keys were removed from your account on another device' }).waitFor();
+    await replaced;
+    const list = await openDevices(who.page);
+    const newId = await deviceIdOf(thisBrowser(list));
+    assert.notEqual(newId, oldId);
+    await closeDialog(list);
+    await eventually(async () => (await sockets()).some((c) => c.deviceId === newId), 'a socket with the new device');
+    // The page's socket events reach the test after the server sees the socket: all of them up to the new device's.
+    await eventually(async () => opened.some((u) => deviceParam(u) === newId), 'the page opening a socket with the new device');
+    assert.ok(!(await sockets()).some((c) => c.deviceId === oldId), 'no socket for the removed device');
+    assert.ok(!opened.some((u) => deviceParam(u) === oldId), `never reconnected with the removed device: ${opened.join(' ')}`);
+    return newId;
+  };
+
   before(async () => {
     s = await site();
     browser = await launch();
@@ -157,17 +177,7 @@ describe('web client: your devices, and device changes in encrypted conversation
     await notice(bob.page, `${ada.username} removed a device`).waitFor();
 
     // The removed browser: a clear message, and a new device of its own (registered, on its socket).
-    await ada2.page.getByRole('alert').filter({ hasText: 'This browser’s encryption keys were removed from your account on another device' }).waitFor();
-    await replaced;
-    const atAda2Again = await openDevices(ada2.page);
-    const newId = await deviceIdOf(thisBrowser(atAda2Again));
-    assert.notEqual(newId, removedId);
-    await closeDialog(atAda2Again);
-    await eventually(async () => (await sockets()).some((c) => c.deviceId === newId), 'the new device’s socket');
-    // The page's socket events reach the test after the server sees the socket: all of them up to the new device's.
-    await eventually(async () => opened.some((u) => deviceParam(u) === newId), 'the page opening a socket with the new device');
-    assert.ok(!(await sockets()).some((c) => c.deviceId === removedId), 'no socket for the removed device');
-    assert.ok(!opened.some((u) => deviceParam(u) === removedId), `never reconnected with the removed device: ${opened.join(' ')}`);
+    const newId = await expectReplaced(ada2, removedId, replaced, opened, sockets);
     // Ada's first browser's list, still open, shows the new device when it is announced.
     await atAda.getByRole('listitem').filter({ hasText: newId }).waitFor();
     await closeDialog(atAda);
@@ -197,16 +207,7 @@ describe('web client: your devices, and device changes in encrypted conversation
     // As the server does when a device is removed (it may also send the room event; here only the close).
     for (const c of await sockets()) if (c.deviceId === oldId) c.ws.close(4410, 'device removed');
 
-    await ada2.page.getByRole('alert').filter({ hasText: 'This browser’s encryption keys were removed from your account on another device' }).waitFor();
-    await replaced;
-    const atAda2Again = await openDevices(ada2.page);
-    const newId = await deviceIdOf(thisBrowser(atAda2Again));
-    assert.notEqual(newId, oldId);
-    await closeDialog(atAda2Again);
-    await eventually(async () => (await sockets()).some((c) => c.deviceId === newId), 'a socket with the new device');
-    await eventually(async () => opened.some((u) => deviceParam(u) === newId), 'the page opening a socket with the new device');
-    assert.ok(!opened.some((u) => deviceParam(u) === oldId), `never reconnected with the removed device: ${opened.join(' ')}`);
-    assert.ok(!(await sockets()).some((c) => c.deviceId === oldId));
+    await expectReplaced(ada2, oldId, replaced, opened, sockets);
     await send(bob.page, 'after the socket was closed');
     await messages(ada2.page).filter({ hasText: 'after the socket was closed' }).waitFor();
     await ada2.page.getByRole('button', { name: 'Dismiss', exact: true }).click();

@@ -11,12 +11,12 @@ import type { Db, E2eeDeviceRow } from '../../db/schema.js';
 import { conflict, fieldError, fieldErrors, notFound, type FieldErrors } from '../../errors.js';
 import { displayText } from '../../lib/display-text.js';
 import { enforceLimit } from '../../lib/rate-limit.js';
+import { DEVICE_REMOVED, deviceChannel } from '../../realtime/channels.js';
 import type { UnitOfWork } from '../events/unit-of-work.js';
+import { membershipsRepository } from '../rooms/memberships.repository.js';
 import { memberRoom } from '../rooms/rooms.access.js';
 import { usersRepository } from '../users/users.repository.js';
 import { decodeBase64, privateKeyKind } from './key-material.js';
-import { membershipsRepository } from '../rooms/memberships.repository.js';
-import { DEVICE_REMOVED, deviceChannel } from '../../realtime/channels.js';
 import { devicesRepository as repo } from './devices.repository.js';
 import type { Device, DeviceBundle, DevicePrekeyUpload, DeviceSignedPrekey, RegisterDeviceBody } from './devices.schemas.js';
 
