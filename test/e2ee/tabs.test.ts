@@ -154,4 +154,34 @@ describe('two tabs of one device (Chromium)', { skip: skip ?? false }, () => {
     await a.evaluate(() => window.tab.rotateRoomSession(8));
     assert.equal(await a.evaluate(async () => await window.tab.roomSession(8)), null);
   });
+
+  test('a tab closed while its change waits for the lock (its device replaced, or a log-out) runs nothing and asks no tab anything after', async () => {
+    // Fresh tabs: tab C's timers are the test's to run (the change asks again every 50 ms while it waits).
+    const [c, d] = [await a.context().newPage(), await a.context().newPage()];
+    for (const p of [c, d]) await p.goto(a.url());
+    const errors: string[] = [];
+    c.on('pageerror', (e) => errors.push(e.message));
+    await c.clock.install();
+    const name = await c.evaluate(async () => {
+      const { E2ee, IndexedDbStore } = window.E2EE;
+      window.tab = (await E2ee.createDevice(await IndexedDbStore.open('e2ee-tabs-5'), 1, 2)).e2ee;
+      return `chat-e2ee-out:${window.tab.deviceId}`;
+    });
+    // Tab D holds the lock (as a tab changing a session does) and counts the asks to let go.
+    type Held = Window & { letGo?: () => void; asked?: number; rotating?: Promise<string> };
+    await d.evaluate(async (name) => {
+      const w = window as Held;
+      w.asked = 0;
+      new BroadcastChannel(name).onmessage = () => w.asked!++;
+      await new Promise<void>((held) => void navigator.locks.request(name, { mode: 'exclusive' }, () => new Promise<void>((r) => ((w.letGo = r), held()))));
+    }, name);
+    await c.evaluate(() => void ((window as Held).rotating = window.tab.rotateRoomSession(9).then(() => 'rotated', (e: Error) => `refused: ${e.message}`)));
+    await d.waitForFunction(() => (window as Held).asked! > 0);
+    await c.evaluate(() => window.tab.close());
+    await c.clock.runFor(1_000);
+    await d.evaluate(() => (window as Held).letGo!());
+    assert.equal(await c.evaluate(() => (window as Held).rotating), 'refused: The device was closed.');
+    assert.deepEqual(errors, []);
+    await Promise.all([c.close(), d.close()]);
+  });
 });

@@ -42,6 +42,8 @@ export class OutboundBlocks {
   private inFlight = 0;
   /** Bumped on every drop: a block reserved across a drop is not kept. */
   private generation = 0;
+  /** Closed (log-out, or the device replaced): nothing more runs, and no tab is asked anything. */
+  private closed = false;
 
   constructor(deviceId: string) {
     this.name = `chat-e2ee-out:${deviceId}`;
@@ -91,10 +93,12 @@ export class OutboundBlocks {
     const run = () => {
       granted = true;
       clearInterval(asking);
+      // Closed while waiting: its store is closing too, and the device may be gone.
+      if (this.closed) throw new Error('The device was closed.');
       return fn();
     };
     const ask = () => {
-      if (!granted) this.channel?.postMessage('drop');
+      if (!granted && !this.closed) this.channel?.postMessage('drop');
     };
     // A tab may be granted the shared lock just before this request is queued, after the first ask.
     const asking = setInterval(ask, ASK_AGAIN_MS);
@@ -126,6 +130,7 @@ export class OutboundBlocks {
 
   /** Stops listening and lets go (log-out). */
   close(): void {
+    this.closed = true;
     this.drop();
     this.channel?.close();
   }
@@ -136,6 +141,7 @@ export class OutboundBlocks {
 
   /** The shared lock: already held, or asked for (dropped while waiting: asked for again). */
   private hold(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The device was closed.'));
     const locks = this.locks;
     if (!locks) return Promise.resolve();
     if (this.holding) return this.holding;
