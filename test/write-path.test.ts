@@ -7,6 +7,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { call, chatApp, group, membershipOf, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
 import type { TestApp } from './helpers.js';
+import type { BatchStep } from '../src/modules/events/unit-of-work.js';
 
 /** Reads through a connection of its own: it sees only what has committed. */
 async function outsideReader(t: TestApp): Promise<{ count(content: string): Promise<number>; close(): Promise<void> }> {
@@ -183,5 +184,75 @@ describe('write path', () => {
         assert.equal(events.filter((e) => e.type === 'new_message').length, 0);
       }
     }
+  });
+  it('what the changes of a batch do together runs once, after them, with each change’s item; each change keeps what it emits there', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const calls: string[][] = [];
+    const step: BatchStep<string> = {
+      async run(trx, items) {
+        calls.push(items.map((i) => i.item));
+        for (const { uow, item } of items) {
+          const row = await insert(t, room.id, a.id, item)(trx);
+          await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message: row.id });
+        }
+      },
+    };
+    const change = (item: string) =>
+      t.ctx.writer.run(room.id, async (uow) => {
+        await uow.together(step, item);
+        return item;
+      });
+    assert.deepEqual(await Promise.all([change('tog 1'), change('tog 2'), change('tog 3')]), ['tog 1', 'tog 2', 'tog 3']);
+    assert.deepEqual(calls, [['tog 1', 'tog 2', 'tog 3']], 'one run for the batch, its items in the order of the changes');
+    // Alone, a change runs it at once.
+    await change('tog alone');
+    assert.deepEqual(calls.at(-1), ['tog alone']);
+    const reads = await t.ctx.db.selectFrom('events').select(['payload', 'seq']).where('type', '=', 'read').where('chat_room_id', '=', room.id).orderBy('id').execute();
+    const ids = (await t.ctx.db.selectFrom('messages').select('id').where('content', 'like', 'tog %').orderBy('id').execute()).map((m) => m.id);
+    assert.deepEqual(reads.map((r) => JSON.parse(r.payload).message), ids, 'every change’s event, in order');
+    assert.deepEqual(reads.map((r) => r.seq! - reads[0].seq!), [0, 1, 2, 3], 'consecutive seqs');
+  });
+
+  it('a shared step that fails runs the batch again, each change on its own: only the change whose item fails is refused', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const calls: string[][] = [];
+    const step: BatchStep<string> = {
+      async run(trx, items) {
+        calls.push(items.map((i) => i.item));
+        for (const { item } of items) {
+          if (item === 'shared bad') throw new Error('this item cannot be written');
+          await insert(t, room.id, a.id, item)(trx);
+        }
+      },
+    };
+    const change = (item: string) => t.ctx.writer.run(room.id, (uow) => uow.together(step, item));
+    const results = await Promise.allSettled([change('shared 1'), change('shared bad'), change('shared 3')]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /cannot be written/);
+    assert.deepEqual(calls, [['shared 1', 'shared bad', 'shared 3'], ['shared 1'], ['shared bad'], ['shared 3']]);
+    const contents = (await t.ctx.db.selectFrom('messages').select('content').where('content', 'like', 'shared %').orderBy('id').execute()).map((m) => m.content);
+    assert.deepEqual(contents, ['shared 1', 'shared 3']);
+  });
+
+  it('messages sent together (their notifications written by one statement) notify each room’s own members: a muted member is skipped, a mention still told', async () => {
+    const [sender, ...others] = await users(t, 6);
+    const rooms = [];
+    for (const other of others) rooms.push(await privateRoom(t, sender, other));
+    const quiet = await membershipOf(t, others[1], rooms[1].id);
+    await ok(call(t, others[1], 'PATCH', `/api/user_chats/${quiet.id}/`, { is_muted: true }));
+    const quieter = await membershipOf(t, others[2], rooms[2].id);
+    await ok(call(t, others[2], 'PATCH', `/api/user_chats/${quieter.id}/`, { is_muted: true }));
+    const sent = await Promise.all(rooms.map((r, i) => send(t, sender, r.id, `together ${i}`, i === 2 ? { mentions: [others[2].id] } : {})));
+    for (const [i, other] of others.entries()) {
+      const { results } = await ok(call(t, other, 'GET', '/api/notifications/'));
+      const told = results.filter((n: { message: number | null }) => n.message !== null).map((n: { type: string; message: number }) => [n.type, n.message]);
+      const expected = i === 1 ? [] : [[i === 2 ? 'mention' : 'message', sent[i].id]];
+      assert.deepEqual(told, expected, `the member of room ${i}`);
+    }
+    const events = await t.ctx.db.selectFrom('events').select(['recipient_id', 'payload']).where('type', '=', 'notification').where('recipient_id', 'in', others.map((o) => o.id)).execute();
+    const byRecipient = events.filter((e) => JSON.parse(e.payload).notification.message !== null).map((e) => [e.recipient_id, JSON.parse(e.payload).notification.message]);
+    assert.deepEqual(byRecipient.sort((x, y) => x[0] - y[0]), [0, 2, 3, 4].map((i) => [others[i].id, sent[i].id]), 'a notification event each, to its own member');
   });
 });

@@ -17,20 +17,6 @@ import { MESSAGE_EVENTS, type Emitted } from './events.types.js';
 export class RoomSeqs {
   readonly latest = new Map<number, number>();
   readonly unwritten = new Set<number>();
-
-  copy(): RoomSeqs {
-    const c = new RoomSeqs();
-    c.restore(this);
-    return c;
-  }
-
-  /** Back to `earlier` (a change rolled back to its savepoint). */
-  restore(earlier: RoomSeqs): void {
-    this.latest.clear();
-    this.unwritten.clear();
-    for (const [room, seq] of earlier.latest) this.latest.set(room, seq);
-    for (const room of earlier.unwritten) this.unwritten.add(room);
-  }
 }
 
 const APPEND_CHUNK = 500;

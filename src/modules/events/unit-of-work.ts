@@ -26,6 +26,35 @@ export class EventHandlers {
   }
 }
 
+/**
+ * Work that the changes of one transaction do together, by one statement, instead of one each
+ * (the notifications of a batch's messages). `run` gets every change's items, in the order the
+ * changes ran, and may emit events on their units of work.
+ */
+export interface BatchStep<T> {
+  run(trx: Db, items: Array<{ uow: UnitOfWork; item: T }>): Promise<void>;
+}
+
+/** The steps queued by one transaction's changes (see Writer: a batch run without savepoints). */
+export class Batch {
+  private readonly queued = new Map<BatchStep<never>, Array<{ uow: UnitOfWork; item: never }>>();
+
+  add<T>(step: BatchStep<T>, uow: UnitOfWork, item: T): void {
+    const list = this.queued.get(step as BatchStep<never>) ?? [];
+    list.push({ uow, item: item as never });
+    this.queued.set(step as BatchStep<never>, list);
+  }
+
+  /** Runs the queued steps, each once, until none is left (a step's events may queue more). */
+  async run(trx: Db): Promise<void> {
+    while (this.queued.size > 0) {
+      const [step, items] = this.queued.entries().next().value!;
+      this.queued.delete(step);
+      await step.run(trx, items);
+    }
+  }
+}
+
 export class UnitOfWork {
   /** Emitted so far, in order; appended to the log when the work returns. */
   readonly events: Emitted[] = [];
@@ -35,7 +64,15 @@ export class UnitOfWork {
     /** The transaction: every read and write of the change goes through it. */
     readonly trx: Db,
     private readonly handlers: EventHandlers,
+    /** Where steps shared with the transaction's other changes wait; null: they run at once. */
+    private readonly batch: Batch | null = null,
   ) {}
+
+  /** Queues `item` for `step`, run once for the whole transaction before it commits (at once when it runs alone). */
+  async together<T>(step: BatchStep<T>, item: T): Promise<void> {
+    if (this.batch) this.batch.add(step, this, item);
+    else await step.run(this.trx, [{ uow: this, item }]);
+  }
 
   /** Records an event of this change and runs its handlers now, in this transaction. */
   async emit<K extends EventType>(type: K, at: EventAt, payload: RoomEvents[K]): Promise<void> {

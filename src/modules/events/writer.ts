@@ -9,7 +9,7 @@ import { isPostgres } from '../../db/dialect.js';
 import type { Db, EventRow } from '../../db/schema.js';
 import type { Emitted } from './events.types.js';
 import { eventLog, type EventValues, type RoomSeqs } from './event-log.js';
-import { UnitOfWork, type EventHandlers } from './unit-of-work.js';
+import { Batch, UnitOfWork, type EventHandlers } from './unit-of-work.js';
 
 export type Work<T> = (uow: UnitOfWork) => Promise<T>;
 
@@ -18,8 +18,6 @@ interface Job {
   work: Work<unknown>;
   uow?: UnitOfWork;
   result?: unknown;
-  /** Its events as log rows, inserted with the rest of the batch's before the commit. */
-  values?: EventValues[];
   written?: Written[];
   error?: unknown;
   resolve(value: unknown): void;
@@ -134,10 +132,13 @@ export class Writer {
       const rooms = [...new Set(jobs.flatMap((j) => j.rooms))].sort((a, b) => a - b);
       const seqs = await eventLog.lockRooms(trx, rooms);
       const alone = jobs.length === 1;
+      // What the changes do together (UnitOfWork.together) runs once after them; in a savepoint
+      // each, or alone, each change does its own at once.
+      const batch = alone || careful ? null : new Batch();
       for (const job of jobs) {
         if (alone || !careful) {
           try {
-            await this.runJob(trx, job, seqs);
+            await this.runJob(trx, job, batch);
           } catch (err) {
             if (alone || isRetryable(err)) throw err;
             job.error = err;
@@ -145,18 +146,22 @@ export class Writer {
           }
           continue;
         }
-        const before = seqs.copy();
         await trx.executeQuery(SAVEPOINT);
         try {
-          await this.runJob(trx, job, seqs);
+          await this.runJob(trx, job, null);
           await trx.executeQuery(RELEASE);
         } catch (err) {
           if (isRetryable(err)) throw err;
           job.error = err;
-          seqs.restore(before);
           await trx.executeQuery(ROLLBACK_TO);
           await trx.executeQuery(RELEASE);
         }
+      }
+      // A shared step that fails belongs to no one change: the batch runs again, each in a savepoint.
+      if (batch) {
+        await batch.run(trx).catch((err: unknown) => {
+          throw isRetryable(err) ? err : new OneFailed();
+        });
       }
       await this.insertEvents(trx, jobs, seqs);
       await eventLog.writeSeqs(trx, seqs);
@@ -167,17 +172,22 @@ export class Writer {
     }
   }
 
-  private async runJob(trx: Db, job: Job, seqs: RoomSeqs): Promise<void> {
-    const uow = new UnitOfWork(trx, this.handlers);
+  private async runJob(trx: Db, job: Job, batch: Batch | null): Promise<void> {
+    const uow = new UnitOfWork(trx, this.handlers, batch);
     job.uow = uow;
     job.result = await job.work(uow);
-    job.values = await eventLog.sequence(trx, uow.events, nowIso(), seqs);
   }
 
-  /** The events of the batch's changes that went through, by one statement, handed back to each change. */
+  /**
+   * The events of the batch's changes that went through, given their seqs in the order the
+   * changes ran and inserted by one statement, handed back to each change.
+   */
   private async insertEvents(trx: Db, jobs: Job[], seqs: RoomSeqs): Promise<void> {
     const done = jobs.filter((j) => j.error === undefined);
-    const rows = await eventLog.insert(trx, done.flatMap((j) => j.values!), seqs);
+    const now = nowIso();
+    const values: EventValues[] = [];
+    for (const job of done) values.push(...(await eventLog.sequence(trx, job.uow!.events, now, seqs)));
+    const rows = await eventLog.insert(trx, values, seqs);
     let at = 0;
     for (const job of done) {
       const events = job.uow!.events;

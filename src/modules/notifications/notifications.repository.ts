@@ -1,6 +1,5 @@
-import type { Insertable } from 'kysely';
-import { inJsonArray } from '../../db/dialect.js';
-import { preparedQuery, type Param } from '../../db/prepared.js';
+import { sql, type Insertable } from 'kysely';
+import { isPostgres } from '../../db/dialect.js';
 import type { Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
 import { fullName } from '../messages/messages.view.js';
 
@@ -9,11 +8,9 @@ const INSERT_CHUNK = 500;
 export type MessageNotification = Pick<Insertable<NotificationsTable>, 'body' | 'chat_room_id' | 'message_id' | 'actor_id' | 'created_at'> & {
   chat_room_id: number;
   /** The sender, left out. */
-  except: number;
-  /** None but mentions when the room has more active members than this. */
-  max_members: number;
-  /** A JSON array of the mentioned members' ids: each gets a `mention` (with `mention_body`), muted or not. */
-  mentioned: string;
+  except_user: number;
+  /** The mentioned members' ids: each gets a `mention` (with `mention_body`), muted or not. */
+  mentioned: number[];
   mention_body: string;
 };
 
@@ -21,38 +18,31 @@ export type MessageNotification = Pick<Insertable<NotificationsTable>, 'body' | 
 const listeners = (db: Db, chatRoomId: number) =>
   db.selectFrom('memberships').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).where('is_muted', '=', 0);
 
-/** Whether the room has more than `maxMembers` active members (reads at most maxMembers + 1 index entries). */
-const isLargeRoom = (db: Db, chatRoomId: number, maxMembers: number) =>
-  db.selectFrom('memberships').select('id').where('chat_room_id', '=', chatRoomId).where('is_active', '=', 1).limit(1).offset(maxMembers);
-
-// One statement per message: a `mention` for each mentioned member, a `message` for every other
-// active, unmuted member of a room that is not too large, never the sender (prepared once: see
-// db/prepared.ts). The casts let PostgreSQL type the selected parameters.
-const insertForMessage = preparedQuery((db, p: Param<MessageNotification>) =>
-  db
-    .insertInto('notifications')
-    .columns(['type', 'body', 'chat_room_id', 'message_id', 'actor_id', 'created_at', 'user_id'])
-    .expression((() => {
-      const mentioned = inJsonArray(db, 'user_id', p('mentioned'), 'integer');
-      return db
-        .selectFrom('memberships')
-        .select((eb) => [
-          eb.case().when(mentioned).then(eb.val('mention')).else(eb.val('message')).end().as('type'),
-          eb.case().when(mentioned).then(eb.val(p('mention_body'))).else(eb.val(p('body'))).end().as('body'),
-          eb.cast<number>(eb.val(p('chat_room_id')), 'integer').as('chat_room_id'),
-          eb.cast<number | null>(eb.val(p('message_id')), 'integer').as('message_id'),
-          eb.cast<number | null>(eb.val(p('actor_id')), 'integer').as('actor_id'),
-          eb.val(p('created_at')).as('created_at'),
-          'user_id',
-        ])
-        .where('chat_room_id', '=', p('chat_room_id'))
-        .where('is_active', '=', 1)
-        .where('user_id', '<>', p('except'))
-        .where((eb) => eb.or([mentioned, eb.and([eb('is_muted', '=', 0), eb.not(eb.exists(isLargeRoom(db, p('chat_room_id'), p('max_members'))))])]))
-        .orderBy('user_id');
-    })())
-    .returningAll(),
-);
+/**
+ * The notifications of a batch's new messages, by one statement: for each message, a `mention`
+ * for each mentioned active member (muted or not), a `message` for every other active, unmuted
+ * member when the room has at most `maxMembers` active members, never the sender. The messages
+ * come as one JSON parameter, read as rows by the database.
+ */
+function insertForMessages(db: Db, messages: MessageNotification[], maxMembers: number) {
+  const json = JSON.stringify(messages.map((n, ord) => ({ ...n, ord })));
+  const postgres = isPostgres(db);
+  const source = postgres
+    ? sql`select * from jsonb_to_recordset(cast(${json} as jsonb)) as v(ord integer, body text, mention_body text, mentioned jsonb,
+        chat_room_id integer, message_id integer, actor_id integer, created_at text, except_user integer)`
+    : sql`select key as ord, value ->> 'body' as body, value ->> 'mention_body' as mention_body, value -> 'mentioned' as mentioned,
+        value ->> 'chat_room_id' as chat_room_id, value ->> 'message_id' as message_id, value ->> 'actor_id' as actor_id,
+        value ->> 'created_at' as created_at, value ->> 'except_user' as except_user from json_each(${json})`;
+  const mentioned = postgres ? sql`v.mentioned @> to_jsonb(m.user_id)` : sql`m.user_id in (select value from json_each(v.mentioned))`;
+  return sql<NotificationRow>`insert into notifications (type, body, chat_room_id, message_id, actor_id, created_at, user_id)
+    select case when ${mentioned} then 'mention' else 'message' end, case when ${mentioned} then v.mention_body else v.body end,
+      v.chat_room_id, v.message_id, v.actor_id, v.created_at, m.user_id
+    from (${source}) v join memberships m on m.chat_room_id = v.chat_room_id
+    where m.is_active = 1 and m.user_id <> v.except_user and (${mentioned} or (m.is_muted = 0 and not exists (
+      select 1 from memberships x where x.chat_room_id = v.chat_room_id and x.is_active = 1 limit 1 offset ${maxMembers})))
+    order by v.ord, m.user_id
+    returning *`.execute(db);
+}
 
 export const notificationsRepository = {
   /** Inserts in chunks, returning the rows in the order given. */
@@ -65,9 +55,10 @@ export const notificationsRepository = {
     return out;
   },
 
-  /** The notifications of a new message (see insertForMessage), in user order. */
-  async insertForMessage(db: Db, n: MessageNotification): Promise<NotificationRow[]> {
-    return (await insertForMessage(db, n)).sort((a, b) => a.id - b.id);
+  /** The notifications of new messages (see insertForMessages), in id order: by message as given, then by user. */
+  async insertForMessages(db: Db, messages: MessageNotification[], maxMembers: number): Promise<NotificationRow[]> {
+    const { rows } = await insertForMessages(db, messages, maxMembers);
+    return rows.sort((a, b) => a.id - b.id);
   },
 
   findOwn(db: Db, userId: number, id: number): Promise<NotificationRow | undefined> {

@@ -5,9 +5,9 @@ import type { Insertable } from 'kysely';
 import { nowIso } from '../../context.js';
 import type { ChatRoomRow, Db, NotificationRow, NotificationsTable } from '../../db/schema.js';
 import { NO_ROOM, type Emitted, type RoomEvents } from '../events/events.types.js';
-import type { UnitOfWork } from '../events/unit-of-work.js';
+import type { BatchStep, UnitOfWork } from '../events/unit-of-work.js';
 import { roomsRepository } from '../rooms/rooms.repository.js';
-import { notificationsRepository as repo } from './notifications.repository.js';
+import { notificationsRepository as repo, type MessageNotification } from './notifications.repository.js';
 import type { NotificationType } from './notifications.schemas.js';
 import { notificationView } from './notifications.view.js';
 
@@ -21,34 +21,53 @@ export interface NotifyLimits {
 }
 
 export async function notifyFor(uow: UnitOfWork, e: Emitted, limits: NotifyLimits): Promise<void> {
-  const trx = uow.trx;
-  const rows = e.type === 'new_message' ? await forMessage(trx, e, limits) : await repo.insertMany(trx, await rowsFor(trx, e));
+  if (e.type === 'new_message') return forMessage(uow, e, limits);
+  await tell(uow, await repo.insertMany(uow.trx, await rowsFor(uow.trx, e)));
+}
+
+/** A `notification` event to each notification's user. */
+async function tell(uow: UnitOfWork, rows: NotificationRow[]): Promise<void> {
   for (const row of rows) {
     await uow.emit('notification', { chatRoomId: NO_ROOM, userId: row.actor_id, recipientId: row.user_id }, { chat_room: row.chat_room_id, notification: notificationView(row) });
   }
 }
 
 /**
- * A new message notifies every other member who has not muted the room (one statement: the hot
- * path of every send), unless the room is larger than `messageMaxMembers`. A mentioned member gets
- * a `mention` instead, muted or not, whatever the room's size.
+ * The notifications of the new messages of a batch of changes: one statement for all (the hot
+ * path of every send), or one per room-size limit should changes give different ones.
  */
-async function forMessage(trx: Db, e: Emitted, limits: NotifyLimits): Promise<NotificationRow[]> {
+const messageNotifications: BatchStep<MessageNotification & { maxMembers: number }> = {
+  async run(trx, items) {
+    const byMessage = new Map<number, NotificationRow[]>();
+    for (const maxMembers of new Set(items.map((i) => i.item.maxMembers))) {
+      const rows = await repo.insertForMessages(trx, items.filter((i) => i.item.maxMembers === maxMembers).map(({ item: { maxMembers: _, ...n } }) => n), maxMembers);
+      for (const row of rows) byMessage.set(row.message_id!, [...(byMessage.get(row.message_id!) ?? []), row]);
+    }
+    for (const { uow, item } of items) await tell(uow, byMessage.get(item.message_id!) ?? []);
+  },
+};
+
+/**
+ * A new message notifies every other member who has not muted the room, unless the room is
+ * larger than `messageMaxMembers`. A mentioned member gets a `mention` instead, muted or not,
+ * whatever the room's size.
+ */
+async function forMessage(uow: UnitOfWork, e: Emitted, limits: NotifyLimits): Promise<void> {
   const { message } = e.payload as RoomEvents['new_message'];
-  const room = e.room ?? (await roomsRepository.findById(trx, e.chatRoomId));
-  if (!room) return [];
+  const room = e.room ?? (await roomsRepository.findById(uow.trx, e.chatRoomId));
+  if (!room) return;
   const who = message.sender_full_name;
   const body = room.room_type === 'private' ? `${who} sent you a message` : `${who} sent a message in ${roomLabel(room)}`;
-  return repo.insertForMessage(trx, {
+  await uow.together(messageNotifications, {
     body,
     mention_body: `${who} mentioned you in ${roomLabel(room)}`,
-    mentioned: JSON.stringify(message.mentions),
+    mentioned: message.mentions,
     chat_room_id: room.id,
     message_id: message.id,
     actor_id: message.sender,
     created_at: nowIso(),
-    except: message.sender,
-    max_members: limits.messageMaxMembers,
+    except_user: message.sender,
+    maxMembers: limits.messageMaxMembers,
   });
 }
 
