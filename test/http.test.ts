@@ -88,6 +88,14 @@ describe('HTTP conventions', () => {
     assert.deepEqual(spec.paths['/api/users/'].get.security, [{ bearerAuth: [] }]);
     assert.equal(spec.paths['/api/users/'].post.security, undefined, 'signup is public');
     assert.ok(spec.paths['/api/auth/token/'].post.responses['429']);
+    // The sockets too (their plugin hides them by default).
+    for (const p of ['/ws/general_updates/', '/ws/user_status/']) {
+      const op = spec.paths[p]?.get;
+      assert.ok(op, p);
+      assert.match(op.summary, /^WebSocket: /);
+      assert.ok(op.responses['101'] && op.responses['401'] && op.responses['429'], p);
+      assert.ok(op.parameters.some((x: { name: string }) => x.name === 'since'), p);
+    }
     const page = await t.app.inject({ method: 'GET', url: '/docs' });
     assert.equal(page.statusCode, 200);
     assert.match(page.headers['content-type'] as string, /text\/html/);

@@ -63,9 +63,17 @@ export const gatewayRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; gatew
   const socketRoute = (url: string, endpoint: Endpoint, description: string) =>
     app.get(url, {
       websocket: true,
-      config: { auth: false },
+      // @fastify/websocket hides its routes from the OpenAPI document; these are part of the API.
+      config: { auth: false, swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, hide: false }, url }) },
       preValidation: authenticate,
-      schema: { tags: ['realtime'], summary: `WebSocket: ${endpoint}`, description, querystring: SocketQuery, security: [{ bearerAuth: [] }] },
+      schema: {
+        tags: ['realtime'],
+        summary: `WebSocket: ${endpoint}`,
+        description,
+        querystring: SocketQuery,
+        security: [{ bearerAuth: [] }],
+        response: { 101: Type.Null({ description: 'Switching Protocols: the socket is open (a GET without the upgrade answers 404)' }), ...errors(401, 429) },
+      },
     }, (socket, request) => {
       const { since = null, device_id: deviceId = null } = request.query as { since?: number; device_id?: string };
       gateway.open(socket, endpoint, request.auth, since, deviceId).catch((err) => {
