@@ -47,10 +47,14 @@ export class Network {
     this.failures.push(match);
   }
 
+  /** Every request this client made, as `METHOD /path`, in order. */
+  readonly requests: string[] = [];
+
   readonly fetch: typeof fetch = async (input, init) => {
     if (!this.up) throw new TypeError('fetch failed (network down)');
     const method = init?.method ?? 'GET';
     const path = new URL(String(input)).pathname;
+    this.requests.push(`${method} ${path}`);
     const f = this.failures.findIndex((m) => m(method, path));
     if (f >= 0) {
       this.failures.splice(f, 1);

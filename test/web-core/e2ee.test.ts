@@ -86,6 +86,37 @@ describe('web core: end-to-end encrypted rooms', () => {
     assert.deepEqual(texts(ada, room), ['meet at the old mill at nine', 'bringing the lantern']);
   });
 
+  test('a conversation’s devices are asked for once while the socket stays live; again after a member joins, and after the socket was down', async () => {
+    const ada = await person();
+    const bob = await person();
+    const carol = await person();
+    const room = await group(ada, [bob], 'asked once');
+    const asked = () => ada.net.requests.filter((r) => r === `GET /api/chat_rooms/${room}/devices/`).length;
+    for (const text of ['one', 'two', 'three']) {
+      ada.chat.send(room, text);
+      await shown(bob, room, text);
+    }
+    assert.equal(asked(), 1, 'three sends, one listing');
+
+    const joined = ada.net.nextFrame((e) => e.type === 'member_joined' && e.chat_room === room);
+    await ada.chat.addMember(room, carol.user.id);
+    await joined;
+    await until(() => carol.chat.store.conversations.value.get(room), Boolean, 'room at carol');
+    await carol.chat.openRoom(room);
+    ada.chat.send(room, 'hello carol');
+    await shown(carol, room, 'hello carol');
+    assert.equal(asked(), 2, 'listed again after the join');
+
+    ada.net.cut();
+    await until(() => ada.chat.connection.value, (s) => s !== 'online', 'ada offline');
+    ada.net.restore();
+    await until(() => ada.chat.connection.value, (s) => s === 'online', 'ada online again');
+    ada.chat.send(room, 'back again');
+    await shown(bob, room, 'back again');
+    await shown(carol, room, 'back again');
+    assert.equal(asked(), 3, 'listed again after the socket was down');
+  });
+
   test('a late joiner reads from joining on, not before; a removed member reads nothing sent after', async () => {
     const ada = await person();
     const bob = await person();

@@ -116,7 +116,13 @@ export class ChatClient {
       },
       decode: (messages) => this.encryption.decode(messages),
     });
-    this.encryption = new Encryption(this.api, this.store, opts.keyStore === false ? null : (opts.keyStore ?? defaultKeyStore(this.name)), () => this.socket.reconnectNow());
+    this.encryption = new Encryption(
+      this.api,
+      this.store,
+      opts.keyStore === false ? null : (opts.keyStore ?? defaultKeyStore(this.name)),
+      () => this.socket.reconnectNow(),
+      () => this.socket.state.value === 'online',
+    );
     this.team = new Team(this.api, this.store);
     this.admin = new Admin(this.api);
     const common = { api: this.api, session: this.session, WebSocket: opts.WebSocket, pingEveryMs: opts.pingEveryMs };

@@ -21,6 +21,11 @@ export interface EngineHooks {
   identityChanged(change: IdentityWarning): void;
   /** The server no longer has this device (it was removed, from another browser): a new one must be made. */
   deviceRemoved(deviceId: string): void;
+  /**
+   * While the event socket is live, a number that changes whenever it has been down since (room
+   * events keep what was read during one such stretch current); null while it is not live.
+   */
+  liveEpoch(): number | null;
 }
 
 /** One of the signed-in user's own devices, as "Your devices" lists it. */
@@ -134,6 +139,11 @@ export class Engine {
   private readonly identities = new Map<string, { identity_key: string; signing_key: string }>();
   /** Key fingerprints computed so far (5,200 SHA-512 rounds each), by user and signing key. */
   private readonly fingerprints = new Map<string, string>();
+  /**
+   * Each room's member devices as listed while the socket was live, kept until a room event
+   * changes them (onRoomEvent) or the socket goes down (liveEpoch): a send does not ask again.
+   */
+  private readonly roomDevices = new Map<number, { epoch: number; list: Promise<DeviceInfo[]> }>();
 
   constructor(
     private readonly api: Api,
@@ -322,6 +332,7 @@ export class Engine {
 
   /** A room event that changes who may read: rotate on a departure, share with newcomers. */
   onRoomEvent(type: string, room: number, user: number, deviceId?: string): void {
+    this.roomDevices.delete(room);
     if (this.closed) return;
     if (type === 'member_left' || type === 'device_removed') {
       void this.inRoom(room, () => this.e2ee.rotateRoomSession(room)).catch(() => undefined);
@@ -336,7 +347,7 @@ export class Engine {
 
   /** The room's member devices we may send keys to: a device whose keys changed is left out (and reported). */
   private async roomTargets(room: number): Promise<Array<{ user: number; device_id: string }>> {
-    const devices = await this.api.get<DeviceInfo[]>(`/api/chat_rooms/${room}/devices/`);
+    const devices = await this.listRoomDevices(room);
     const targets: Array<{ user: number; device_id: string }> = [];
     for (const d of devices) {
       if (String(d.user) === this.e2ee.user && d.device_id === this.deviceId) continue;
@@ -348,6 +359,24 @@ export class Engine {
       targets.push({ user: d.user, device_id: d.device_id });
     }
     return targets;
+  }
+
+  /** The room's member devices: as read before while the socket has stayed live since, else asked for. */
+  private listRoomDevices(room: number): Promise<DeviceInfo[]> {
+    const epoch = this.hooks.liveEpoch();
+    const kept = this.roomDevices.get(room);
+    if (kept && epoch !== null && kept.epoch === epoch) return kept.list;
+    const list = this.api.get<DeviceInfo[]>(`/api/chat_rooms/${room}/devices/`);
+    if (epoch === null) {
+      this.roomDevices.delete(room);
+      return list;
+    }
+    const entry = { epoch, list };
+    this.roomDevices.set(room, entry);
+    list.catch(() => {
+      if (this.roomDevices.get(room) === entry) this.roomDevices.delete(room);
+    });
+    return list;
   }
 
   /** Makes sure our session in the room is current and every member device has its key. */
@@ -425,6 +454,7 @@ export class Engine {
     await this.e2ee.acceptIdentity(change.user, change.device_id, change.seen);
     const key = `${change.user}:${change.device_id}`;
     this.identities.delete(key);
+    this.roomDevices.clear();
     const frames = this.held.get(key) ?? [];
     this.held.delete(key);
     for (const frame of frames) {

@@ -113,7 +113,12 @@ export class Encryption {
     private readonly openStore: KeyStoreFactory | null,
     /** The device is known after the socket connected without it: connect again with it. */
     private readonly reconnect: () => void,
+    /** Whether the event socket is live now (its events arrive). */
+    private readonly socketLive: () => boolean = () => false,
   ) {}
+
+  /** Counts the socket's arrivals at ready: what was read while it stayed live is current (see EngineHooks.liveEpoch). */
+  private socketEpoch = 0;
 
   /** Loads (or makes) this browser's device for the user, in the background. */
   start(userId: number): void {
@@ -148,6 +153,7 @@ export class Encryption {
       deviceRemoved: (id: string) => {
         if (generation === this.generation) void this.deviceRemoved(id).then(() => this.reconnect());
       },
+      liveEpoch: () => (this.socketLive() ? this.socketEpoch : null),
     };
     this.engine = (async () => {
       try {
@@ -283,6 +289,7 @@ export class Encryption {
 
   /** The event socket is live (after a replay or not). */
   onReady(): void {
+    this.socketEpoch++;
     void this.ready().then(async (engine) => {
       if (!engine) return;
       // Opened for a device since replaced: again, with the new one.
