@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
-import type { DialectName } from './dialect.js';
+import { isStalePlan, type DialectName } from './dialect.js';
 
 export interface Database {
   db: Kysely<DB>;
@@ -18,6 +18,7 @@ const INT8_OID = 20;
 export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: string; poolSize?: number; connectTimeoutMs?: number; onError?: (err: Error) => void }): Database {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
+      Client: PreparingClient,
       connectionString: opts.databaseUrl,
       max: opts.poolSize ?? 10,
       // A database that does not answer fails requests (503) instead of holding them.
@@ -51,6 +52,48 @@ export function openDatabase(opts: { databaseUrl: string | null; sqlitePath: str
 }
 
 const STATEMENT_CACHE_SIZE = 500;
+
+/** Named (server-side prepared) statements a PostgreSQL connection keeps at most. */
+const PG_NAMED_STATEMENTS = 256;
+
+
+/**
+ * Kysely sends every query unnamed, so PostgreSQL parses and plans each one again (every send's
+ * statements, on every send). This client names each parameterized statement by its SQL text,
+ * once per connection, so PostgreSQL parses it once and reuses it, as pgbench -M prepared does.
+ * Beyond the cap (queries with variable-length IN lists) statements go unnamed as before, and so
+ * do statements without parameters (BEGIN, migrations' multi-statement scripts). A statement
+ * made stale by a schema change is prepared anew; outside a transaction it is simply run again
+ * (inside one, the transaction has failed: the Writer runs it again, see isRetryable).
+ */
+class PreparingClient extends pg.Client {
+  private readonly names = new Map<string, string>();
+  private next = 0;
+  private inTransaction = false;
+
+  override query(...args: unknown[]): never {
+    const [text, values] = args;
+    if (typeof text === 'string' && args.length <= 2) {
+      const verb = text.trimStart().slice(0, 8).toLowerCase();
+      if (verb.startsWith('begin') || verb.startsWith('start')) this.inTransaction = true;
+      else if (verb.startsWith('commit') || verb.startsWith('end') || (verb.startsWith('rollback') && !/^\s*rollback\s+to\b/i.test(text))) this.inTransaction = false;
+    }
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && args.length === 2) {
+      let name = this.names.get(text);
+      if (!name && this.names.size < PG_NAMED_STATEMENTS) this.names.set(text, (name = `s${this.next++}`));
+      if (name) {
+        const inTransaction = this.inTransaction;
+        return (super.query({ name, text, values }) as Promise<unknown>).catch((err: unknown) => {
+          if (!isStalePlan(err)) throw err;
+          this.names.delete(text);
+          if (inTransaction) throw err;
+          return this.query(text, values);
+        }) as never;
+      }
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
 
 /**
  * Kysely prepares every query anew; preparing cost as much as running our small statements

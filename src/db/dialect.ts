@@ -58,6 +58,15 @@ export async function pgEventIdHeadAndWriters(db: Kysely<any>): Promise<{ head: 
   return { head: Number(rows[0].head), writers: rows[0].writers };
 }
 
+/**
+ * PostgreSQL refuses a prepared statement whose result columns changed since it was prepared
+ * (another instance migrated the schema): the statement is prepared again, under a new name.
+ */
+export function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return e?.code === '0A000' && /cached plan must not change result type/.test(e.message ?? '');
+}
+
 export function isPostgres(db: Kysely<any>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }

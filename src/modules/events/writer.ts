@@ -5,7 +5,7 @@
 import { CompiledQuery } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
 import { nowIso } from '../../context.js';
-import { isPostgres } from '../../db/dialect.js';
+import { isPostgres, isStalePlan } from '../../db/dialect.js';
 import type { Db, EventRow } from '../../db/schema.js';
 import type { Emitted } from './events.types.js';
 import { eventLog, type EventValues, type RoomSeqs } from './event-log.js';
@@ -34,10 +34,13 @@ export interface Written {
   event: Emitted;
 }
 
-/** PostgreSQL's deadlock and serialization failures: the whole transaction may simply run again. */
+/**
+ * PostgreSQL's deadlock and serialization failures, and a prepared statement made stale by a
+ * schema change (db/connect.ts): the whole transaction may simply run again.
+ */
 const RETRYABLE = new Set(['40P01', '40001']);
 const ATTEMPTS = 3;
-const isRetryable = (err: unknown) => RETRYABLE.has((err as { code?: string } | null)?.code ?? '');
+const isRetryable = (err: unknown) => RETRYABLE.has((err as { code?: string } | null)?.code ?? '') || isStalePlan(err);
 
 export class Writer {
   private readonly queue: Job[] = [];
