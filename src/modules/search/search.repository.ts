@@ -127,8 +127,9 @@ async function postgresFind(db: Db, f: SearchFilter, m: Markers): Promise<Search
   // rooms' lexemes. The planner cannot estimate a disjunction of hundreds of room lexemes and
   // would otherwise take a table scan, parallel workers or JIT compilation for it.
   return db.transaction().execute(async (trx) => {
+    // Statements are prepared per connection (db/connect.ts): plan each search for its own words.
     await sql`select set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),
-      set_config('max_parallel_workers_per_gather', '0', true)`.execute(trx);
+      set_config('max_parallel_workers_per_gather', '0', true), set_config('plan_cache_mode', 'force_custom_plan', true)`.execute(trx);
     const { rows: [asked] } = await sql<{ rooms: number[]; query: string }>`
       select array(${roomsOf(f)}) as rooms, ${query}::text as query`.execute(trx);
     const rooms = asked.rooms.map(Number).sort((a, b) => a - b);
