@@ -7,7 +7,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { call, chatApp, group, membershipOf, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
 import type { TestApp } from './helpers.js';
-import type { BatchStep } from '../src/modules/events/unit-of-work.js';
+import type { BatchStep, UnitOfWork } from '../src/modules/events/unit-of-work.js';
 
 /** Reads through a connection of its own: it sees only what has committed. */
 async function outsideReader(t: TestApp): Promise<{ count(content: string): Promise<number>; close(): Promise<void> }> {
@@ -185,19 +185,26 @@ describe('write path', () => {
       }
     }
   });
-  it('what the changes of a batch do together runs once, after them, with each change’s item; each change keeps what it emits there', async () => {
-    const [a, b] = await users(t, 2);
-    const room = await privateRoom(t, a, b);
+
+  /** A step that records the items of each run and does `each` for every item. */
+  const recordingStep = (each: (trx: typeof t.ctx.db, uow: UnitOfWork, item: string) => Promise<void>) => {
     const calls: string[][] = [];
     const step: BatchStep<string> = {
       async run(trx, items) {
         calls.push(items.map((i) => i.item));
-        for (const { uow, item } of items) {
-          const row = await insert(t, room.id, a.id, item)(trx);
-          await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message: row.id });
-        }
+        for (const { uow, item } of items) await each(trx, uow, item);
       },
     };
+    return { step, calls };
+  };
+
+  it('what the changes of a batch do together runs once, after them, with each change’s item; each change keeps what it emits there', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const { step, calls } = recordingStep(async (trx, uow, item) => {
+      const row = await insert(t, room.id, a.id, item)(trx);
+      await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message: row.id });
+    });
     const change = (item: string) =>
       t.ctx.writer.run(room.id, async (uow) => {
         await uow.together(step, item);
@@ -217,16 +224,10 @@ describe('write path', () => {
   it('a shared step that fails runs the batch again, each change on its own: only the change whose item fails is refused', async () => {
     const [a, b] = await users(t, 2);
     const room = await privateRoom(t, a, b);
-    const calls: string[][] = [];
-    const step: BatchStep<string> = {
-      async run(trx, items) {
-        calls.push(items.map((i) => i.item));
-        for (const { item } of items) {
-          if (item === 'shared bad') throw new Error('this item cannot be written');
-          await insert(t, room.id, a.id, item)(trx);
-        }
-      },
-    };
+    const { step, calls } = recordingStep(async (trx, _uow, item) => {
+      if (item === 'shared bad') throw new Error('this item cannot be written');
+      await insert(t, room.id, a.id, item)(trx);
+    });
     const change = (item: string) => t.ctx.writer.run(room.id, (uow) => uow.together(step, item));
     const results = await Promise.allSettled([change('shared 1'), change('shared bad'), change('shared 3')]);
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);

@@ -56,7 +56,6 @@ const STATEMENT_CACHE_SIZE = 500;
 /** Named (server-side prepared) statements a PostgreSQL connection keeps at most. */
 const PG_NAMED_STATEMENTS = 256;
 
-
 /**
  * Kysely sends every query unnamed, so PostgreSQL parses and plans each one again (every send's
  * statements, on every send). This client names each parameterized statement by its SQL text,

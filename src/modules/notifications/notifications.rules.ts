@@ -41,7 +41,11 @@ const messageNotifications: BatchStep<MessageNotification & { maxMembers: number
     const byMessage = new Map<number, NotificationRow[]>();
     for (const maxMembers of new Set(items.map((i) => i.item.maxMembers))) {
       const rows = await repo.insertForMessages(trx, items.filter((i) => i.item.maxMembers === maxMembers).map(({ item: { maxMembers: _, ...n } }) => n), maxMembers);
-      for (const row of rows) byMessage.set(row.message_id!, [...(byMessage.get(row.message_id!) ?? []), row]);
+      for (const row of rows) {
+        const list = byMessage.get(row.message_id!);
+        if (list) list.push(row);
+        else byMessage.set(row.message_id!, [row]);
+      }
     }
     for (const { uow, item } of items) await tell(uow, byMessage.get(item.message_id!) ?? []);
   },
