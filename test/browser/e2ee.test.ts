@@ -2,6 +2,7 @@
 // its keys in IndexedDB): a group made encrypted in the New group dialog, messages both ways, an
 // image and a file encrypted in the browser, a reload (the keys persist, old messages still open),
 // safety numbers that match on both sides, a tampered message shown as "Unable to decrypt" alone,
+// a second browser of a user, a late joiner, a removed member who gets no key to what follows,
 // an encrypted direct message, and encryption turned on in an existing group. The server's database
 // and upload folder hold none of what was said.
 import assert from 'node:assert/strict';
@@ -24,6 +25,8 @@ describe('web client: end-to-end encrypted conversations', { skip: skip ?? false
   let browser: Browser;
   let ada: Person;
   let bob: Person;
+  /** Added to the group by the late-joiner test, removed by the next one. */
+  let removedLater: Person | undefined;
 
   /** Signs up and waits until the browser's device is registered (so others can send it keys). */
   const person = async () => {
@@ -187,6 +190,50 @@ describe('web client: end-to-end encrypted conversations', { skip: skip ?? false
     assert.ok((await messages(carol.page).filter({ hasText: 'Unable to decrypt' }).count()) >= 1);
     for (const p of [bob2, carol]) p.watched.assertClean();
     await bob2.context.close();
+    removedLater = carol;
+  });
+
+  test('a removed member gets no key to what is said after: each sender starts a new session and shares it with the others only', async () => {
+    const carol = removedLater!;
+    const carolId = (await s.t.ctx.db.selectFrom('users').select('id').where('username', '=', carol.username).executeTakeFirstOrThrow()).id;
+    const senders = await s.t.ctx.db.selectFrom('users').select(['id', 'username']).where('username', 'in', [ada.username, bob.username]).execute();
+    const idOf = (username: string) => senders.find((u) => u.username === username)!.id;
+    /** The group session a sender's newest message in the room used (the ciphertext's header, docs/e2ee.md). */
+    const sessionOf = async (username: string) => {
+      const { content } = await s.t.ctx.db.selectFrom('messages').innerJoin('chat_rooms', 'chat_rooms.id', 'messages.chat_room_id').select('messages.content')
+        .where('chat_rooms.name', '=', 'zanzibar plans').where('messages.sender_id', '=', idOf(username)).orderBy('messages.id', 'desc').executeTakeFirstOrThrow();
+      return Buffer.from(content.slice('e2ee:1:'.length), 'base64url').subarray(1, 17).toString('hex');
+    };
+    await send(bob.page, 'carol, bob here too');
+    await article(carol.page, 'carol, bob here too').waitFor();
+    const before = { ada: await sessionOf(ada.username), bob: await sessionOf(bob.username) };
+
+    // Every key either browser sends from now on, to whom.
+    const recipients: number[] = [];
+    for (const p of [ada.page, bob.page]) {
+      p.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/e2ee_keys/to_device/') recipients.push(...(r.postDataJSON() as { messages: { user: number | string }[] }).messages.map((m) => Number(m.user)));
+      });
+    }
+    await ada.page.getByRole('button', { name: 'Members' }).click();
+    const members = ada.page.getByRole('dialog', { name: 'Members' });
+    await members.getByRole('button', { name: `Manage ${carol.username}` }).click();
+    await members.getByRole('group', { name: `Manage ${carol.username}` }).getByRole('button', { name: 'Remove', exact: true }).click();
+    await ada.page.getByRole('dialog', { name: `Remove ${carol.username}?` }).getByRole('button', { name: 'Remove', exact: true }).click();
+    await members.getByRole('listitem').filter({ hasText: carol.username }).waitFor({ state: 'detached' });
+    await members.getByRole('button', { name: 'Close' }).click();
+    await conversationLink(carol.page, 'zanzibar plans').waitFor({ state: 'detached' });
+
+    await send(ada.page, 'now that carol has gone');
+    await send(bob.page, 'her keys stop here');
+    await article(bob.page, 'now that carol has gone').waitFor();
+    await article(ada.page, 'her keys stop here').waitFor();
+    const afterRemoval = { ada: await sessionOf(ada.username), bob: await sessionOf(bob.username) };
+    assert.notEqual(afterRemoval.ada, before.ada, 'Ada started a new session');
+    assert.notEqual(afterRemoval.bob, before.bob, 'Bob started a new session');
+    assert.ok(recipients.includes(idOf(ada.username)) && recipients.includes(idOf(bob.username)), 'the new keys went to the members');
+    assert.ok(!recipients.includes(carolId), 'and none to Carol');
+    for (const p of [ada, bob, carol]) p.watched.assertClean();
     await carol.context.close();
   });
 
