@@ -22,10 +22,10 @@ export function mentionedNames(content: string): string[] {
   return [...keys];
 }
 
-/** Who a message may mention: user ids and username keys, each list as JSON array text. */
+/** Who a message may mention: user ids and username keys, each list as JSON array text (or SQL giving it). */
 export interface MentionCandidates {
   ids: string;
-  names: string;
+  names: string | RawBuilder<string>;
 }
 
 /**

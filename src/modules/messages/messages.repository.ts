@@ -1,6 +1,8 @@
-import type { Insertable, SelectQueryBuilder, Updateable } from 'kysely';
+import { sql, type Insertable, type SelectQueryBuilder, type Updateable } from 'kysely';
+import { isPostgres } from '../../db/dialect.js';
 import { preparedQuery, type Param } from '../../db/prepared.js';
-import type { DB, Db, MessageRow, MessagesTable } from '../../db/schema.js';
+import type { ChatRoomRow, DB, Db, MessageRow, MessagesTable } from '../../db/schema.js';
+import type { CallerNames } from '../rooms/rooms.repository.js';
 import { attachmentsRepository } from '../attachments/attachments.repository.js';
 import { reactionsRepository } from '../reactions/reactions.repository.js';
 import { mentionedMembers } from './mentions.js';
@@ -66,11 +68,80 @@ const insertSent = (mentioning: boolean) =>
 const insertPlain = insertSent(false);
 const insertMentioning = insertSent(true);
 
+type MentionParams = { mention_ids: string; mention_names: string };
+
+/** A message inserted by insertAsMember, with the room and the sender's names its check read. */
+export interface MemberSent {
+  row: MessageRow;
+  room: ChatRoomRow;
+  caller: CallerNames;
+}
+
+type MemberSentRow = MessageRow & { [K in keyof ChatRoomRow as `r_${K}`]: ChatRoomRow[K] } & { u_username: string; u_first_name: string; u_last_name: string };
+
+// PostgreSQL: the send path's check and insert as one statement (a data-modifying CTE). The room
+// is read only with the sender's active membership and active account, and a reply_to only if
+// it is a message of the room; the insert takes its row from that read, so no row is inserted
+// when any of it fails, nor when the sender's client_id already names a message.
+const insertAsMemberPg = (mentioning: boolean) =>
+  preparedQuery((db, p: Param<SentMessage & MentionParams>) => {
+    // `@name` in an encrypted room's content would be ciphertext: there, only ids count.
+    const mentions = mentioning
+      ? mentionedMembers(db, p('chat_room_id'), { ids: p('mention_ids'), names: sql<string>`(case when a.r_is_encrypted = 0 then ${p('mention_names')} else '[]' end)` })
+      : sql`'[]'`;
+    const query = sql<MemberSentRow>`with a as (
+        select r.id as r_id, r.room_type as r_room_type, r.name as r_name, r.is_public as r_is_public, r.created_by as r_created_by,
+          r.private_key as r_private_key, r.created_at as r_created_at, r.updated_at as r_updated_at, r.event_seq as r_event_seq,
+          r.is_encrypted as r_is_encrypted, u.username as u_username, u.first_name as u_first_name, u.last_name as u_last_name
+        from chat_rooms r
+        join memberships ms on ms.chat_room_id = r.id and ms.user_id = ${p('sender_id')} and ms.is_active = 1
+        join users u on u.id = ms.user_id and u.is_active = 1
+        where r.id = ${p('chat_room_id')}
+          and (cast(${p('reply_to_id')} as integer) is null
+            or exists (select 1 from messages x where x.id = ${p('reply_to_id')} and x.chat_room_id = r.id))
+      ), sent as (
+        insert into messages (chat_room_id, sender_id, client_id, content, public_key, reply_to_id, thread_root_id, mentions, created_at, updated_at)
+        select a.r_id, ${p('sender_id')}, ${p('client_id')}, ${p('content')}, ${p('public_key')}, ${p('reply_to_id')}, ${p('thread_root_id')}, ${mentions}, ${p('created_at')}, ${p('updated_at')}
+        from a
+        on conflict (sender_id, client_id) do nothing
+        returning *
+      )
+      select sent.*, a.* from sent cross join a`;
+    return { compile: () => query.compile(db) };
+  });
+const insertAsMemberPlain = insertAsMemberPg(false);
+const insertAsMemberMentioning = insertAsMemberPg(true);
+
+function mentionParams(mentions: { ids: number[]; names: string[] }): MentionParams {
+  return { mention_ids: JSON.stringify(mentions.ids), mention_names: JSON.stringify(mentions.names) };
+}
+
 export const messagesRepository = {
   /** A sent message; it mentions those of `mentions`' user ids and username keys who are active members of the room. */
   async insert(db: Db, m: SentMessage, mentions: { ids: number[]; names: string[] }): Promise<MessageRow> {
     if (mentions.ids.length === 0 && mentions.names.length === 0) return (await insertPlain(db, { ...m, mention_ids: '[]', mention_names: '[]' }))[0];
-    return (await insertMentioning(db, { ...m, mention_ids: JSON.stringify(mentions.ids), mention_names: JSON.stringify(mentions.names) }))[0];
+    return (await insertMentioning(db, { ...m, ...mentionParams(mentions) }))[0];
+  },
+
+  /**
+   * PostgreSQL: `insert`, in the same statement as the checks that let `m.sender_id` send it (an
+   * active member with an active account; `reply_to_id` a message of the room): one round trip
+   * instead of two on the send path. Undefined when nothing was inserted (a check failed, or
+   * `client_id` was used before): the caller then checks step by step, which says why. Always
+   * undefined on SQLite, whose statements run in-process (a round trip costs microseconds).
+   * `mentions.names` count only outside encrypted rooms.
+   */
+  async insertAsMember(db: Db, m: SentMessage, mentions: { ids: number[]; names: string[] }): Promise<MemberSent | undefined> {
+    if (!isPostgres(db)) return undefined;
+    const mentioning = mentions.ids.length > 0 || mentions.names.length > 0;
+    const [r] = await (mentioning ? insertAsMemberMentioning : insertAsMemberPlain)(db, { ...m, ...mentionParams(mentions) });
+    if (!r) return undefined;
+    const { r_id, r_room_type, r_name, r_is_public, r_created_by, r_private_key, r_created_at, r_updated_at, r_event_seq, r_is_encrypted, u_username, u_first_name, u_last_name, ...row } = r;
+    return {
+      row,
+      room: { id: r_id, room_type: r_room_type, name: r_name, is_public: r_is_public, created_by: r_created_by, private_key: r_private_key, created_at: r_created_at, updated_at: r_updated_at, event_seq: r_event_seq, is_encrypted: r_is_encrypted },
+      caller: { id: row.sender_id, username: u_username, first_name: u_first_name, last_name: u_last_name },
+    };
   },
 
   /** Bulk insert in chunks (imports, fixtures); no events are written. */
