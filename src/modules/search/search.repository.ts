@@ -127,11 +127,13 @@ async function postgresFind(db: Db, f: SearchFilter, m: Markers): Promise<Search
   // rooms' lexemes. The planner cannot estimate a disjunction of hundreds of room lexemes and
   // would otherwise take a table scan, parallel workers or JIT compilation for it.
   return db.transaction().execute(async (trx) => {
-    // Statements are prepared per connection (db/connect.ts): plan each search for its own words.
-    await sql`select set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),
-      set_config('max_parallel_workers_per_gather', '0', true), set_config('plan_cache_mode', 'force_custom_plan', true)`.execute(trx);
+    // The settings hold for the transaction's later statements (set with the rooms' read: one
+    // round trip). Statements are prepared per connection (db/connect.ts): plan each search for
+    // its own words.
     const { rows: [asked] } = await sql<{ rooms: number[]; query: string }>`
-      select array(${roomsOf(f)}) as rooms, ${query}::text as query`.execute(trx);
+      select set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),
+        set_config('max_parallel_workers_per_gather', '0', true), set_config('plan_cache_mode', 'force_custom_plan', true),
+        array(${roomsOf(f)}) as rooms, ${query}::text as query`.execute(trx);
     const rooms = asked.rooms.map(Number).sort((a, b) => a - b);
     if (rooms.length === 0 || !asked.query.includes("'")) return { ids: [], total: 0, marked: new Map() };
     const clauses: RawBuilder<unknown>[] = [];
