@@ -45,7 +45,7 @@ log('SQLite: sends, fan-out, login storm, connections');
 const server = await startChatServer(path.join(tmp, 'main'));
 if (wanted('sends')) results.sends = await sends(server, SECONDS);
 if (wanted('sendsRooms')) results.sendsRooms = await sends(server, SECONDS, FLOOR_ROOMS);
-if (wanted('sendFeatures')) results.sendFeatures = await sendFeatures(server, SECONDS);
+if (wanted('sendFeatures')) results.sendFeatures = await sendFeatures(server, SECONDS, Number(process.env.BENCH_FEATURE_ROUNDS ?? 6));
 if (wanted('fanout')) results.fanout = await fanout(server, Math.max(3, Math.round(SECONDS / 2)));
 if (wanted('loginStorm')) results.loginStorm = await loginStorm(server, SECONDS);
 if (wanted('connections')) results.connections = await connections(server, SOCKETS);
