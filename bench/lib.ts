@@ -60,7 +60,7 @@ export function startChatServer(dataDir: string, extra: Record<string, string> =
     RATE_LIMIT_ROOMS_PER_USER: '0',
     RATE_LIMIT_ADDS_PER_USER: '0',
     RATE_LIMIT_MESSAGES_LARGE_ROOM: '0',
-    // The fan-out scenario opens 25 sockets per user (500 sockets from 20 accounts).
+    // Fan-out opens 25 sockets per account, connections 100 (10,000 over 100 accounts).
     WS_MAX_SOCKETS_PER_USER: '100',
     // The write path's knobs pass through, to measure them (README, "How writes become events").
     ...Object.fromEntries(WRITE_KNOBS.filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),

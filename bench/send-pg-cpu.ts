@@ -3,9 +3,9 @@
 // process (inject; no HTTP): the CPU time of the database's backends serving it (from /proc, so
 // run it on the database's machine), of this process, and the wall time, each per send. The
 // backends' CPU moves little with the machine's load, unlike a rate.
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { chatApp, privateRoom, send, users } from '../test/chat-helpers.js';
+import { cpuSeconds } from './lib.js';
 const t = await chatApp();
 const [sender, ...others] = await users(t, 21);
 const rooms: number[] = [];
@@ -16,7 +16,11 @@ const backendCpu = async () => {
   const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(t.ctx.db);
   let total = 0;
   for (const { pid } of rows) {
-    try { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); const x = f.slice(f.lastIndexOf(')') + 2).split(' '); total += (Number(x[11]) + Number(x[12])) / 100; } catch {}
+    try {
+      total += cpuSeconds(pid);
+    } catch {
+      // The backend ended between the list and the read.
+    }
   }
   return total;
 };

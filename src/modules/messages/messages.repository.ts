@@ -77,7 +77,7 @@ export interface MemberSent {
   caller: CallerNames;
 }
 
-type MemberSentRow = MessageRow & { [K in keyof ChatRoomRow as `r_${K}`]: ChatRoomRow[K] } & { u_username: string; u_first_name: string; u_last_name: string };
+type MemberSentRow = MessageRow & { room: ChatRoomRow; u_username: string; u_first_name: string; u_last_name: string };
 
 // PostgreSQL: the send path's check and insert as one statement (a data-modifying CTE). The room
 // is read only with the sender's active membership and active account, and a reply_to only if
@@ -87,12 +87,10 @@ const insertAsMemberPg = (mentioning: boolean) =>
   preparedQuery((db, p: Param<SentMessage & MentionParams>) => {
     // `@name` in an encrypted room's content would be ciphertext: there, only ids count.
     const mentions = mentioning
-      ? mentionedMembers(db, p('chat_room_id'), { ids: p('mention_ids'), names: sql<string>`(case when a.r_is_encrypted = 0 then ${p('mention_names')} else '[]' end)` })
+      ? mentionedMembers(db, p('chat_room_id'), { ids: p('mention_ids'), names: sql<string>`(case when a.is_encrypted = 0 then ${p('mention_names')} else '[]' end)` })
       : sql`'[]'`;
     const query = sql<MemberSentRow>`with a as (
-        select r.id as r_id, r.room_type as r_room_type, r.name as r_name, r.is_public as r_is_public, r.created_by as r_created_by,
-          r.private_key as r_private_key, r.created_at as r_created_at, r.updated_at as r_updated_at, r.event_seq as r_event_seq,
-          r.is_encrypted as r_is_encrypted, u.username as u_username, u.first_name as u_first_name, u.last_name as u_last_name
+        select r.id, r.is_encrypted, to_json(r) as room, u.username as u_username, u.first_name as u_first_name, u.last_name as u_last_name
         from chat_rooms r
         join memberships ms on ms.chat_room_id = r.id and ms.user_id = ${p('sender_id')} and ms.is_active = 1
         join users u on u.id = ms.user_id and u.is_active = 1
@@ -101,12 +99,12 @@ const insertAsMemberPg = (mentioning: boolean) =>
             or exists (select 1 from messages x where x.id = ${p('reply_to_id')} and x.chat_room_id = r.id))
       ), sent as (
         insert into messages (chat_room_id, sender_id, client_id, content, public_key, reply_to_id, thread_root_id, mentions, created_at, updated_at)
-        select a.r_id, ${p('sender_id')}, ${p('client_id')}, ${p('content')}, ${p('public_key')}, ${p('reply_to_id')}, ${p('thread_root_id')}, ${mentions}, ${p('created_at')}, ${p('updated_at')}
+        select a.id, ${p('sender_id')}, ${p('client_id')}, ${p('content')}, ${p('public_key')}, ${p('reply_to_id')}, ${p('thread_root_id')}, ${mentions}, ${p('created_at')}, ${p('updated_at')}
         from a
         on conflict (sender_id, client_id) do nothing
         returning *
       )
-      select sent.*, a.* from sent cross join a`;
+      select sent.*, a.room, a.u_username, a.u_first_name, a.u_last_name from sent cross join a`;
     return { compile: () => query.compile(db) };
   });
 const insertAsMemberPlain = insertAsMemberPg(false);
@@ -136,12 +134,8 @@ export const messagesRepository = {
     const mentioning = mentions.ids.length > 0 || mentions.names.length > 0;
     const [r] = await (mentioning ? insertAsMemberMentioning : insertAsMemberPlain)(db, { ...m, ...mentionParams(mentions) });
     if (!r) return undefined;
-    const { r_id, r_room_type, r_name, r_is_public, r_created_by, r_private_key, r_created_at, r_updated_at, r_event_seq, r_is_encrypted, u_username, u_first_name, u_last_name, ...row } = r;
-    return {
-      row,
-      room: { id: r_id, room_type: r_room_type, name: r_name, is_public: r_is_public, created_by: r_created_by, private_key: r_private_key, created_at: r_created_at, updated_at: r_updated_at, event_seq: r_event_seq, is_encrypted: r_is_encrypted },
-      caller: { id: row.sender_id, username: u_username, first_name: u_first_name, last_name: u_last_name },
-    };
+    const { room, u_username, u_first_name, u_last_name, ...row } = r;
+    return { row, room, caller: { id: row.sender_id, username: u_username, first_name: u_first_name, last_name: u_last_name } };
   },
 
   /** Bulk insert in chunks (imports, fixtures); no events are written. */

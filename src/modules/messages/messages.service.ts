@@ -89,10 +89,12 @@ export class MessagesService {
         const refused = (err: unknown): never => {
           throw threadRefused(err) ?? err;
         };
+        const ids = input.mentions ?? [];
+        const names = mentionedNames(input.content);
         // PostgreSQL: when every check below would pass, one statement checks and inserts (see
         // insertAsMember; it ignores the `@name`s of an encrypted room). Otherwise, step by step.
         if (!opts.joinPublicGroup) {
-          const fast = await messagesRepository.insertAsMember(trx, sent, { ids: input.mentions ?? [], names: mentionedNames(input.content) }).catch(refused);
+          const fast = await messagesRepository.insertAsMember(trx, sent, { ids, names }).catch(refused);
           if (fast) return this.announce(uow, fast.row, fast.caller, fast.room);
         }
         // Checked in the sending transaction, under the room's lock: no membership change can commit in between.
@@ -111,8 +113,7 @@ export class MessagesService {
           throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
         }
         // `@name` in an encrypted room's content would be ciphertext: there, only `mentions` counts.
-        const mentions = { ids: input.mentions ?? [], names: access.room.is_encrypted ? [] : mentionedNames(input.content) };
-        const row = await messagesRepository.insert(trx, sent, mentions).catch(refused);
+        const row = await messagesRepository.insert(trx, sent, { ids, names: access.room.is_encrypted ? [] : names }).catch(refused);
         return this.announce(uow, row, sender, access.room);
       });
     } catch (err) {
