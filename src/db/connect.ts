@@ -101,16 +101,59 @@ class PreparingClient extends pg.Client {
  * cap (queries with variable-length IN lists) statements are prepared as before.
  */
 function withStatementCache(sqlite: SQLite.Database) {
-  const cache = new Map<string, SQLite.Statement>();
+  const cache = new Map<string, SQLite.Statement | RowsAsObjects>();
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
       let statement = cache.get(sql);
       if (!statement) {
-        statement = sqlite.prepare(sql);
-        if (cache.size < STATEMENT_CACHE_SIZE) cache.set(sql, statement);
+        const prepared = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) return prepared;
+        statement = prepared.reader ? new RowsAsObjects(prepared) : prepared;
+        cache.set(sql, statement);
       }
       return statement;
     },
   };
+}
+
+/**
+ * A kept statement that reads rows: better-sqlite3 gives them as arrays (`raw`), made objects by
+ * a function compiled once for the statement's columns. better-sqlite3's own objects cost twice
+ * as much to build for a page of messages (51 rows of 22 columns: 385–415 against 170–190 µs as
+ * arrays), and objects of one literal shape are also faster to read.
+ */
+class RowsAsObjects {
+  readonly reader = true;
+  private width = -1;
+  private toObject: (row: unknown[]) => Record<string, unknown> = () => ({});
+  constructor(private readonly statement: SQLite.Statement) {
+    statement.raw(true);
+    this.compile();
+  }
+  all(parameters: readonly unknown[]): unknown[] {
+    const rows = this.statement.all(parameters) as unknown[][];
+    if (rows.length > 0 && rows[0].length !== this.width) this.compile();
+    return rows.map(this.toObject);
+  }
+  *iterate(parameters: readonly unknown[]): IterableIterator<unknown> {
+    for (const row of this.statement.iterate(parameters) as IterableIterator<unknown[]>) {
+      if (row.length !== this.width) this.compile();
+      yield this.toObject(row);
+    }
+  }
+  run(parameters: readonly unknown[]) {
+    return this.statement.run(parameters);
+  }
+  /**
+   * (Again, when SQLite prepared the statement anew after a migration changed what `*` stands
+   * for: the rows' width shows it. Migrations run before the server serves, and none renames.)
+   */
+  private compile(): void {
+    const names = this.statement.columns().map((c) => c.name);
+    // The last of equal names wins, as in better-sqlite3's objects.
+    const fields = [...new Map(names.map((n, i) => [n, i])).entries()].map(([n, i]) => `${JSON.stringify(n)}: r[${i}]`);
+    this.toObject = new Function('r', `return { ${fields.join(', ')} };`) as (row: unknown[]) => Record<string, unknown>;
+    this.width = names.length;
+  }
 }
