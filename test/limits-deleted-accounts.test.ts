@@ -101,6 +101,29 @@ describe('deleting an account ends its memberships', () => {
     }
   });
 
+  it('a room created with a member whose account is deleted meanwhile is refused, not made with them', async () => {
+    const [creator, doomed, bystander] = await users(t, 3);
+    // The account is deleted after the creation checked its members and before its transaction runs.
+    const writer = t.ctx.writer;
+    const run = writer.run.bind(writer);
+    let deleted: Promise<unknown> | null = null;
+    writer.run = ((rooms, work) => {
+      if (rooms !== null || deleted) return run(rooms, work);
+      deleted = remove(doomed).then((r) => assert.equal(r.statusCode, 204));
+      return deleted.then(() => run(rooms, work));
+    }) as typeof writer.run;
+    try {
+      const res = await call(t, creator, 'POST', '/api/chat_rooms/', { room_type: 'group', name: 'g', is_public: false, members: [bystander.id, doomed.id] });
+      assert.ok(deleted, 'the deletion ran in between');
+      assert.equal(res.statusCode, 400, res.body);
+      assert.deepEqual(res.json().members, [`Invalid pk "${doomed.id}" - object does not exist.`]);
+    } finally {
+      writer.run = run;
+    }
+    assert.deepEqual(await activeRooms(doomed.id), []);
+    assert.deepEqual(await activeRooms(bystander.id), [], 'no room was made');
+  });
+
   it('of a deletion and a leave at once, ownership never lands on the deleted account', async () => {
     for (let round = 0; round < 4; round++) {
       const [owner, member, last] = await users(t, 3);

@@ -1,4 +1,5 @@
 import type { Insertable, Updateable } from 'kysely';
+import { forShare } from '../../db/dialect.js';
 import { preparedQuery, type Param } from '../../db/prepared.js';
 import type { ChatRoomRow, ChatRoomsTable, Db, MembershipRow, UserRow } from '../../db/schema.js';
 
@@ -105,10 +106,15 @@ export const roomsRepository = {
     return db.updateTable('chat_rooms').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   },
 
-  /** The active accounts among `ids` (members to add). */
-  activeUsers(db: Db, ids: number[]): Promise<UserRow[]> {
+  /**
+   * The active accounts among `ids` (members to add). `lock` (in a transaction): read with a share
+   * lock on their rows on PostgreSQL, so that an account deletion, which writes the row first,
+   * either committed before or waits for this transaction and then ends what it added.
+   */
+  activeUsers(db: Db, ids: number[], opts: { lock?: boolean } = {}): Promise<UserRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return db.selectFrom('users').selectAll().where('id', 'in', ids).where('is_active', '=', 1).execute();
+    const q = db.selectFrom('users').selectAll().where('id', 'in', ids).where('is_active', '=', 1);
+    return (opts.lock ? forShare(db, q) : q).execute();
   },
 
   /** Deletes the room; its memberships and messages go with it (foreign keys cascade). */

@@ -50,7 +50,7 @@ export class RoomsService {
     const limits = this.ctx.config.rateLimits;
     await enforceLimit(this.ctx.limiter, `rooms:${userId}`, limits.roomsPerUserPerHour, 3600);
     const me = await callerAccount(this.ctx.db, userId);
-    const others = await this.memberUsers(userId, input.members ?? []);
+    const others = await this.memberUsers(this.ctx.db, userId, input.members ?? []);
     // Nobody fills a group, or many people's conversation lists, with strangers faster than this.
     await enforceLimit(this.ctx.limiter, `adds:${userId}`, limits.addsPerUserPerHour, 3600, others.length);
     const isPrivate = input.room_type === 'private';
@@ -72,6 +72,8 @@ export class RoomsService {
           }
           if (existing) return { room: existing, created: false };
         }
+        // Checked again here, locked: an account deleted since the check above is refused, never added.
+        await this.memberUsers(trx, userId, others.map((u) => u.id), { lock: true });
         const now = nowIso();
         const room = await roomsRepository.insert(trx, {
           room_type: input.room_type,
@@ -208,9 +210,9 @@ export class RoomsService {
   }
 
   /** The distinct other users to add; every one must be an active account. */
-  private async memberUsers(userId: number, ids: number[]): Promise<UserRow[]> {
+  private async memberUsers(db: Db, userId: number, ids: number[], opts: { lock?: boolean } = {}): Promise<UserRow[]> {
     const unique = [...new Set(ids)].filter((id) => id !== userId);
-    const users = await roomsRepository.activeUsers(this.ctx.db, unique);
+    const users = await roomsRepository.activeUsers(db, unique, opts);
     const found = new Map(users.map((u) => [u.id, u]));
     const missing = unique.find((id) => !found.has(id));
     if (missing !== undefined) throw fieldError('members', `Invalid pk "${missing}" - object does not exist.`);
