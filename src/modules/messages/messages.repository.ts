@@ -208,18 +208,6 @@ export const messagesRepository = {
     return row?.id ?? null;
   },
 
-  /** The latest message id of each room (rooms without messages are absent). */
-  async lastIds(db: Db, chatRoomIds: number[]): Promise<Map<number, number>> {
-    if (chatRoomIds.length === 0) return new Map();
-    const rows = await db
-      .selectFrom('messages')
-      .select(['chat_room_id', (eb) => eb.fn.max('id').as('id')])
-      .where('chat_room_id', 'in', chatRoomIds)
-      .groupBy('chat_room_id')
-      .execute();
-    return new Map(rows.map((r) => [r.chat_room_id, Number(r.id)]));
-  },
-
   update(db: Db, id: number, patch: Updateable<MessagesTable>): Promise<MessageRow> {
     return db.updateTable('messages').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   },

@@ -139,20 +139,22 @@ export const membershipsRepository = {
   },
 
   /**
-   * Unread messages per membership (from others, after the read position, not deleted), counted
-   * up to UNREAD_COUNT_MAX: each count reads at most that many index entries.
+   * Per membership: its unread messages (from others, after the read position, not deleted),
+   * counted up to UNREAD_COUNT_MAX (each count reads at most that many index entries), and its
+   * room's latest message id. One statement, so both come from one snapshot: a message committed
+   * meanwhile is either in the count and the latest, or in neither.
    */
-  async unreadCounts(db: Db, membershipIds: number[]): Promise<Map<number, number>> {
+  async readStates(db: Db, membershipIds: number[]): Promise<Map<number, { unread: number; lastMessageId: number | null }>> {
     if (membershipIds.length === 0) return new Map();
-    const { rows } = await sql<{ id: number; count: number }>`
+    const { rows } = await sql<{ id: number; count: number; last_id: number | null }>`
       select m.id, (
         select count(*) from (
           select 1 from messages x
           where x.chat_room_id = m.chat_room_id and x.id > coalesce(m.last_read_message_id, 0) and x.sender_id <> m.user_id and x.is_deleted = 0
           limit ${UNREAD_COUNT_MAX}
         ) unread
-      ) as count
+      ) as count, (select max(l.id) from messages l where l.chat_room_id = m.chat_room_id) as last_id
       from memberships m where m.id in (${sql.join(membershipIds)})`.execute(db);
-    return new Map(rows.map((r) => [r.id, Number(r.count)]));
+    return new Map(rows.map((r) => [r.id, { unread: Number(r.count), lastMessageId: r.last_id === null ? null : Number(r.last_id) }]));
   },
 };

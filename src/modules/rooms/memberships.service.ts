@@ -137,18 +137,19 @@ export class MembershipsService {
     if (rows.length === 0) return [];
     const userId = rows[0].user_id;
     const roomIds = rows.map((r) => r.chat_room_id);
-    const [lastIds, others, unread] = await Promise.all([
-      messagesRepository.lastIds(db, roomIds),
+    const [states, others] = await Promise.all([
+      membershipsRepository.readStates(db, rows.map((r) => r.id)),
       membershipsRepository.otherMembers(db, roomIds, userId),
-      membershipsRepository.unreadCounts(db, rows.map((r) => r.id)),
     ]);
-    const lastMessages = new Map((await messagesRepository.findByIds(db, [...lastIds.values()])).map((x) => [x.id, x]));
-    return rows.map((r) =>
-      membershipView(r, { room_type: r.room_type, name: r.room_name, is_encrypted: r.is_encrypted }, {
+    const lastIds = [...states.values()].flatMap((s) => (s.lastMessageId === null ? [] : [s.lastMessageId]));
+    const lastMessages = new Map((await messagesRepository.findByIds(db, lastIds)).map((x) => [x.id, x]));
+    return rows.map((r) => {
+      const state = states.get(r.id);
+      return membershipView(r, { room_type: r.room_type, name: r.room_name, is_encrypted: r.is_encrypted }, {
         others: others.get(r.chat_room_id) ?? { first: [], total: 0 },
-        unread: unread.get(r.id) ?? 0,
-        lastMessage: lastMessages.get(lastIds.get(r.chat_room_id) ?? 0) ?? null,
-      }),
-    );
+        unread: state?.unread ?? 0,
+        lastMessage: lastMessages.get(state?.lastMessageId ?? 0) ?? null,
+      });
+    });
   }
 }
