@@ -1,7 +1,8 @@
 // A long conversation in the browser: opening with many unread shows "Jump to first unread",
 // which lands on the "New messages" divider; scrolling up loads older pages to the start.
 // Files dropped or pasted are sent with a progress bar; a message the server refuses is kept,
-// marked, and can be discarded; desktop notifications while the tab is hidden.
+// marked, and can be discarded; writing in the conversation takes the divider away; desktop
+// notifications while the tab is hidden.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -107,6 +108,24 @@ describe('web client: history, files and notifications', { skip: skip ?? false }
     await failed.getByRole('button', { name: 'Retry' }).waitFor();
     await failed.getByRole('button', { name: 'Discard' }).click();
     await failed.waitFor({ state: 'detached' });
+  });
+
+  test('writing in the conversation takes the "New messages" divider away', async () => {
+    await createGroup(ada.page, 'answered', [bob.username]);
+    await send(ada.page, 'first, read');
+    await conversationLink(bob.page, 'answered').click();
+    await messages(bob.page).filter({ hasText: 'first, read' }).waitFor();
+    // Two more while Bob is in another conversation.
+    await conversationLink(bob.page, 'busy').click();
+    await send(ada.page, 'second, unread');
+    await send(ada.page, 'third, unread');
+    await bob.page.getByRole('link', { name: 'answered, 2 unread' }).click();
+    const divider = bob.page.getByRole('separator').filter({ hasText: 'New messages' });
+    await divider.waitFor();
+    await send(bob.page, 'on it');
+    await messages(bob.page).filter({ hasText: 'on it' }).waitFor();
+    await divider.waitFor({ state: 'detached' });
+    bob.watched.assertClean();
   });
 
   test('desktop notifications: asked for from a click, shown while the tab is hidden', async () => {

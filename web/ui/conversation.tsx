@@ -63,10 +63,16 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
   const dragging = useSignal(false);
   const jump = useRef<((id: number) => void) | null>(null);
   const toLatest = useRef<(() => void) | null>(null);
-  // Where the unread messages began when the conversation was opened (the divider stays there until it is left);
-  // decided once the conversation is known (a page loaded at a room's address learns it a moment later).
+  // Where the unread messages began when the conversation was opened (the divider stays there until it is left,
+  // or until the reader writes in it: what they answer, they have read); decided once the conversation is known
+  // (a page loaded at a room's address learns it a moment later).
   const unreadFrom = useRef<number | null | undefined>(undefined);
   if (unreadFrom.current === undefined && conv) unreadFrom.current = conv.unread_count > 0 ? (conv.last_seen_message ?? 0) : null;
+  const answered = useSignal(false);
+  const sent = () => {
+    answered.value = true;
+    toLatest.current?.();
+  };
   /** Shows a message: in the list (loading the part around it), or a reply in its thread. */
   const show = async (target: Message | number) => {
     const m = typeof target === 'number' ? (chat.store.timeline(roomId).find(target) ?? (await chat.message(target))) : target;
@@ -141,7 +147,9 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
         e.preventDefault();
         dragging.value = false;
         const files = [...(e.dataTransfer?.files ?? [])];
-        if (files.length) void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null);
+        if (!files.length) return;
+        answered.value = true;
+        void sendFiles(roomId, files, uploads, replyTo.value?.id ?? null);
       }}
     >
       <header class="room-header">
@@ -175,9 +183,9 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
         <div class="conversation-main">
           {conv.is_encrypted && <IdentityWarnings roomId={roomId} onVerify={(user) => (verifying.value = user)} />}
           {conv.is_encrypted && <DeviceNotices roomId={roomId} onVerify={(user) => (verifying.value = user)} />}
-          <MessageLog conv={conv} unreadFrom={unreadFrom.current ?? null} actions={actions} jump={jump} toLatest={toLatest} />
+          <MessageLog conv={conv} unreadFrom={answered.value ? null : (unreadFrom.current ?? null)} actions={actions} jump={jump} toLatest={toLatest} />
           <TypingStatus roomId={roomId} />
-          <Composer roomId={roomId} placeholder={`${conv.is_encrypted ? 'Encrypted message to' : 'Message'} ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={() => toLatest.current?.()} />
+          <Composer roomId={roomId} placeholder={`${conv.is_encrypted ? 'Encrypted message to' : 'Message'} ${conv.room_type === 'group' ? '#' : ''}${name}`} replyTo={replyTo} editing={editing} uploads={uploads} onSent={sent} />
         </div>
         {thread.value && (
           <ThreadPanel
