@@ -1,6 +1,7 @@
 // Running a group in real pages: roles changed live, a moderator's deletion, removal and ban as the
-// removed user sees them, invite links (copied, previewed, joined, refused), the ban list, a
-// members list longer than a page, ownership handed over, and the admin page for staff.
+// removed user sees them, invite links (copied, previewed, joined, refused), the ban list and a ban
+// of someone outside the group, a members list longer than a page, ownership handed over, and the
+// admin page for staff.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -184,6 +185,31 @@ describe('web client: running a group', { skip: skip ?? false }, () => {
     await carol.page.getByRole('button', { name: `Join ${group}` }).click();
     await carol.page.getByRole('textbox', { name: 'Message' }).waitFor();
     await conversationLink(carol.page, group).waitFor();
+    await closeToMembers(ada.page);
+    await ada.page.keyboard.press('Escape');
+    await membersDialog(ada.page).waitFor({ state: 'detached' });
+    ada.watched.assertClean();
+  });
+
+  test('someone outside the group is banned from the ban list: their invite is refused', async () => {
+    const dave = await signUp(browser, s.base, { expectStatuses: [403] });
+    await openMembers(ada.page);
+    await membersDialog(ada.page).getByRole('button', { name: 'Ban list' }).click();
+    const bans = ada.page.getByRole('dialog', { name: 'Ban list' });
+    await bans.getByRole('combobox', { name: 'Ban someone' }).fill(dave.username);
+    await bans.getByRole('option', { name: dave.username }).click();
+    const ban = ada.page.getByRole('dialog', { name: `Ban ${dave.username}?` });
+    await ban.getByText(`They cannot join ${group}, be added or use an invite until they are unbanned.`).waitFor();
+    await ban.getByRole('textbox', { name: 'Reason (optional)' }).fill('Spams public groups');
+    await ban.getByRole('button', { name: 'Ban', exact: true }).click();
+    await bans.getByRole('list', { name: 'Banned people' }).getByRole('listitem').filter({ hasText: dave.username }).getByText(/“Spams public groups” · by /).waitFor();
+
+    await dave.page.goto(inviteUrl);
+    await dave.page.getByRole('button', { name: `Join ${group}` }).click();
+    await dave.page.getByRole('alert').filter({ hasText: 'You are banned from this group.' }).waitFor();
+    assert.equal(await conversationLink(dave.page, group).count(), 0);
+    dave.watched.assertClean();
+    await dave.context.close();
     await closeToMembers(ada.page);
     await ada.page.keyboard.press('Escape');
     await membersDialog(ada.page).waitFor({ state: 'detached' });

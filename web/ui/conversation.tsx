@@ -214,7 +214,7 @@ export function Conversation(props: { roomId: number; messageId?: number }) {
         <VerifyDialog user={verifying.value} username={chat.username(verifying.value) ?? `user ${verifying.value}`} onClose={() => (verifying.value = null)} />
       )}
       {dialog.value === 'invites' && <InvitesDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
-      {dialog.value === 'bans' && <BansDialog roomId={roomId} onClose={() => (dialog.value = 'members')} />}
+      {dialog.value === 'bans' && <BansDialog roomId={roomId} group={name} onClose={() => (dialog.value = 'members')} />}
       {dialog.value === 'pins' && (
         <PinsDialog
           roomId={roomId}

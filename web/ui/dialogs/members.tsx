@@ -4,7 +4,7 @@ import { attempt } from '../alerts.js';
 import { chat } from '../client.js';
 import { Combobox } from '../combobox.js';
 import { Dialog } from '../dialog.js';
-import { FormError, useAction } from '../forms.js';
+import { BanDialog } from './bans.js';
 import { ConfirmDialog } from './confirm.js';
 import { userOptions } from './user-search.js';
 
@@ -18,37 +18,6 @@ export function actionsFor(viewer: Role, target: Member, me: number | null): Act
   if (viewer === 'owner') return [target.role === 'admin' ? 'make-member' : 'make-admin', 'make-owner', 'remove', 'ban'];
   if (viewer === 'admin' && target.role === 'member') return ['remove', 'ban'];
   return [];
-}
-
-function BanDialog(props: { member: Member; group: string; roomId: number; onClose: () => void }) {
-  const [reason, setReason] = useState('');
-  const { error, busy, run } = useAction();
-  const ban = async (e: Event) => {
-    e.preventDefault();
-    if (await run(() => chat.team.ban(props.roomId, props.member.user, reason))) props.onClose();
-  };
-  return (
-    <Dialog title={`Ban ${props.member.username}?`} onClose={props.onClose}>
-      <form onSubmit={ban} noValidate>
-        <p>
-          They are removed from {props.group} and cannot join again, be added or use an invite until they are unbanned.
-        </p>
-        <div class="field">
-          <label for="ban-reason">Reason (optional)</label>
-          <input id="ban-reason" type="text" maxLength={500} value={reason} autoFocus onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
-        </div>
-        <FormError error={error} />
-        <div class="dialog-actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="danger" disabled={busy}>
-            Ban
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
 }
 
 /**
@@ -179,7 +148,7 @@ export function MembersDialog(props: { conv: Membership; onClose: () => void; on
           onClose={() => setEncrypting(false)}
         />
       )}
-      {asking?.action === 'ban' && <BanDialog member={asking.member} group={name} roomId={roomId} onClose={close} />}
+      {asking?.action === 'ban' && <BanDialog user={asking.member.user} username={asking.member.username} member group={name} roomId={roomId} onClose={close} />}
     </Dialog>
   );
 }
