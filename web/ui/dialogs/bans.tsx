@@ -54,7 +54,6 @@ export function BansDialog(props: { roomId: number; group: string; onClose: () =
   const members = chat.store.membersOf(roomId).value;
   return (
     <Dialog title="Ban list" onClose={props.onClose}>
-      <Combobox label="Ban someone" placeholder="Type a username" search={(text) => userOptions(text, new Set((bans ?? []).map((b) => b.user)))} onPick={setBanning} />
       {!bans ? (
         <p class="hint">Loading…</p>
       ) : bans.length === 0 ? (
@@ -80,6 +79,7 @@ export function BansDialog(props: { roomId: number; group: string; onClose: () =
           })}
         </ul>
       )}
+      <Combobox label="Ban someone" placeholder="Type a username" search={(text) => userOptions(text, new Set((bans ?? []).map((b) => b.user)))} onPick={setBanning} />
       {banning && (
         <BanDialog
           user={banning.id}
