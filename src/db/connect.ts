@@ -125,8 +125,8 @@ function withStatementCache(sqlite: SQLite.Database) {
  */
 class RowsAsObjects {
   readonly reader = true;
-  private width = -1;
-  private toObject: (row: unknown[]) => Record<string, unknown> = () => ({});
+  private width!: number;
+  private toObject!: (row: unknown[]) => Record<string, unknown>;
   constructor(private readonly statement: SQLite.Statement) {
     statement.raw(true);
     this.compile();

@@ -50,6 +50,8 @@ export class RoomsService {
     const limits = this.ctx.config.rateLimits;
     await enforceLimit(this.ctx.limiter, `rooms:${userId}`, limits.roomsPerUserPerHour, 3600);
     const me = await callerAccount(this.ctx.db, userId);
+    // Checked here so that an unknown member is refused before the adds limit is charged; checked
+    // again, locked, in the transaction.
     const others = await this.memberUsers(this.ctx.db, userId, input.members ?? []);
     // Nobody fills a group, or many people's conversation lists, with strangers faster than this.
     await enforceLimit(this.ctx.limiter, `adds:${userId}`, limits.addsPerUserPerHour, 3600, others.length);
