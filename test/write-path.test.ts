@@ -7,7 +7,8 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { call, chatApp, group, membershipOf, ok, privateRoom, send, socketOf, users } from './chat-helpers.js';
 import type { TestApp } from './helpers.js';
-import type { BatchStep, UnitOfWork } from '../src/modules/events/unit-of-work.js';
+import type { AheadStep, BatchStep, UnitOfWork } from '../src/modules/events/unit-of-work.js';
+import { messagesRepository } from '../src/modules/messages/messages.repository.js';
 
 /** Reads through a connection of its own: it sees only what has committed. */
 async function outsideReader(t: TestApp): Promise<{ count(content: string): Promise<number>; close(): Promise<void> }> {
@@ -255,5 +256,141 @@ describe('write path', () => {
     const events = await t.ctx.db.selectFrom('events').select(['recipient_id', 'payload']).where('type', '=', 'notification').where('recipient_id', 'in', others.map((o) => o.id)).execute();
     const byRecipient = events.filter((e) => JSON.parse(e.payload).notification.message !== null).map((e) => [e.recipient_id, JSON.parse(e.payload).notification.message]);
     assert.deepEqual(byRecipient.sort((x, y) => x[0] - y[0]), [0, 2, 3, 4].map((i) => [others[i].id, sent[i].id]), 'a notification event each, to its own member');
+  });
+
+  it('a step ahead runs once for the changes of a batch, before any of them; those it gave a result run first, in their order', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const calls: string[][] = [];
+    // Inserts the items it can (not the "slow" ones: those insert on their own).
+    const step: AheadStep<string, number> = {
+      async run(trx, items) {
+        calls.push(items);
+        const out: Array<number | undefined> = [];
+        for (const item of items) out.push(item.includes('slow') ? undefined : (await insert(t, room.id, a.id, item)(trx)).id);
+        return out;
+      },
+    };
+    const change = (item: string) =>
+      t.ctx.writer.runAhead(room.id, step, item, async (uow, id) => {
+        const message = id ?? (await insert(t, room.id, a.id, item)(uow.trx)).id;
+        await uow.emit('read', { chatRoomId: room.id, userId: a.id }, { user: a.id, message });
+        return message;
+      });
+    const [slow, second, third] = await Promise.all([change('ahead slow 1'), change('ahead 2'), change('ahead 3')]);
+    assert.deepEqual(calls, [['ahead slow 1', 'ahead 2', 'ahead 3']], 'one run for the batch, its items in the order of the changes');
+    assert.ok(second < third && third < slow, 'the step inserted before the slow change did');
+    await change('ahead alone');
+    assert.deepEqual(calls.at(-1), ['ahead alone'], 'alone, a change runs the step for its own item');
+    const reads = await t.ctx.db.selectFrom('events').select('payload').where('type', '=', 'read').where('chat_room_id', '=', room.id).orderBy('seq').execute();
+    assert.deepEqual(reads.slice(0, 3).map((r) => JSON.parse(r.payload).message), [second, third, slow], 'events follow the order the changes ran in');
+  });
+
+  it('a step ahead that fails runs the batch again, each change with its own item: only the change whose item fails is refused', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const calls: string[][] = [];
+    const step: AheadStep<string, number> = {
+      async run(trx, items) {
+        calls.push(items);
+        if (items.includes('ahead bad')) throw new Error('this item cannot be written');
+        return Promise.all(items.map(async (item) => (await insert(t, room.id, a.id, item)(trx)).id));
+      },
+    };
+    const change = (item: string) => t.ctx.writer.runAhead(room.id, step, item, async (_uow, id) => id);
+    const results = await Promise.allSettled([change('ahead ok 1'), change('ahead bad'), change('ahead ok 3')]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /cannot be written/);
+    assert.deepEqual(calls, [['ahead ok 1', 'ahead bad', 'ahead ok 3'], ['ahead ok 1'], ['ahead bad'], ['ahead ok 3']]);
+    const contents = (await t.ctx.db.selectFrom('messages').select('content').where('content', 'like', 'ahead ok %').orderBy('id').execute()).map((m) => m.content);
+    assert.deepEqual(contents, ['ahead ok 1', 'ahead ok 3']);
+  });
+
+  /**
+   * Runs `requests`, their sends handed to the writer in one tick once all have come (so that
+   * they share one transaction); gives their responses and the sizes of the batches of checked
+   * sends (insertAsMembers) and how many sends were inserted one by one after it (insert).
+   */
+  async function together(requests: Array<() => ReturnType<typeof call>>) {
+    const writer = t.ctx.writer;
+    const runAhead = writer.runAhead;
+    const { insertAsMembers, insert } = messagesRepository;
+    const batches: number[] = [];
+    let oneByOne = 0;
+    const waiting: Array<() => void> = [];
+    writer.runAhead = function (this: typeof writer, ...args: Parameters<typeof runAhead>) {
+      return new Promise((resolve, reject) => {
+        waiting.push(() => void runAhead.apply(this, args).then(resolve as (v: unknown) => void, reject));
+        if (waiting.length === requests.length) for (const go of waiting) go();
+      });
+    } as typeof runAhead;
+    messagesRepository.insertAsMembers = (db, sends) => {
+      batches.push(sends.length);
+      return insertAsMembers.call(messagesRepository, db, sends);
+    };
+    messagesRepository.insert = (...args) => {
+      oneByOne++;
+      return insert.apply(messagesRepository, args);
+    };
+    try {
+      return { responses: await Promise.all(requests.map((r) => r())), batches, oneByOne };
+    } finally {
+      writer.runAhead = runAhead;
+      Object.assign(messagesRepository, { insertAsMembers, insert });
+    }
+  }
+
+  it('sends that arrive together are checked and inserted together (one statement on PostgreSQL), and each is answered as it would be alone', async () => {
+    const [a, b, c] = await users(t, 3);
+    const ab = await privateRoom(t, a, b);
+    const bc = await privateRoom(t, b, c);
+    const post = (user: typeof a, body: Record<string, unknown>) => () => call(t, user, 'POST', '/api/messages/', body);
+    const { responses, batches, oneByOne } = await together([
+      post(a, { chat_room: ab.id, content: 'jointly plain' }),
+      post(a, { chat_room: ab.id, content: `jointly @${b.username}` }),
+      post(a, { chat_room: ab.id, content: 'jointly, first of two', client_id: 'twice' }),
+      post(a, { chat_room: ab.id, content: 'jointly, second of two', client_id: 'twice' }),
+      post(b, { chat_room: bc.id, content: 'jointly in another room' }),
+    ]);
+    assert.deepEqual(batches, [5], 'one batch of checked sends, and no second try');
+    // SQLite's statements run in-process: there each send inserts its own message.
+    assert.equal(oneByOne, t.env.databaseUrl ? 0 : 4, 'messages inserted one by one');
+    assert.deepEqual(responses.map((r) => r.statusCode), [201, 201, 201, 200, 201], responses.map((r) => r.body).join('\n'));
+    const [plain, mention, first, second, other] = responses.map((r) => r.json());
+    assert.deepEqual(mention.mentions, [b.id], '@name mentions the member');
+    assert.equal(second.id, first.id, 'the repeated client_id answers with the first message');
+    assert.equal(second.content, 'jointly, first of two');
+    assert.ok(plain.id < mention.id && mention.id < first.id && first.id < other.id, 'ids follow the order the sends came in');
+    const stored = await t.ctx.db.selectFrom('messages').select('id').where('content', 'like', 'jointly%').orderBy('id').execute();
+    assert.deepEqual(stored.map((m) => m.id), [plain.id, mention.id, first.id, other.id], 'nothing else was stored');
+    const events = await t.ctx.db.selectFrom('events').select('message_id').where('type', '=', 'new_message').where('chat_room_id', '=', ab.id).orderBy('seq').execute();
+    assert.deepEqual(events.map((e) => e.message_id), [plain.id, mention.id, first.id], 'the room’s events in the order of its messages');
+    const { results } = await ok(call(t, b, 'GET', '/api/notifications/'));
+    assert.deepEqual(results.filter((n: { type: string }) => n.type === 'mention').map((n: { message: number }) => n.message), [mention.id]);
+  });
+
+  it('sends refused among sends that arrive together get their own answers; the others are stored', async () => {
+    const [a, b, c] = await users(t, 3);
+    const ab = await privateRoom(t, a, b);
+    const bc = await privateRoom(t, b, c);
+    const root = await send(t, a, ab.id, 'root');
+    const reply = await send(t, b, ab.id, 'a reply', { thread: root.id });
+    const elsewhere = await send(t, b, bc.id, 'elsewhere');
+    const post = (user: typeof a, body: Record<string, unknown>) => () => call(t, user, 'POST', '/api/messages/', body);
+    const { responses, batches } = await together([
+      post(a, { chat_room: ab.id, content: 'mixed, stored' }),
+      post(a, { chat_room: bc.id, content: 'mixed, not a member' }),
+      post(a, { chat_room: ab.id, content: 'mixed, replying elsewhere', reply_to: elsewhere.id }),
+      post(b, { chat_room: ab.id, content: 'mixed, in the thread of a reply', thread: reply.id }),
+      post(a, { chat_room: ab.id, content: 'mixed, in the thread', thread: root.id }),
+    ]);
+    assert.equal(batches[0], 5, 'they were checked together first');
+    assert.deepEqual(responses.map((r) => r.statusCode), [201, 404, 400, 400, 201], responses.map((r) => r.body).join('\n'));
+    assert.ok(responses[2].json().reply_to, responses[2].body);
+    assert.ok(responses[3].json().thread, responses[3].body);
+    const stored = await t.ctx.db.selectFrom('messages').select('content').where('content', 'like', 'mixed%').orderBy('id').execute();
+    assert.deepEqual(stored.map((m) => m.content), ['mixed, stored', 'mixed, in the thread']);
+    const thread = await ok(call(t, a, 'GET', `/api/messages/?thread=${root.id}`));
+    assert.deepEqual(thread.results.map((m: { content: string }) => m.content), ['a reply', 'mixed, in the thread']);
   });
 });

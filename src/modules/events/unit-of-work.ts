@@ -35,6 +35,15 @@ export interface BatchStep<T> {
   run(trx: Db, items: Array<{ uow: UnitOfWork; item: T }>): Promise<void>;
 }
 
+/**
+ * A statement that runs once for the changes of a transaction that name it, before any of them
+ * runs (a batch of sends checked and inserted together), giving each change its result, or
+ * undefined when the change must take its own, slower way. See Writer.runAhead.
+ */
+export interface AheadStep<I, R> {
+  run(trx: Db, items: I[]): Promise<Array<R | undefined>>;
+}
+
 /** The steps queued by one transaction's changes (see Writer: a batch run without savepoints). */
 export class Batch {
   private readonly queued = new Map<BatchStep<never>, Array<{ uow: UnitOfWork; item: never }>>();

@@ -9,13 +9,21 @@ import { isPostgres, isStalePlan } from '../../db/dialect.js';
 import type { Db, EventRow } from '../../db/schema.js';
 import type { Emitted } from './events.types.js';
 import { eventLog, type EventValues, type RoomSeqs } from './event-log.js';
-import { Batch, UnitOfWork, type EventHandlers } from './unit-of-work.js';
+import { Batch, UnitOfWork, type AheadStep, type EventHandlers } from './unit-of-work.js';
 
 export type Work<T> = (uow: UnitOfWork) => Promise<T>;
+
+/** A job's part in its transaction's AheadStep; `result` is set while a transaction that ran the step is open. */
+interface Ahead {
+  step: AheadStep<unknown, unknown>;
+  item: unknown;
+  result?: { value: unknown };
+}
 
 interface Job {
   rooms: number[];
   work: Work<unknown>;
+  ahead?: Ahead;
   uow?: UnitOfWork;
   result?: unknown;
   written?: Written[];
@@ -69,9 +77,30 @@ export class Writer {
    * most batchMax); one failing never takes the others with it (see flush).
    */
   run<T>(rooms: number | number[] | null, work: Work<T>): Promise<T> {
+    return this.enqueue(rooms, work);
+  }
+
+  /**
+   * `run`, where `step` runs for `item` first: once for all the changes of the transaction that
+   * name it, before any of them (one statement where each would run one), and `work` gets
+   * `item`'s result. Changes whose step gave a result run first in their transaction, in the
+   * order they came; those it gave none, and the changes without a step, after. Their requests
+   * were all still open, so any order of them is one they could have had. A change that runs
+   * alone, or in a savepoint (see flush), runs the step for its own item.
+   */
+  runAhead<I, R, T>(rooms: number, step: AheadStep<I, R>, item: I, work: (uow: UnitOfWork, ahead: R | undefined) => Promise<T>): Promise<T> {
+    const ahead: Ahead = { step: step as AheadStep<unknown, unknown>, item };
+    const own = async (uow: UnitOfWork) => {
+      const result = ahead.result ? (ahead.result.value as R | undefined) : (await step.run(uow.trx, [item]))[0];
+      return work(uow, result);
+    };
+    return this.enqueue(rooms, own, ahead);
+  }
+
+  private enqueue<T>(rooms: number | number[] | null, work: Work<T>, ahead?: Ahead): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const list = rooms === null ? [] : Array.isArray(rooms) ? rooms : [rooms];
-      this.queue.push({ rooms: list, work, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ rooms: list, work, ahead, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -97,9 +126,10 @@ export class Writer {
     // First without savepoints (two round trips fewer per change); if a change fails, the whole
     // transaction is rolled back and the others run again, each in its own savepoint this time.
     let careful = false;
+    let ran: Job[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.transact(jobs.filter((j) => j.error === undefined), careful);
+        ran = await this.transact(jobs.filter((j) => j.error === undefined), careful);
         break;
       } catch (err) {
         if (err instanceof OneFailed) careful = true;
@@ -109,7 +139,7 @@ export class Writer {
         }
       }
     }
-    const written = jobs.flatMap((job) => (job.error === undefined ? job.written! : []));
+    const written = ran.flatMap((job) => (job.error === undefined ? job.written! : []));
     if (written.length > 0) this.committed(written);
     // Each caller hears back once its own after-commit steps are done (a deleted file is gone
     // when the 204 arrives); the lane does not wait for them.
@@ -127,17 +157,19 @@ export class Writer {
   /**
    * One transaction for `jobs`. Without `careful`, a failing change (other than a deadlock,
    * retried whole) is marked and OneFailed thrown; with it, each change runs in a savepoint and
-   * one failing rolls back only itself.
+   * one failing rolls back only itself. Gives the jobs in the order they ran.
    */
-  private async transact(jobs: Job[], careful: boolean): Promise<void> {
+  private async transact(jobs: Job[], careful: boolean): Promise<Job[]> {
+    for (const job of jobs) if (job.ahead) job.ahead.result = undefined;
     const trx = await this.db.startTransaction().execute();
     try {
       const rooms = [...new Set(jobs.flatMap((j) => j.rooms))].sort((a, b) => a - b);
       const seqs = await eventLog.lockRooms(trx, rooms);
       const alone = jobs.length === 1;
       // What the changes do together (UnitOfWork.together) runs once after them; in a savepoint
-      // each, or alone, each change does its own at once.
+      // each, or alone, each change does its own at once. So do their steps ahead (runAhead).
       const batch = alone || careful ? null : new Batch();
+      if (batch) jobs = await this.stepsAhead(trx, jobs);
       for (const job of jobs) {
         if (alone || !careful) {
           try {
@@ -169,10 +201,35 @@ export class Writer {
       await this.insertEvents(trx, jobs, seqs);
       await eventLog.writeSeqs(trx, seqs);
       await trx.commit().execute();
+      return jobs;
     } catch (err) {
       await trx.rollback().execute().catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Runs each AheadStep of `jobs` once for all the jobs naming it, and gives the jobs in the
+   * order they are to run: those that got a result first. The step belongs to no one change: if
+   * it fails, the batch runs again, each change in a savepoint.
+   */
+  private async stepsAhead(trx: Db, jobs: Job[]): Promise<Job[]> {
+    const bySteps = new Map<AheadStep<unknown, unknown>, Job[]>();
+    for (const job of jobs) {
+      if (!job.ahead) continue;
+      const named = bySteps.get(job.ahead.step);
+      if (named) named.push(job);
+      else bySteps.set(job.ahead.step, [job]);
+    }
+    if (bySteps.size === 0) return jobs;
+    for (const [step, named] of bySteps) {
+      const results = await step.run(trx, named.map((j) => j.ahead!.item)).catch((err: unknown) => {
+        throw isRetryable(err) ? err : new OneFailed();
+      });
+      named.forEach((job, i) => (job.ahead!.result = { value: results[i] }));
+    }
+    const first = (j: Job) => j.ahead?.result?.value !== undefined;
+    return [...jobs.filter(first), ...jobs.filter((j) => !first(j))];
   }
 
   private async runJob(trx: Db, job: Job, batch: Batch | null): Promise<void> {

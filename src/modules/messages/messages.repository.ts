@@ -70,45 +70,58 @@ const insertMentioning = insertSent(true);
 
 type MentionParams = { mention_ids: string; mention_names: string };
 
-/** A message inserted by insertAsMember, with the room and the sender's names its check read. */
+/** A message inserted by insertAsMembers, with the room and the sender's names its check read. */
 export interface MemberSent {
   row: MessageRow;
   room: ChatRoomRow;
   caller: CallerNames;
 }
 
-type MemberSentRow = MessageRow & { room: ChatRoomRow; u_username: string; u_first_name: string; u_last_name: string };
+type MemberSentRow = MessageRow & { ord: number; room: ChatRoomRow; u_username: string; u_first_name: string; u_last_name: string };
 
-// PostgreSQL: the send path's check and insert as one statement (a data-modifying CTE). The room
-// is read only with the sender's active membership and active account, and a reply_to only if
-// it is a message of the room; the insert takes its row from that read, so no row is inserted
-// when any of it fails, nor when the sender's client_id already names a message.
-const insertAsMemberPg = (mentioning: boolean) =>
-  preparedQuery((db, p: Param<SentMessage & MentionParams>) => {
-    // `@name` in an encrypted room's content would be ciphertext: there, only ids count.
-    const mentions = mentioning
-      ? mentionedMembers(db, p('chat_room_id'), { ids: p('mention_ids'), names: sql<string>`(case when a.is_encrypted = 0 then ${p('mention_names')} else '[]' end)` })
-      : sql`'[]'`;
-    const query = sql<MemberSentRow>`with a as (
-        select r.id, r.is_encrypted, to_json(r) as room, u.username as u_username, u.first_name as u_first_name, u.last_name as u_last_name
-        from chat_rooms r
-        join memberships ms on ms.chat_room_id = r.id and ms.user_id = ${p('sender_id')} and ms.is_active = 1
-        join users u on u.id = ms.user_id and u.is_active = 1
-        where r.id = ${p('chat_room_id')}
-          and (cast(${p('reply_to_id')} as integer) is null
-            or exists (select 1 from messages x where x.id = ${p('reply_to_id')} and x.chat_room_id = r.id))
-      ), sent as (
-        insert into messages (chat_room_id, sender_id, client_id, content, public_key, reply_to_id, thread_root_id, mentions, created_at, updated_at)
-        select a.id, ${p('sender_id')}, ${p('client_id')}, ${p('content')}, ${p('public_key')}, ${p('reply_to_id')}, ${p('thread_root_id')}, ${mentions}, ${p('created_at')}, ${p('updated_at')}
-        from a
-        on conflict (sender_id, client_id) do nothing
-        returning *
-      )
-      select sent.*, a.room, a.u_username, a.u_first_name, a.u_last_name from sent cross join a`;
-    return { compile: () => query.compile(db) };
-  });
-const insertAsMemberPlain = insertAsMemberPg(false);
-const insertAsMemberMentioning = insertAsMemberPg(true);
+/** A send for insertAsMembers: the message and who it may mention. */
+export interface MemberSend {
+  message: SentMessage;
+  mentions: { ids: number[]; names: string[] };
+}
+
+// PostgreSQL: the send path's checks and inserts for a batch of sends as one statement (data-
+// modifying CTEs), the sends given as one JSON array. A send's room is read only with the
+// sender's active membership and active account, and its reply_to only if it is a message of the
+// room; the insert takes its rows from that read, so nothing is inserted for a send when any of
+// it fails, nor when the sender's client_id already names a message. Ids are drawn in the sends'
+// order, before the insert, so that each row inserted can be matched to its send (`ord`).
+const insertAsMembersPg = preparedQuery((db, p: Param<{ sends: string }>) => {
+  const x = (column: string) => sql.ref(`a.${column}`);
+  // `@name` in an encrypted room's content would be ciphertext: there, only ids count.
+  const names = sql<string>`(case when a.is_encrypted = 0 then a.mention_names else '[]' end)`;
+  const mentions = sql`(case when a.mention_ids = '[]' and ${names} = '[]' then '[]'
+    else ${mentionedMembers(db, x('chat_room_id') as never, { ids: x('mention_ids') as never, names })} end)`;
+  const query = sql<MemberSentRow>`with s as (
+      select * from json_to_recordset(cast(${p('sends')} as json)) as s(ord integer, chat_room_id integer, sender_id integer,
+        client_id text, content text, public_key text, reply_to_id integer, thread_root_id integer, created_at text,
+        updated_at text, mention_ids text, mention_names text)
+    ), checked as (
+      select s.*, r.is_encrypted, to_json(r) as room, u.username as u_username, u.first_name as u_first_name, u.last_name as u_last_name
+      from s
+      join chat_rooms r on r.id = s.chat_room_id
+      join memberships ms on ms.chat_room_id = r.id and ms.user_id = s.sender_id and ms.is_active = 1
+      join users u on u.id = ms.user_id and u.is_active = 1
+      where s.reply_to_id is null or exists (select 1 from messages m where m.id = s.reply_to_id and m.chat_room_id = r.id)
+      order by s.ord
+    ), a as (
+      select checked.*, nextval('messages_id_seq') as id from checked
+    ), sent as (
+      insert into messages (id, chat_room_id, sender_id, client_id, content, public_key, reply_to_id, thread_root_id, mentions, created_at, updated_at)
+      select a.id, a.chat_room_id, a.sender_id, a.client_id, a.content, a.public_key, a.reply_to_id, a.thread_root_id, ${mentions}, a.created_at, a.updated_at
+      from a
+      order by a.id
+      on conflict (sender_id, client_id) do nothing
+      returning *
+    )
+    select sent.*, a.ord, a.room, a.u_username, a.u_first_name, a.u_last_name from sent join a on a.id = sent.id`;
+  return { compile: () => query.compile(db) };
+});
 
 function mentionParams(mentions: { ids: number[]; names: string[] }): MentionParams {
   return { mention_ids: JSON.stringify(mentions.ids), mention_names: JSON.stringify(mentions.names) };
@@ -122,20 +135,23 @@ export const messagesRepository = {
   },
 
   /**
-   * PostgreSQL: `insert`, in the same statement as the checks that let `m.sender_id` send it (an
-   * active member with an active account; `reply_to_id` a message of the room): one round trip
-   * instead of two on the send path. Undefined when nothing was inserted (a check failed, or
-   * `client_id` was used before): the caller then checks step by step, which says why. Always
-   * undefined on SQLite, whose statements run in-process (a round trip costs microseconds).
-   * `mentions.names` count only outside encrypted rooms.
+   * PostgreSQL: `insert` for each of `sends`, in one statement with the checks that let each
+   * sender send it (an active member with an active account; `reply_to_id` a message of the
+   * room): one round trip for a batch of sends instead of two for each. A send's entry is
+   * undefined when nothing was inserted for it (a check failed, or its `client_id` was used
+   * before): the caller then checks step by step, which says why. Always undefined on SQLite,
+   * whose statements run in-process (a round trip costs microseconds). `mentions.names` count
+   * only outside encrypted rooms.
    */
-  async insertAsMember(db: Db, m: SentMessage, mentions: { ids: number[]; names: string[] }): Promise<MemberSent | undefined> {
-    if (!isPostgres(db)) return undefined;
-    const mentioning = mentions.ids.length > 0 || mentions.names.length > 0;
-    const [r] = await (mentioning ? insertAsMemberMentioning : insertAsMemberPlain)(db, { ...m, ...mentionParams(mentions) });
-    if (!r) return undefined;
-    const { room, u_username, u_first_name, u_last_name, ...row } = r;
-    return { row, room, caller: { id: row.sender_id, username: u_username, first_name: u_first_name, last_name: u_last_name } };
+  async insertAsMembers(db: Db, sends: MemberSend[]): Promise<Array<MemberSent | undefined>> {
+    const out = new Array<MemberSent | undefined>(sends.length);
+    if (!isPostgres(db)) return out;
+    const json = JSON.stringify(sends.map((s, ord) => ({ ord, ...s.message, ...mentionParams(s.mentions) })));
+    for (const r of await insertAsMembersPg(db, { sends: json })) {
+      const { ord, room, u_username, u_first_name, u_last_name, ...row } = r;
+      out[ord] = { row, room, caller: { id: row.sender_id, username: u_username, first_name: u_first_name, last_name: u_last_name } };
+    }
+    return out;
   },
 
   /** Bulk insert in chunks (imports, fixtures); no events are written. */

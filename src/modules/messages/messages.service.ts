@@ -4,14 +4,14 @@ import { nowIso } from '../../context.js';
 import { isUniqueViolation, THREAD_ROOT_IS_REPLY, THREAD_ROOT_NOT_IN_ROOM, threadRootRefusal } from '../../db/dialect.js';
 import type { ChatRoomRow, Db, MessageRow } from '../../db/schema.js';
 import { badRequest, conflict, fieldError, forbidden, notFound, tooLarge, unauthorized } from '../../errors.js';
-import type { UnitOfWork } from '../events/unit-of-work.js';
+import type { AheadStep, UnitOfWork } from '../events/unit-of-work.js';
 import { addMember } from '../rooms/memberships.changes.js';
 import { isActiveMember, memberRoom, visibleRoom } from '../rooms/rooms.access.js';
 import type { CallerNames } from '../rooms/rooms.repository.js';
 import { activeMemberOf, MESSAGE_NOT_FOUND } from './messages.access.js';
 import { LargeRooms } from './large-rooms.js';
 import { mentionedNames } from './mentions.js';
-import { messagesRepository, type Listing } from './messages.repository.js';
+import { messagesRepository, type Listing, type MemberSend, type MemberSent } from './messages.repository.js';
 import { messageView, type MessageRecord, type MessageView } from './messages.view.js';
 
 export interface SendInput {
@@ -70,52 +70,48 @@ export class MessagesService {
       await enforceLimit(this.ctx.limiter, `messages:${userId}:${input.chat_room}`, limits.messagesPerUserPerMinLargeRoom, 60);
     }
     this.checkContent(input.content);
+    const now = nowIso();
+    const sent = {
+      chat_room_id: input.chat_room,
+      sender_id: userId,
+      client_id: input.client_id ?? null,
+      content: input.content,
+      public_key: input.public_key ?? null,
+      reply_to_id: input.reply_to ?? null,
+      thread_root_id: input.thread ?? null,
+      created_at: now,
+      updated_at: now,
+    };
+    const ids = input.mentions ?? [];
+    const names = mentionedNames(input.content);
+    // Checked in the sending transaction, under the room's lock: no membership change can commit in between.
+    const stepByStep = async (uow: UnitOfWork): Promise<{ message: MessageView; created: boolean }> => {
+      const trx = uow.trx;
+      const access = opts.joinPublicGroup
+        ? await visibleRoom(trx, userId, input.chat_room)
+        : await memberRoom(trx, userId, input.chat_room);
+      if (input.client_id !== undefined) {
+        const first = await this.replay(trx, userId, input.chat_room, input.client_id);
+        if (first) return { message: first, created: false };
+      }
+      // The caller's account, read with the room: a token outliving its account is 401.
+      const sender = access.caller;
+      if (!sender) throw unauthorized();
+      if (!isActiveMember(access)) await addMember(uow, { room: access.room, user: sender, actorId: userId, now });
+      if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
+        throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
+      }
+      // `@name` in an encrypted room's content would be ciphertext: there, only `mentions` counts.
+      const row = await messagesRepository.insert(trx, sent, { ids, names: access.room.is_encrypted ? [] : names }).catch(refused);
+      return this.announce(uow, row, sender, access.room);
+    };
     try {
-      return await this.ctx.writer.run(input.chat_room, async (uow) => {
-        const trx = uow.trx;
-        const now = nowIso();
-        const sent = {
-          chat_room_id: input.chat_room,
-          sender_id: userId,
-          client_id: input.client_id ?? null,
-          content: input.content,
-          public_key: input.public_key ?? null,
-          reply_to_id: input.reply_to ?? null,
-          thread_root_id: input.thread ?? null,
-          created_at: now,
-          updated_at: now,
-        };
-        // A thread reply's root is checked, and its summary updated, by the insert (migration 013).
-        const refused = (err: unknown): never => {
-          throw threadRefused(err) ?? err;
-        };
-        const ids = input.mentions ?? [];
-        const names = mentionedNames(input.content);
-        // PostgreSQL: when every check below would pass, one statement checks and inserts (see
-        // insertAsMember; it ignores the `@name`s of an encrypted room). Otherwise, step by step.
-        if (!opts.joinPublicGroup) {
-          const fast = await messagesRepository.insertAsMember(trx, sent, { ids, names }).catch(refused);
-          if (fast) return this.announce(uow, fast.row, fast.caller, fast.room);
-        }
-        // Checked in the sending transaction, under the room's lock: no membership change can commit in between.
-        const access = opts.joinPublicGroup
-          ? await visibleRoom(trx, userId, input.chat_room)
-          : await memberRoom(trx, userId, input.chat_room);
-        if (input.client_id !== undefined) {
-          const first = await this.replay(trx, userId, input.chat_room, input.client_id);
-          if (first) return { message: first, created: false };
-        }
-        // The caller's account, read with the room: a token outliving its account is 401.
-        const sender = access.caller;
-        if (!sender) throw unauthorized();
-        if (!isActiveMember(access)) await addMember(uow, { room: access.room, user: sender, actorId: userId, now });
-        if (input.reply_to != null && !(await messagesRepository.inRoom(trx, input.reply_to, input.chat_room))) {
-          throw fieldError('reply_to', 'The message replied to must be in the same chat room.');
-        }
-        // `@name` in an encrypted room's content would be ciphertext: there, only `mentions` counts.
-        const row = await messagesRepository.insert(trx, sent, { ids, names: access.room.is_encrypted ? [] : names }).catch(refused);
-        return this.announce(uow, row, sender, access.room);
-      });
+      if (opts.joinPublicGroup) return await this.ctx.writer.run(input.chat_room, stepByStep);
+      // PostgreSQL: when every check would pass, the send is checked and inserted by one
+      // statement shared with the transaction's other sends (see checkedSends). Otherwise, step by step.
+      return await this.ctx.writer.runAhead(input.chat_room, checkedSends, { message: sent, mentions: { ids, names } }, (uow, fast) =>
+        fast ? this.announce(uow, fast.row, fast.caller, fast.room) : stepByStep(uow),
+      );
     } catch (err) {
       // The same client_id raced in concurrently and committed first: that one is the message.
       if (input.client_id === undefined || !isUniqueViolation(err)) throw err;
@@ -259,6 +255,16 @@ function withNames(row: MessageRow, u: CallerNames): MessageRecord {
 }
 
 /** The 400 for a thread reply whose root the database refused, or null for any other error. */
+// A thread reply's root is checked, and its summary updated, by the insert (migration 013).
+const refused = (err: unknown): never => {
+  throw threadRefused(err) ?? err;
+};
+
+/** Sends checked and inserted together, one statement for a transaction's sends (see Writer.runAhead). */
+const checkedSends: AheadStep<MemberSend, MemberSent> = {
+  run: (trx, sends) => messagesRepository.insertAsMembers(trx, sends).catch(refused),
+};
+
 function threadRefused(err: unknown) {
   switch (threadRootRefusal(err)) {
     case THREAD_ROOT_NOT_IN_ROOM:
