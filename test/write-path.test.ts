@@ -393,4 +393,23 @@ describe('write path', () => {
     const thread = await ok(call(t, a, 'GET', `/api/messages/?thread=${root.id}`));
     assert.deepEqual(thread.results.map((m: { content: string }) => m.content), ['a reply', 'mixed, in the thread']);
   });
+
+  it('replies to one thread sent together store one change of its root, which shows every reply', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const root = await send(t, a, room.id, 'a thread');
+    const watcher = await socketOf(t, b);
+    try {
+      const post = (content: string) => () => call(t, a, 'POST', '/api/messages/', { chat_room: room.id, content, thread: root.id });
+      const { responses } = await together([post('reply 1'), post('reply 2'), post('reply 3')]);
+      assert.deepEqual(responses.map((r) => r.statusCode), [201, 201, 201]);
+      const events = await t.ctx.db.selectFrom('events').select(['type', 'message_id']).where('chat_room_id', '=', room.id).orderBy('seq').execute();
+      const replies = responses.map((r) => r.json().id);
+      assert.deepEqual(events.slice(-4).map((e) => [e.type, e.message_id]), [...replies.map((id) => ['new_message', id]), ['message_updated', root.id]]);
+      const updated = await watcher.next((e) => e.type === 'message_updated' && e.message.id === root.id);
+      assert.equal(updated.message.thread_summary.reply_count, 3);
+    } finally {
+      await watcher.close();
+    }
+  });
 });

@@ -92,11 +92,11 @@ export interface MemberSend {
 // it fails, nor when the sender's client_id already names a message. Ids are drawn in the sends'
 // order, before the insert, so that each row inserted can be matched to its send (`ord`).
 const insertAsMembersPg = preparedQuery((db, p: Param<{ sends: string }>) => {
-  const x = (column: string) => sql.ref(`a.${column}`);
+  const ofA = (column: string) => sql.ref(`a.${column}`);
   // `@name` in an encrypted room's content would be ciphertext: there, only ids count.
   const names = sql<string>`(case when a.is_encrypted = 0 then a.mention_names else '[]' end)`;
   const mentions = sql`(case when a.mention_ids = '[]' and ${names} = '[]' then '[]'
-    else ${mentionedMembers(db, x('chat_room_id') as never, { ids: x('mention_ids') as never, names })} end)`;
+    else ${mentionedMembers(db, ofA('chat_room_id') as never, { ids: ofA('mention_ids') as never, names })} end)`;
   const query = sql<MemberSentRow>`with s as (
       select * from json_to_recordset(cast(${p('sends')} as json)) as s(ord integer, chat_room_id integer, sender_id integer,
         client_id text, content text, public_key text, reply_to_id integer, thread_root_id integer, created_at text,
