@@ -258,19 +258,25 @@ describe('write path', () => {
     assert.deepEqual(byRecipient.sort((x, y) => x[0] - y[0]), [0, 2, 3, 4].map((i) => [others[i].id, sent[i].id]), 'a notification event each, to its own member');
   });
 
-  it('a step ahead runs once for the changes of a batch, before any of them; those it gave a result run first, in their order', async () => {
-    const [a, b] = await users(t, 2);
-    const room = await privateRoom(t, a, b);
+  /** A step ahead that records the items of each run and gives `each`'s result for every item. */
+  const recordingAhead = (each: (trx: typeof t.ctx.db, item: string, items: string[]) => Promise<number | undefined>) => {
     const calls: string[][] = [];
-    // Inserts the items it can (not the "slow" ones: those insert on their own).
     const step: AheadStep<string, number> = {
       async run(trx, items) {
         calls.push(items);
         const out: Array<number | undefined> = [];
-        for (const item of items) out.push(item.includes('slow') ? undefined : (await insert(t, room.id, a.id, item)(trx)).id);
+        for (const item of items) out.push(await each(trx, item, items));
         return out;
       },
     };
+    return { step, calls };
+  };
+
+  it('a step ahead runs once for the changes of a batch, before any of them; those it gave a result run first, in their order', async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    // Inserts the items it can (not the "slow" ones: those insert on their own).
+    const { step, calls } = recordingAhead(async (trx, item) => (item.includes('slow') ? undefined : (await insert(t, room.id, a.id, item)(trx)).id));
     const change = (item: string) =>
       t.ctx.writer.runAhead(room.id, step, item, async (uow, id) => {
         const message = id ?? (await insert(t, room.id, a.id, item)(uow.trx)).id;
@@ -289,14 +295,10 @@ describe('write path', () => {
   it('a step ahead that fails runs the batch again, each change with its own item: only the change whose item fails is refused', async () => {
     const [a, b] = await users(t, 2);
     const room = await privateRoom(t, a, b);
-    const calls: string[][] = [];
-    const step: AheadStep<string, number> = {
-      async run(trx, items) {
-        calls.push(items);
-        if (items.includes('ahead bad')) throw new Error('this item cannot be written');
-        return Promise.all(items.map(async (item) => (await insert(t, room.id, a.id, item)(trx)).id));
-      },
-    };
+    const { step, calls } = recordingAhead(async (trx, item, items) => {
+      if (items.includes('ahead bad')) throw new Error('this item cannot be written');
+      return (await insert(t, room.id, a.id, item)(trx)).id;
+    });
     const change = (item: string) => t.ctx.writer.runAhead(room.id, step, item, async (_uow, id) => id);
     const results = await Promise.allSettled([change('ahead ok 1'), change('ahead bad'), change('ahead ok 3')]);
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);

@@ -62,7 +62,22 @@ const bumpSeq = preparedQuery((db, p: Param<{ id: number; n: number }>) =>
     .returning('event_seq'),
 );
 
+/** A `message_updated` without the message: the log tail reads the message when it sends the event. */
+const readWhenSent = (e: Emitted) => e.type === 'message_updated' && e.messageId !== null && (e.payload as { message?: unknown }).message === undefined;
+
 export const eventLog = {
+  /**
+   * A batch's events, per change, without the repeats: of several changes of one message read
+   * when sent (a thread root's summary), only the last is kept, since each would be sent with
+   * the row as it is then, the same for all.
+   */
+  withoutRepeats(perChange: Emitted[][]): Emitted[][] {
+    const last = new Map<number, Emitted>();
+    for (const events of perChange) for (const e of events) if (readWhenSent(e)) last.set(e.messageId!, e);
+    if (last.size === 0) return perChange;
+    return perChange.map((events) => events.filter((e) => !readWhenSent(e) || last.get(e.messageId!) === e));
+  },
+
   /**
    * Locks the rooms' rows until the transaction ends, in id order (so two transactions never
    * wait on each other in a cycle), and returns their latest seqs. On PostgreSQL this also gives

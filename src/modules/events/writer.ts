@@ -244,11 +244,7 @@ export class Writer {
    */
   private async insertEvents(trx: Db, jobs: Job[], seqs: RoomSeqs): Promise<void> {
     const done = jobs.filter((j) => j.error === undefined);
-    // A message's change read when sent (a thread root's summary): of several in one batch only
-    // the last is kept, since each would be sent with the row as it is then, the same for all.
-    const last = new Map<number, Emitted>();
-    for (const job of done) for (const e of job.uow!.events) if (readWhenSent(e)) last.set(e.messageId!, e);
-    const kept = done.map((job) => job.uow!.events.filter((e) => !readWhenSent(e) || last.get(e.messageId!) === e));
+    const kept = eventLog.withoutRepeats(done.map((job) => job.uow!.events));
     const now = nowIso();
     const values: EventValues[] = [];
     for (const events of kept) values.push(...(await eventLog.sequence(trx, events, now, seqs)));
@@ -260,9 +256,6 @@ export class Writer {
     });
   }
 }
-
-/** A `message_updated` without the message: the log tail reads the message when it sends the event. */
-const readWhenSent = (e: Emitted) => e.type === 'message_updated' && e.messageId !== null && (e.payload as { message?: unknown }).message === undefined;
 
 /** A change of a batch run without savepoints failed: the batch runs again without it. */
 class OneFailed extends Error {}
