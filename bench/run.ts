@@ -20,7 +20,7 @@ const WEB_CONVERSATIONS = Number(process.env.BENCH_WEB_CONVERSATIONS ?? 1_000);
 const WEB_MESSAGES = Number(process.env.BENCH_WEB_MESSAGES ?? 10_000);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Search (issue 14): messages in 1,000 rooms; the searcher is in 30 of them, a busy searcher in 200. */
-const SEARCH_SEED = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200 };
+const SEARCH_SEED = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200, recent: Number(process.env.BENCH_SEARCH_RECENT ?? 20_000) };
 const SEARCH_REQUESTS = Number(process.env.BENCH_SEARCH_REQUESTS ?? 200);
 const SEARCH_BUDGET_MS = 20;
 /** BENCH_ONLY=sends,fanout,… runs a subset (names as in the JSON output). */

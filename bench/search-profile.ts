@@ -17,7 +17,7 @@ import { searchRepository } from '../src/modules/search/search.repository.js';
 import { percentile, round } from './lib.js';
 import { pgInsertRows, searchQueries, seedSearch, sqliteInsertRows, type SearchSeed } from './scenarios.js';
 
-const SEED: SearchSeed = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200 };
+const SEED: SearchSeed = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200, recent: Number(process.env.BENCH_SEARCH_RECENT ?? 20_000) };
 /** Users 1 and 2: the searcher (30 rooms) and the busy searcher (200 rooms). */
 const SEARCHERS = [{ id: 1, rooms: SEED.memberRooms }, { id: 2, rooms: SEED.busyMemberRooms }];
 
@@ -36,12 +36,11 @@ if (command === 'seed') {
   if (pgUrl) {
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
-    await seedSearch(pgInsertRows(client), SEED, SEARCHERS);
-    await client.query('vacuum analyze');
+    await seedSearch(pgInsertRows(client), SEED, SEARCHERS, () => client.query('vacuum analyze').then(() => undefined));
     await client.end();
   } else {
     const db = new SQLite(path.join(where, 'chat.sqlite'));
-    await seedSearch(sqliteInsertRows(db), SEED, SEARCHERS);
+    await seedSearch(sqliteInsertRows(db), SEED, SEARCHERS, async () => undefined);
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
   }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { messagesRepository } from '../src/modules/messages/messages.repository.js';
 import { newMarkers } from '../src/modules/search/search.highlight.js';
 import { parseQuery } from '../src/modules/search/search.query.js';
 import { searchRepository } from '../src/modules/search/search.repository.js';
-import { uniq, type TestApp, type TestUser } from './helpers.js';
+import { DIALECT, uniq, type TestApp, type TestUser } from './helpers.js';
 import { call, chatApp, group, ok, pathOf, privateRoom, send, users } from './chat-helpers.js';
 
 const searchUrl = (params: Record<string, string | number>) => `/api/messages/search/?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
@@ -241,6 +242,17 @@ describe('message search', () => {
     await refuse({ q: Array.from({ length: 17 }, (_, i) => `word${i}`).join(' ') });
     assert.equal((await search(a, { q: 'fine', page: 0 })).statusCode, 400);
     assert.equal((await search(a, { q: 'fine', chat_room: 'x' })).statusCode, 400);
+  });
+
+  it('PostgreSQL: a send goes straight into the search index, leaving nothing for every search to scan', { skip: DIALECT !== 'postgres' && 'PostgreSQL only: GIN pending lists' }, async () => {
+    const [a, b] = await users(t, 2);
+    const room = await privateRoom(t, a, b);
+    const tag = word();
+    for (let i = 0; i < 5; i++) await send(t, a, room.id, `${tag} pending check ${i}`);
+    assert.equal((await ok(search(b, { q: tag }))).count, 5);
+    // gin_clean_pending_list() merges what the index's pending list holds and says how many pages that was.
+    const { rows } = await sql<{ pages: number }>`select gin_clean_pending_list('message_search_room_lexemes_idx'::regclass) as pages`.execute(t.ctx.db);
+    assert.equal(Number(rows[0].pages), 0, 'no pending list: every search would scan it against each of its terms');
   });
 
   it('does not take /api/messages/{id}/ or give it away', async () => {
