@@ -1,7 +1,8 @@
-// Migrations that change data, run on data as it was before them.
+// Migrations that change data, run on data as it was before them; and what the schema as a whole must hold.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { openDatabase, type Database } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
@@ -40,5 +41,51 @@ describe('migration 010: accounts deleted before their memberships ended', () =>
       [member.id, 'member', 1],
       [admin.id, 'owner', 1],
     ]);
+  });
+});
+
+describe('the schema: foreign keys and deletes', () => {
+  let env: TestEnv;
+  let database: Database;
+  before(async () => {
+    env = await createTestEnv();
+    database = openDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'chat.sqlite') });
+    await migrateToLatest(database);
+  });
+  after(async () => {
+    await database.close();
+    await env.cleanup();
+  });
+
+  /** `table.column` of every foreign key, and whether an index begins with that column. */
+  async function foreignKeys(): Promise<Map<string, boolean>> {
+    const { db, dialect } = database;
+    const keys = new Map<string, boolean>();
+    if (dialect === 'postgres') {
+      const { rows } = await sql<{ child: string; parent: string; indexed: boolean }>`
+        select c.conrelid::regclass::text || '.' || a.attname as child, c.confrelid::regclass::text as parent,
+          exists(select 1 from pg_index i where i.indrelid = c.conrelid and i.indkey[0] = c.conkey[1]) as indexed
+        from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+        where c.contype = 'f'`.execute(db);
+      for (const r of rows) keys.set(`${r.child} -> ${r.parent}`, r.indexed);
+      return keys;
+    }
+    const { rows: tables } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and sql not like 'create virtual%' and name not like 'sqlite_%'`.execute(db);
+    for (const { name } of tables) {
+      const { rows: fks } = await sql<{ from: string; table: string }>`select "from", "table" from pragma_foreign_key_list(${name})`.execute(db);
+      const { rows: firsts } = await sql<{ name: string }>`select ii.name from pragma_index_list(${name}) il join pragma_index_info(il.name) ii where ii.seqno = 0`.execute(db);
+      for (const fk of fks) keys.set(`${name}.${fk.from} -> ${fk.table}`, firsts.some((f) => f.name === fk.from));
+    }
+    return keys;
+  }
+
+  it('every foreign key to rows that are ever deleted has an index on its column: a delete looks up what points at it', async () => {
+    const keys = await foreignKeys();
+    assert.ok(keys.size > 20, `read the foreign keys: ${[...keys.keys()].join(', ')}`);
+    // Accounts are never deleted, only marked (migration 010); a room's notifications are looked
+    // up once per deleted room, not once per deleted row.
+    const exempt = (key: string) => key.endsWith(' -> users') || key === 'notifications.chat_room_id -> chat_rooms';
+    const unindexed = [...keys].filter(([key, indexed]) => !indexed && !exempt(key)).map(([key]) => key);
+    assert.deepEqual(unindexed, [], 'without an index, each deleted row reads the whole referencing table');
   });
 });

@@ -18,6 +18,7 @@ import * as m013 from './migrations/013-thread-summary-trigger.js';
 import * as m014 from './migrations/014-events-message-index.js';
 import * as m015 from './migrations/015-search-rooms.js';
 import * as m016 from './migrations/016-search-index-no-pending-list.js';
+import * as m017 from './migrations/017-foreign-key-indexes.js';
 
 type Step = { up(db: Kysely<any>, dialect: DialectName): Promise<void> };
 
@@ -37,6 +38,7 @@ const STEPS: Record<string, Step> = {
   '014-events-message-index': m014,
   '015-search-rooms': m015,
   '016-search-index-no-pending-list': m016,
+  '017-foreign-key-indexes': m017,
 };
 
 const MIGRATION_LOCK = 727_274_001;
