@@ -7,21 +7,27 @@ import { openDatabase, type Database } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 
-describe('migration 010: accounts deleted before their memberships ended', () => {
+/** A database of its own for the enclosing suite, migrated to `upTo` (or the newest step). */
+function migratedDatabase(upTo?: Parameters<typeof migrateToLatest>[1]): () => Database {
   let env: TestEnv;
   let database: Database;
   before(async () => {
     env = await createTestEnv();
     database = openDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'chat.sqlite') });
-    await migrateToLatest(database, '009-departures-index');
+    await migrateToLatest(database, upTo);
   });
   after(async () => {
     await database.close();
     await env.cleanup();
   });
+  return () => database;
+}
+
+describe('migration 010: accounts deleted before their memberships ended', () => {
+  const database = migratedDatabase('009-departures-index');
 
   it('ends their memberships and gives their groups an owner who can log in', async () => {
-    const { db } = database;
+    const { db } = database();
     const now = new Date().toISOString();
     const user = (name: string, extra: { deleted_at?: string; is_active?: number } = {}) =>
       db.insertInto('users').values({ username: name, username_key: name, email: `${name}@x.test`, email_key: `${name}@x.test`, password_hash: 'x', is_active: 1, date_joined: now, ...extra }).returning('id').executeTakeFirstOrThrow();
@@ -33,7 +39,7 @@ describe('migration 010: accounts deleted before their memberships ended', () =>
     const join = (u: { id: number }, role: 'owner' | 'admin' | 'member') => ({ chat_room_id: room.id, user_id: u.id, role, is_active: 1, joined_at: now });
     await db.insertInto('memberships').values([join(gone, 'owner'), join(idle, 'admin'), join(member, 'member'), join(admin, 'admin')]).execute();
 
-    await migrateToLatest(database);
+    await migrateToLatest(database());
     const rows = await db.selectFrom('memberships').select(['user_id', 'role', 'is_active']).where('chat_room_id', '=', room.id).orderBy('id').execute();
     assert.deepEqual(rows.map((r) => [r.user_id, r.role, r.is_active]), [
       [gone.id, 'member', 0],
@@ -45,21 +51,11 @@ describe('migration 010: accounts deleted before their memberships ended', () =>
 });
 
 describe('the schema: foreign keys and deletes', () => {
-  let env: TestEnv;
-  let database: Database;
-  before(async () => {
-    env = await createTestEnv();
-    database = openDatabase({ databaseUrl: env.databaseUrl, sqlitePath: path.join(env.dataDir, 'chat.sqlite') });
-    await migrateToLatest(database);
-  });
-  after(async () => {
-    await database.close();
-    await env.cleanup();
-  });
+  const database = migratedDatabase();
 
   /** `table.column` of every foreign key, and whether an index begins with that column. */
   async function foreignKeys(): Promise<Map<string, boolean>> {
-    const { db, dialect } = database;
+    const { db, dialect } = database();
     const keys = new Map<string, boolean>();
     if (dialect === 'postgres') {
       const { rows } = await sql<{ child: string; parent: string; indexed: boolean }>`
