@@ -7,8 +7,9 @@ import type { DialectName } from '../dialect.js';
  * against each of its terms, and the list is merged only by vacuum or once it outgrows
  * `gin_pending_list_limit` (4 MB): on a table of 1,000,000 messages autovacuum comes after some
  * 200,000 inserts, so a live server's list is usually thousands of messages long. Measured on
- * the search benchmark's database with 20,000 messages pending: a rare word 1.4 → 78 ms, a
- * common one 3.5 → 77 ms, the member of 200 rooms 14 → 487 ms (p50); and the send that finds
+ * the search benchmark's database with 20,000 messages pending, the ranking statement's p50: a
+ * rare word 1.4 → 78 ms, a common one 3.5 → 77 ms, the member of 200 rooms 14 → 487 ms (a whole
+ * search, find(): 7.4 → 82.7, 8.4 → 83.9, 26.7 → 519 ms); and the send that finds
  * the list full merges it (20,000 entries took 0.8–0.9 s). Without the list a message's insert
  * costs 31–42 µs more, about what merging it later costs (bench/README.md, "A database as a
  * live server leaves it"). The entries already pending are merged here.
