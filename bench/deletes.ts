@@ -17,7 +17,7 @@ const MESSAGES = Number(process.env.BENCH_DELETES_MESSAGES ?? 1_000_000);
 const ROOMS = 1000;
 const database = openDatabase({ databaseUrl: dialect === 'postgres' ? where : null, sqlitePath: path.join(where, 'chat.sqlite') });
 const { db } = database;
-await migrateToLatest(database, upTo as never);
+await migrateToLatest(database, upTo as Parameters<typeof migrateToLatest>[1]);
 
 const now = `'2026-01-01T00:00:00.000Z'`;
 const series = (n: number) => (dialect === 'postgres' ? `generate_series(1, ${n}) as g(i)` : `(with recursive s(i) as (select 1 union all select i + 1 from s where i < ${n}) select i from s) g`);
@@ -31,7 +31,7 @@ await run(`insert into messages (chat_room_id, sender_id, content, created_at, u
 await run(`insert into reactions (message_id, user_id, reaction_type, created_at, updated_at) select i * ${Math.floor(MESSAGES / 10_000)}, 1 + i % 100, 'like', ${now}, ${now} from ${series(10_000)}`);
 await run(`insert into notifications (user_id, type, body, chat_room_id, message_id, created_at) select sender_id % 100 + 1, 'message', 'new message', chat_room_id, id, ${now} from messages`);
 await run(`insert into notifications (user_id, type, body, chat_room_id, message_id, reaction_id, created_at) select r.user_id % 100 + 1, 'reaction', 'reacted', m.chat_room_id, m.id, r.id, ${now} from reactions r join messages m on m.id = r.message_id`);
-await run(dialect === 'postgres' ? 'analyze' : 'analyze');
+await run('analyze');
 console.log(`${dialect}, migrated to ${upTo ?? 'the latest'}: seeded ${MESSAGES} messages in ${round((performance.now() - t0) / 1000)} s`);
 
 const timed = async (n: number, one: (trx: typeof db, i: number) => Promise<unknown>) => {

@@ -267,7 +267,7 @@ export interface SearchSeed {
 type InsertRows = (table: string, columns: string[], rows: unknown[][]) => Promise<void>;
 
 /** InsertRows for PostgreSQL: multi-row inserts of 1,000 rows. */
-export function pgInsertRows(client: pg.Client): InsertRows {
+function pgInsertRows(client: pg.Client): InsertRows {
   return async (table, columns, rows) => {
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000);
@@ -279,7 +279,7 @@ export function pgInsertRows(client: pg.Client): InsertRows {
 }
 
 /** InsertRows for SQLite: one transaction per call. */
-export function sqliteInsertRows(db: SQLite.Database): InsertRows {
+function sqliteInsertRows(db: SQLite.Database): InsertRows {
   return async (table, columns, rows) => {
     const st = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
     db.transaction(() => {
@@ -294,7 +294,7 @@ export function sqliteInsertRows(db: SQLite.Database): InsertRows {
  * 10 seeded members (accounts that cannot log in); the searchers, real accounts, are added to
  * some rooms. Ids are those a fresh database hands out: users after the searchers, rooms from 1.
  */
-export async function seedSearch(insert: InsertRows, seed: SearchSeed, searchers: Array<{ id: number; rooms: number }>, maintain: () => Promise<void>): Promise<void> {
+async function seedSearch(insert: InsertRows, seed: SearchSeed, searchers: Array<{ id: number; rooms: number }>, maintain: () => Promise<unknown>): Promise<void> {
   const now = '2026-01-01T00:00:00.000Z';
   const USERS = 2000;
   await insert('users', ['username', 'username_key', 'email', 'email_key', 'password_hash', 'date_joined'],
@@ -324,6 +324,29 @@ export async function seedSearch(insert: InsertRows, seed: SearchSeed, searchers
   await messages(0, bulk);
   await maintain();
   await messages(bulk, seed.messages);
+}
+
+/**
+ * seedSearch into the migrated, stopped (SQLite: `dataDir/chat.sqlite`) or idle (PostgreSQL:
+ * `pgUrl`) database. Returns the size of the messages and their search index, in MB.
+ */
+export async function seedSearchDatabase(dataDir: string, pgUrl: string | null, seed: SearchSeed, searchers: Array<{ id: number; rooms: number }>): Promise<number> {
+  if (pgUrl) {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    // As autovacuum would, before the recent messages: statistics, and (were there one) the GIN
+    // index's pending list merged.
+    await seedSearch(pgInsertRows(client), seed, searchers, () => client.query('vacuum analyze'));
+    const { rows } = await client.query(`select (pg_total_relation_size('message_search') + pg_total_relation_size('messages')) / 1e6 as mb`);
+    await client.end();
+    return Number(rows[0].mb);
+  }
+  const db = new SQLite(path.join(dataDir, 'chat.sqlite'));
+  await seedSearch(sqliteInsertRows(db), seed, searchers, async () => undefined);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const { mb } = db.prepare(`select sum(pgsize) / 1e6 as mb from dbstat where name like 'messages%'`).get() as { mb: number };
+  db.close();
+  return Number(mb);
 }
 
 /** The queries of each kind, cycled through: words of the seeded corpus by how common they are. */
@@ -382,22 +405,7 @@ export async function search(dataDir: string, seed: SearchSeed, perKind: number,
   await server.stop();
   const seedStart = performance.now();
   const searchers = [{ id: searcher.id, rooms: seed.memberRooms }, { id: busy.id, rooms: seed.busyMemberRooms }];
-  let sizeMb: number;
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    // As autovacuum would, before the recent messages: statistics, and (were there one) the GIN
-    // index's pending list merged.
-    await seedSearch(pgInsertRows(client), seed, searchers, () => client.query('vacuum analyze').then(() => undefined));
-    sizeMb = Number((await client.query(`select (pg_total_relation_size('message_search') + pg_total_relation_size('messages')) / 1e6 as mb`)).rows[0].mb);
-    await client.end();
-  } else {
-    const db = new SQLite(path.join(dataDir, 'chat.sqlite'));
-    await seedSearch(sqliteInsertRows(db), seed, searchers, async () => undefined);
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    sizeMb = Number((db.prepare(`select sum(pgsize) / 1e6 as mb from dbstat where name like 'messages%'`).get() as { mb: number }).mb);
-    db.close();
-  }
+  const sizeMb = await seedSearchDatabase(dataDir, pgUrl, seed, searchers);
   const seedSeconds = round((performance.now() - seedStart) / 1000);
   server = await startChatServer(dataDir, env);
   const running = server;

@@ -7,15 +7,13 @@
 // without HTTP, the page's messages and highlights' escaping) and prints p50/p95/max in ms.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { newMarkers } from '../src/modules/search/search.highlight.js';
 import { parseQuery } from '../src/modules/search/search.query.js';
 import { searchRepository } from '../src/modules/search/search.repository.js';
 import { percentile, round } from './lib.js';
-import { pgInsertRows, searchQueries, seedSearch, sqliteInsertRows, type SearchSeed } from './scenarios.js';
+import { searchQueries, seedSearchDatabase, type SearchSeed } from './scenarios.js';
 
 const SEED: SearchSeed = { messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? 1_000_000), rooms: 1000, memberRooms: 30, busyMemberRooms: 200, recent: Number(process.env.BENCH_SEARCH_RECENT ?? 20_000) };
 /** Users 1 and 2: the searcher (30 rooms) and the busy searcher (200 rooms). */
@@ -33,17 +31,7 @@ if (command === 'seed') {
   }
   await database.close();
   const start = performance.now();
-  if (pgUrl) {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    await seedSearch(pgInsertRows(client), SEED, SEARCHERS, () => client.query('vacuum analyze').then(() => undefined));
-    await client.end();
-  } else {
-    const db = new SQLite(path.join(where, 'chat.sqlite'));
-    await seedSearch(sqliteInsertRows(db), SEED, SEARCHERS, async () => undefined);
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    db.close();
-  }
+  await seedSearchDatabase(where, pgUrl, SEED, SEARCHERS);
   console.log(`seeded in ${round((performance.now() - start) / 1000)} s`);
 } else if (command === 'time') {
   await migrateToLatest(database);
